@@ -1,0 +1,162 @@
+"""`create_app(settings)`: builds the Starlette app; its lifespan owns every resource.
+
+The lifespan opens one Redis pool, one httpx client and one pub/sub subscription per process,
+hands them to the use case, and closes them on shutdown. Nothing here runs at import time.
+"""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from importlib.metadata import version
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import httpx
+from redis.asyncio import BlockingConnectionPool, Redis
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
+
+from resolver import logs
+from resolver.notifier import Notifier
+from resolver.providers.passkit import PassKit
+from resolver.providers.passkit_auth import PassKitJWTAuth, PassKitTokenAuth
+from resolver.redemption import Policy, Redemptions
+from resolver.settings import SANDBOX_API_KEY, SANDBOX_API_SECRET, Settings
+from resolver.store import CHANNEL, Store, shared_secret
+from resolver.web import api, errors, ops, pages
+from resolver.web.middleware import RequestContextMiddleware
+from resolver.web.rendering import make_templates
+from resolver.web.services import Services
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+STATIC = Path(__file__).resolve().parent / "static"
+
+
+def create_app(
+    settings: Settings, *, upstream_transport: httpx.AsyncBaseTransport | None = None
+) -> Starlette:
+    """The resolver as an ASGI app; `upstream_transport` lets a test stand in for the network."""
+    logs.configure(settings.log_level, settings.log_format)
+    templates = make_templates()
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[dict[str, Any]]:
+        if settings.redis_url is None:
+            raise RuntimeError("RESOLVER_REDIS_URL is not set (`resolver serve` starts one)")
+        redis = connect_redis(settings.redis_url, settings)
+        http = upstream_client(settings, upstream_transport)
+        notifier = Notifier(redis, CHANNEL)
+        try:
+            secret = (
+                settings.secret_key.get_secret_value().encode()
+                if settings.secret_key
+                else await shared_secret(redis)
+            )
+            await notifier.start()
+            store = Store(redis, secret, notifier)
+            redemptions = Redemptions(PassKit(http), store, policy(settings))
+            yield {
+                "services": Services(
+                    settings=settings,
+                    redemptions=redemptions,
+                    store=store,
+                    templates=templates,
+                    upstream=describe_upstream(settings),
+                )
+            }
+        finally:
+            await notifier.stop()
+            await http.aclose()
+            await redis.aclose()
+
+    return Starlette(
+        routes=[
+            *pages.routes,
+            *api.routes,
+            *ops.routes,
+            Mount("/static", StaticFiles(directory=STATIC), name="static"),
+        ],
+        middleware=[Middleware(RequestContextMiddleware)],
+        exception_handlers=errors.handlers,
+        lifespan=lifespan,
+    )
+
+
+def app_from_environment() -> Starlette:
+    """The uvicorn factory each worker process calls: settings come from its environment."""
+    return create_app(Settings())
+
+
+def policy(settings: Settings) -> Policy:
+    return Policy(
+        duplicate_window=settings.duplicate_window,
+        negative_window=settings.negative_window,
+        coalesce_wait=settings.coalesce_wait,
+        lease=settings.lease_seconds,
+        form_token_ttl=settings.form_token_ttl,
+        receipt_ttl=settings.receipt_ttl,
+        offer_cache_ttl=settings.offer_cache_ttl,
+        source=f"resolver/{version('resolver')}",
+    )
+
+
+def connect_redis(url: str, settings: Settings) -> Redis:
+    """A pool sized for the process's concurrency, with timeouts (redis-py's defaults are none)."""
+    pool = BlockingConnectionPool.from_url(
+        url,
+        max_connections=settings.redis_max_connections,
+        timeout=settings.redis_timeout,
+        socket_timeout=settings.redis_timeout,
+        socket_connect_timeout=settings.redis_timeout,
+        health_check_interval=30,
+        decode_responses=True,
+    )
+    return Redis(connection_pool=pool)
+
+
+def upstream_client(
+    settings: Settings, transport: httpx.AsyncBaseTransport | None = None
+) -> httpx.AsyncClient:
+    """One client for the process's lifetime, with explicit timeouts and pool limits."""
+    limits = httpx.Limits(
+        max_connections=settings.upstream_max_connections,
+        max_keepalive_connections=settings.upstream_max_connections,
+        keepalive_expiry=30,
+    )
+    timeout = httpx.Timeout(
+        connect=settings.upstream_connect_timeout,
+        read=settings.upstream_timeout,
+        write=settings.upstream_timeout,
+        pool=settings.upstream_connect_timeout,
+    )
+    return httpx.AsyncClient(
+        base_url=settings.passkit_url,
+        auth=upstream_auth(settings),
+        timeout=timeout,
+        # retries= only repeats failed connects, which never reached PassKit: always safe.
+        transport=transport or httpx.AsyncHTTPTransport(retries=2, limits=limits),
+        headers={"user-agent": f"resolver/{version('resolver')}"},
+    )
+
+
+def upstream_auth(settings: Settings) -> httpx.Auth:
+    if settings.passkit_api_key and settings.passkit_api_secret:
+        return PassKitJWTAuth(
+            settings.passkit_api_key, settings.passkit_api_secret.get_secret_value()
+        )
+    if settings.passkit_token:
+        return PassKitTokenAuth(settings.passkit_token.get_secret_value())
+    # Only the sandbox gets here (Settings refuses passkit without credentials).
+    return PassKitJWTAuth(SANDBOX_API_KEY, SANDBOX_API_SECRET)
+
+
+def describe_upstream(settings: Settings) -> str:
+    if settings.upstream == "sandbox":
+        return f"sandbox at {settings.passkit_url}"
+    if settings.passkit_base_url:
+        return f"passkit at {settings.passkit_base_url}"
+    return f"passkit ({settings.passkit_region})"

@@ -1,0 +1,152 @@
+"""The `resolver` command: serve · sandbox.
+
+`resolver serve` with nothing configured is a complete local demo: it starts a private Redis
+and the PassKit sandbox beside the service and prints links to try. Anything configured in the
+environment (or `.env`) replaces the embedded part, which is how production runs it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
+
+from pydantic import ValidationError
+
+from resolver.settings import Settings, describe_error
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "run"):
+        parser.print_help()
+        raise SystemExit(2)
+    raise SystemExit(args.run(args))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="resolver", description="Redeems the active wallet-pass coupon behind a pass link."
+    )
+    commands = parser.add_subparsers(title="commands")
+
+    serve_cmd = commands.add_parser("serve", help="run the service (embedded defaults for a demo)")
+    serve_cmd.add_argument("--host", help="interface to listen on (RESOLVER_HOST)")
+    serve_cmd.add_argument("--port", type=int, help="port to listen on (RESOLVER_PORT)")
+    serve_cmd.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    serve_cmd.set_defaults(run=serve)
+
+    sandbox_cmd = commands.add_parser("sandbox", help="run the simulated PassKit API")
+    sandbox_cmd.add_argument("--host", default="127.0.0.1")
+    sandbox_cmd.add_argument("--port", type=int, default=8100)
+    sandbox_cmd.add_argument(
+        "--latency-ms", type=float, default=0.0, help="added to every PassKit call"
+    )
+    sandbox_cmd.set_defaults(run=sandbox)
+    return parser
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the environment plus explicit overrides; exits naming any bad variable."""
+    try:
+        return Settings(**{name: value for name, value in overrides.items() if value is not None})
+    except ValidationError as error:
+        print(f"resolver: {describe_error(error)}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def serve(args: argparse.Namespace) -> int:
+    import uvicorn  # noqa: PLC0415  # only the serve command needs it
+
+    from resolver.embedded import EmbeddedRedis  # noqa: PLC0415
+
+    settings = load_settings(host=args.host, port=args.port)
+    if args.workers < 1:
+        print("resolver: --workers must be at least 1", file=sys.stderr)
+        return 2
+    with contextlib.ExitStack() as stack:
+        if settings.redis_url is None:
+            redis = stack.enter_context(EmbeddedRedis())
+            os.environ["RESOLVER_REDIS_URL"] = redis.url
+            say(
+                f"Redis: embedded at {redis.url} (private, in memory, for local use only; "
+                "set RESOLVER_REDIS_URL in production)"
+            )
+        if settings.upstream == "sandbox" and settings.passkit_base_url is None:
+            from resolver.sandbox.server import start_in_thread  # noqa: PLC0415
+
+            sandbox_server = start_in_thread("127.0.0.1", 0)
+            stack.callback(sandbox_server.stop)
+            os.environ["RESOLVER_PASSKIT_BASE_URL"] = sandbox_server.url
+            os.environ["RESOLVER_UPSTREAM"] = "sandbox"
+            say_sandbox_banner(sandbox_server.url, settings)
+        uvicorn.run(
+            "resolver.app:app_from_environment",
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            workers=args.workers,
+            log_level=settings.log_level,
+            access_log=False,  # the app writes one canonical line per request instead
+            timeout_graceful_shutdown=int(settings.lease_seconds),
+            server_header=False,
+        )
+    return 0
+
+
+def sandbox(args: argparse.Namespace) -> int:
+    from resolver.sandbox.server import serve as serve_sandbox  # noqa: PLC0415
+
+    say(
+        f"PassKit sandbox on http://{args.host}:{args.port} (simulated: no real coupons). "
+        f"Admin API under /_sandbox/."
+    )
+    serve_sandbox(args.host, args.port, latency_ms=args.latency_ms)
+    return 0
+
+
+def say_sandbox_banner(url: str, settings: Settings) -> None:
+    from resolver.sandbox import DEMO  # noqa: PLC0415
+
+    base = f"http://{display_host(settings.host)}:{settings.port}"
+    rule = "=" * 72
+    lines = [
+        rule,
+        "SANDBOX MODE: no PassKit credentials are set, so this talks to a built-in",
+        f"simulator of PassKit at {url}. No real coupons are touched.",
+        "Set RESOLVER_PASSKIT_API_KEY and RESOLVER_PASSKIT_API_SECRET to use PassKit.",
+        "",
+        "Try the member's flow (open in a browser):",
+    ]
+    for label, external_id in (
+        ("unredeemed  ", DEMO.unredeemed),
+        ("redeemed    ", DEMO.redeemed),
+        ("expired     ", DEMO.expired),
+        ("no coupon   ", DEMO.unknown),
+    ):
+        query = urlencode({"externalId": external_id, "campaignId": DEMO.campaign_id})
+        lines.append(f"  {label}{base}/redeem?{query}")
+    query = urlencode({"externalId": DEMO.unredeemed, "campaignId": DEMO.campaign_id})
+    lines += [
+        "",
+        "Or the JSON API:",
+        f"  curl -X POST '{base}/api/v1/redeem?{query}'",
+        f"Reset the demo data: curl -X POST {url}/_sandbox/reset",
+        rule,
+    ]
+    say("\n".join(lines))
+
+
+def display_host(host: str) -> str:
+    return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104  # a comparison
+
+
+def say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)

@@ -1,0 +1,106 @@
+"""Every error the resolver raises on purpose, and when.
+
+```
+ResolverError
+├── InvalidRequest ............ the caller sent something we will not act on (4xx, no upstream)
+│   ├── InvalidLink ........... a link field is missing, too long, badly encoded or oddly spelled
+│   ├── InvalidBody ........... unreadable body: bad JSON, bad form, wrong content type, too large
+│   ├── InvalidFormToken ...... the confirm form's one-time token is missing, forged or expired
+│   ├── Unauthorized .......... the JSON API's bearer token is missing or wrong
+│   └── MethodNotAllowed ...... a HEAD or GET that must not redeem (only POST, or instant mode)
+├── UpstreamError ............. the back end did not give a usable answer
+│   ├── UpstreamUnreachable ... the request never left (connect error): nothing can have happened
+│   ├── UpstreamTimeout ....... the request left and no answer came in time: outcome unknown
+│   ├── UpstreamConnectionLost  the connection broke after the request left: outcome unknown
+│   ├── UpstreamRejected ...... an answer other than success (status and message kept)
+│   │   └── UpstreamAuthError . 401/403: the credentials are wrong; nothing was applied
+│   └── UpstreamBadAnswer ..... a 2xx whose body is not what the API documents
+└── StoreUnavailable .......... Redis cannot be reached: duplicate protection is impossible
+```
+
+The redemption use case turns upstream errors into outcomes (reading the coupon back when an
+answer is unclear); the web layer turns input errors into 4xx pages and JSON.
+"""
+
+from __future__ import annotations
+
+
+class ResolverError(Exception):
+    """Root of every error raised on purpose by the resolver."""
+
+
+class InvalidRequest(ResolverError):
+    """The request cannot be acted on; answered with a 4xx and no upstream call."""
+
+    status_code = 400
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class InvalidLink(InvalidRequest):
+    """A link parameter is missing, too long, badly encoded or outside the id alphabet."""
+
+
+class InvalidBody(InvalidRequest):
+    """The body cannot be read: bad JSON or form, unsupported content type, or too large."""
+
+    def __init__(self, detail: str, status_code: int = 400) -> None:
+        super().__init__(detail)
+        self.status_code = status_code
+
+
+class InvalidFormToken(InvalidRequest):
+    """The confirm form's one-time token is missing, forged, expired or bound to another link."""
+
+    status_code = 403
+
+
+class Unauthorized(InvalidRequest):
+    """The JSON API requires a bearer token and the request did not carry a valid one."""
+
+    status_code = 401
+
+
+class MethodNotAllowed(InvalidRequest):
+    """A request whose method may not redeem here (HEAD always, GET outside instant mode)."""
+
+    status_code = 405
+
+
+class UpstreamError(ResolverError):
+    """The back end did not answer usably."""
+
+
+class UpstreamUnreachable(UpstreamError):
+    """The request never reached the back end (DNS, connect, pool): safe to try again."""
+
+
+class UpstreamTimeout(UpstreamError):
+    """The request was sent but no answer came in time: it may or may not have been applied."""
+
+
+class UpstreamConnectionLost(UpstreamError):
+    """The connection broke after the request was sent (reset, protocol error): outcome unknown."""
+
+
+class UpstreamRejected(UpstreamError):
+    """The back end answered with a non-success status."""
+
+    def __init__(self, status_code: int, message: str) -> None:
+        super().__init__(f"{status_code}: {message}")
+        self.status_code = status_code
+        self.message = message
+
+
+class UpstreamAuthError(UpstreamRejected):
+    """401 or 403: the credentials are wrong or lack permission; nothing was applied."""
+
+
+class UpstreamBadAnswer(UpstreamError):
+    """A success status whose body is not what the API documents."""
+
+
+class StoreUnavailable(ResolverError):
+    """Redis cannot be reached, so duplicate protection cannot be guaranteed."""

@@ -1,0 +1,201 @@
+"""The resolver's vocabulary: links, coupons, offers, outcomes and redemptions.
+
+Plain frozen dataclasses with no I/O. Providers translate their back end's shapes into these;
+the store serialises `Redemption` and `Offer` with `to_dict` / `from_dict`.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+CouponStatus = Literal["UNREDEEMED", "REDEEMED"]
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """What a permanent pass link names: a coupon campaign and the member's external id."""
+
+    campaign_id: str
+    external_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Offer:
+    """What a coupon is for, as the page shows it; cached because offers change rarely."""
+
+    id: str
+    title: str
+    short_title: str = ""
+    details: str = ""
+    fine_print: str = ""
+    timezone: str | None = None
+    starts: datetime | None = None
+    ends: datetime | None = None
+    disabled: bool = False
+    # field name ("title", "details", "fine_print") -> language -> text
+    translations: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def window_closed(self, now: datetime) -> bool:
+        """True when the offer cannot be redeemed at `now`: disabled or outside its window."""
+        return (
+            self.disabled
+            or (self.starts is not None and now < self.starts)
+            or (self.ends is not None and now >= self.ends)
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["starts"] = _iso(self.starts)
+        data["ends"] = _iso(self.ends)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Offer:
+        return cls(
+            **{
+                **data,
+                "starts": _parse(data.get("starts")),
+                "ends": _parse(data.get("ends")),
+            }
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Coupon:
+    """One coupon as the upstream holds it now."""
+
+    id: str
+    campaign_id: str
+    external_id: str
+    offer_id: str
+    status: CouponStatus
+    expiry_date: datetime | None = None
+    redeemed_at: datetime | None = None
+    display_name: str | None = None
+    invalidated: bool = False
+
+
+class CouponState(enum.StrEnum):
+    """What a coupon looks like to a member opening the link (before any redemption)."""
+
+    REDEEMABLE = "redeemable"
+    ALREADY_REDEEMED = "already_redeemed"
+    EXPIRED = "expired"
+    NO_ACTIVE_COUPON = "no_active_coupon"
+
+
+def coupon_state(coupon: Coupon | None, offer: Offer | None, now: datetime) -> CouponState:
+    """Classify a coupon read from the upstream; the one rule shared by preview and read-back."""
+    if coupon is None or coupon.invalidated:
+        return CouponState.NO_ACTIVE_COUPON
+    if coupon.status == "REDEEMED":
+        return CouponState.ALREADY_REDEEMED
+    if coupon.expiry_date is not None and now >= coupon.expiry_date:
+        return CouponState.EXPIRED
+    if offer is not None and offer.window_closed(now):
+        return CouponState.EXPIRED
+    return CouponState.REDEEMABLE
+
+
+class Outcome(enum.StrEnum):
+    """How a redemption attempt ended, as the member and the API caller learn it."""
+
+    REDEEMED = "redeemed"
+    ALREADY_REDEEMED = "already_redeemed"
+    NO_ACTIVE_COUPON = "no_active_coupon"
+    EXPIRED = "expired"
+    IN_PROGRESS = "in_progress"
+    UPSTREAM_ERROR = "upstream_error"
+
+    @property
+    def definitive(self) -> bool:
+        """True when the upstream settled the question; such results are stored and replayed."""
+        return self not in (Outcome.IN_PROGRESS, Outcome.UPSTREAM_ERROR)
+
+
+class Failure(enum.StrEnum):
+    """Why an upstream_error happened; it picks the HTTP status (502 / 503 / 504)."""
+
+    BAD_ANSWER = "bad_answer"
+    UNREACHABLE = "unreachable"
+    TIMEOUT = "timeout"
+
+
+OUTCOME_FOR_STATE = {
+    CouponState.ALREADY_REDEEMED: Outcome.ALREADY_REDEEMED,
+    CouponState.EXPIRED: Outcome.EXPIRED,
+    CouponState.NO_ACTIVE_COUPON: Outcome.NO_ACTIVE_COUPON,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Redemption:
+    """The result of one redemption attempt; stored in Redis as a receipt and replayed."""
+
+    outcome: Outcome
+    link: Link
+    coupon_id: str | None = None
+    offer_id: str | None = None
+    redeemed_at: datetime | None = None
+    detail: str = ""
+    failure: Failure | None = None
+    receipt: str | None = None
+    replayed: bool = False
+    retry_after: int | None = None
+
+    def replay(self) -> Redemption:
+        return replace(self, replayed=True)
+
+    def with_receipt(self, receipt: str) -> Redemption:
+        return replace(self, receipt=receipt)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "outcome": self.outcome.value,
+            "campaign_id": self.link.campaign_id,
+            "external_id": self.link.external_id,
+            "coupon_id": self.coupon_id,
+            "offer_id": self.offer_id,
+            "redeemed_at": _iso(self.redeemed_at),
+            "detail": self.detail,
+            "failure": self.failure.value if self.failure else None,
+            "receipt": self.receipt,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Redemption:
+        return cls(
+            outcome=Outcome(data["outcome"]),
+            link=Link(data["campaign_id"], data["external_id"]),
+            coupon_id=data.get("coupon_id"),
+            offer_id=data.get("offer_id"),
+            redeemed_at=_parse(data.get("redeemed_at")),
+            detail=data.get("detail", ""),
+            failure=Failure(data["failure"]) if data.get("failure") else None,
+            receipt=data.get("receipt"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RedeemDetails:
+    """What the resolver tells the upstream about a redemption (who, where, through what)."""
+
+    source: str
+    reference: str = ""
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+# How far apart our clock and the upstream's may be when we decide whether a REDEEMED coupon
+# read back after an unclear answer was redeemed by our own attempt or before it.
+CLOCK_TOLERANCE = timedelta(seconds=5)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _parse(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None

@@ -1,0 +1,91 @@
+"""Wakes requests waiting for a redemption in flight when it settles, in any process.
+
+A duplicate tap that meets a claim in flight waits for its result. Rather than every waiter
+polling Redis, each process keeps one pub/sub subscription to the channel the settle script
+publishes on and wakes its local waiters by key. Waiters still re-check Redis on a short timer,
+so a lost message or a broken subscription only makes them slower, never wrong.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import Counter
+from typing import TYPE_CHECKING
+
+import structlog
+from redis.exceptions import RedisError
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+log = structlog.get_logger("resolver.notifier")
+
+IDLE_PING_SECONDS = 10.0
+RECONNECT_SECONDS = (0.1, 0.5, 1.0, 2.0, 5.0)
+
+
+class Notifier:
+    """One pub/sub subscription per process, fanned out to local waiters."""
+
+    def __init__(self, redis: Redis, channel: str) -> None:
+        self._redis = redis
+        self._channel = channel
+        self._events: dict[str, asyncio.Event] = {}
+        self._waiting: Counter[str] = Counter()
+        self._task: asyncio.Task[None] | None = None
+        self.subscribed = asyncio.Event()
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._listen(), name="resolver-notifier")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def wait(self, name: str, at_most: float) -> None:
+        """Return when `name` is announced as settled, or after `at_most` seconds."""
+        event = self._events.setdefault(name, asyncio.Event())
+        self._waiting[name] += 1
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(event.wait(), at_most)
+        finally:
+            self._waiting[name] -= 1
+            if self._waiting[name] <= 0:
+                del self._waiting[name]
+                if self._events.get(name) is event:
+                    del self._events[name]
+
+    def _announce(self, name: str) -> None:
+        event = self._events.pop(name, None)
+        if event is not None:
+            event.set()
+
+    async def _listen(self) -> None:
+        failures = 0
+        while True:
+            pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.subscribe(self._channel)
+                self.subscribed.set()
+                failures = 0
+                while True:
+                    message = await pubsub.get_message(timeout=IDLE_PING_SECONDS)
+                    if message is None:
+                        # A silent peer may be a dead one: a ping fails fast if it is.
+                        await pubsub.ping()
+                    elif message.get("type") == "message":
+                        self._announce(str(message["data"]))
+            except (RedisError, OSError) as error:
+                self.subscribed.clear()
+                delay = RECONNECT_SECONDS[min(failures, len(RECONNECT_SECONDS) - 1)]
+                failures += 1
+                log.warning("notifier_reconnecting", error=type(error).__name__, delay=delay)
+                await asyncio.sleep(delay)
+            finally:
+                with contextlib.suppress(RedisError, OSError):
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py lacks a hint

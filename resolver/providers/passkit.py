@@ -1,0 +1,190 @@
+"""PassKit's single-use coupon REST API (see docs/passkit-api.md).
+
+The client it receives carries the base URL, the auth and the timeouts; this module only knows
+paths, JSON shapes and how to read PassKit's answers leniently. PassKit's answer for redeeming a
+coupon that is already redeemed is undocumented, so every non-200 redeem answer is raised as-is
+and the use case settles it by reading the coupon back.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from resolver.exceptions import (
+    UpstreamAuthError,
+    UpstreamBadAnswer,
+    UpstreamConnectionLost,
+    UpstreamRejected,
+    UpstreamTimeout,
+    UpstreamUnreachable,
+)
+from resolver.models import Coupon, CouponStatus, Link, Offer, RedeemDetails
+
+COUPON = "/coupon/singleUse/coupon"
+OFFER = "/coupon/singleUse/offer"
+# gRPC's zero timestamp is how an unset date may come back.
+ZERO_DATES = ("0001-01-01T00:00:00Z", "1970-01-01T00:00:00Z")
+
+
+class PassKit:
+    """A `Provider` for PassKit single-use coupons."""
+
+    name = "passkit"
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self._client = client
+
+    async def lookup(self, link: Link) -> Coupon | None:
+        path = f"{COUPON}/externalId/{_segment(link.campaign_id)}/{_segment(link.external_id)}"
+        response = await self._send("GET", path)
+        if response.status_code == 404:
+            return None
+        return parse_coupon(_json_object(response))
+
+    async def offer(self, offer_id: str) -> Offer | None:
+        response = await self._send("GET", f"{OFFER}/{_segment(offer_id)}")
+        if response.status_code == 404:
+            return None
+        return parse_offer(_json_object(response))
+
+    async def redeem(self, link: Link, details: RedeemDetails) -> str:
+        redemption: dict[str, Any] = {"redemptionSource": details.source}
+        if details.reference:
+            redemption["redemptionReference"] = details.reference
+        if details.metadata:
+            redemption["metaData"] = details.metadata
+        body = {
+            "externalId": link.external_id,
+            "campaignId": link.campaign_id,
+            "redemptionDetails": redemption,
+        }
+        response = await self._send("PUT", f"{COUPON}/redeem", body, allow_404=False)
+        coupon_id = _json_object(response).get("id")
+        if not isinstance(coupon_id, str) or not coupon_id:
+            raise UpstreamBadAnswer("redeem answered 200 without a coupon id")
+        return coupon_id
+
+    async def _send(
+        self, method: str, path: str, body: dict[str, Any] | None = None, *, allow_404: bool = True
+    ) -> httpx.Response:
+        try:
+            response = await self._client.request(method, path, json=body)
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as error:
+            raise UpstreamUnreachable(f"PassKit unreachable: {type(error).__name__}") from error
+        except httpx.TimeoutException as error:
+            raise UpstreamTimeout(
+                f"PassKit did not answer in time: {type(error).__name__}"
+            ) from error
+        except httpx.TransportError as error:
+            raise UpstreamConnectionLost(
+                f"connection to PassKit broke: {type(error).__name__}"
+            ) from error
+        status = response.status_code
+        if status == 200 or (status == 404 and allow_404):
+            return response
+        message = error_message(response)
+        if status in (401, 403):
+            raise UpstreamAuthError(status, message)
+        raise UpstreamRejected(status, message)
+
+
+def error_message(response: httpx.Response) -> str:
+    """PassKit's error text: `message`, else the older `error`, else the raw body (trimmed)."""
+    try:
+        data = response.json()
+    except ValueError:
+        data = None
+    if isinstance(data, dict):
+        for key in ("message", "error"):
+            if isinstance(data.get(key), str) and data[key]:
+                return str(data[key])[:200]
+    return response.text.strip()[:200] or response.reason_phrase
+
+
+def parse_coupon(data: dict[str, Any]) -> Coupon:
+    """A PassKit `Coupon` JSON object in the resolver's terms (lenient about unset fields)."""
+    coupon_id = data.get("id")
+    if not isinstance(coupon_id, str) or not coupon_id:
+        raise UpstreamBadAnswer("coupon without an id")
+    details = _object(data.get("redemptionDetails"))
+    redeemed_at = parse_date(details.get("redemptionDate"))
+    status: CouponStatus = "REDEEMED" if data.get("status") == "REDEEMED" else "UNREDEEMED"
+    person = _object(data.get("person"))
+    name = _text(person.get("displayName")) or " ".join(
+        part for part in (_text(person.get("forename")), _text(person.get("surname"))) if part
+    )
+    return Coupon(
+        id=coupon_id,
+        campaign_id=_text(data.get("campaignId")),
+        external_id=_text(data.get("externalId")),
+        offer_id=_text(data.get("offerId")),
+        status=status,
+        expiry_date=parse_date(data.get("expiryDate")),
+        redeemed_at=redeemed_at,
+        display_name=name or None,
+        invalidated=_object(data.get("passMetaData")).get("status") == "PASS_INVALIDATED",
+    )
+
+
+def parse_offer(data: dict[str, Any]) -> Offer:
+    """A PassKit `CouponOffer` JSON object in the resolver's terms."""
+    settings = _object(data.get("redemptionSettings"))
+    translations: dict[str, dict[str, str]] = {}
+    for field, key in (
+        ("title", "localizedOfferTitle"),
+        ("short_title", "localizedOfferShortTitle"),
+        ("details", "localizedOfferDetails"),
+        ("fine_print", "localizedOfferFinePrint"),
+    ):
+        texts = _object(_object(data.get(key)).get("translations"))
+        if texts:
+            translations[field] = {str(lang): _text(text) for lang, text in texts.items()}
+    return Offer(
+        id=_text(data.get("id")),
+        title=_text(data.get("offerTitle")),
+        short_title=_text(data.get("offerShortTitle")),
+        details=_text(data.get("offerDetails")),
+        fine_print=_text(data.get("offerFinePrint")),
+        timezone=_text(data.get("ianaTimezone")) or None,
+        starts=parse_date(settings.get("redemptionStartDate")),
+        ends=parse_date(settings.get("redemptionEndDate")),
+        disabled=data.get("disabled") is True,
+        translations=translations,
+    )
+
+
+def parse_date(value: object) -> datetime | None:
+    """An RFC 3339 timestamp, or None for unset, zero or unreadable values."""
+    if not isinstance(value, str) or not value or value in ZERO_DATES:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None and parsed.year > 1970 else None
+
+
+def _segment(value: str) -> str:
+    return quote(value, safe="")
+
+
+def _json_object(response: httpx.Response) -> dict[str, Any]:
+    try:
+        data = response.json()
+    except ValueError as error:
+        raise UpstreamBadAnswer(f"{response.status_code} answer is not JSON") from error
+    if not isinstance(data, dict):
+        raise UpstreamBadAnswer(f"{response.status_code} answer is not a JSON object")
+    return data
+
+
+def _object(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else ""

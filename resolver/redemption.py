@@ -1,0 +1,324 @@
+"""The redemption use case: preview a link, redeem its active coupon at most once, show receipts.
+
+It knows the `Provider` and `Store` interfaces and nothing of HTTP, httpx or redis. The rules it
+enforces (docs/reliability.md):
+
+- claim first, then call the upstream once, then settle the claim with what happened;
+- a duplicate meeting a claim in flight waits (bounded) and shares its result;
+- a clean success, and every definitive answer, is stored and replayed;
+- a request that never left releases the claim, so the next tap may try again;
+- any other failure is settled by reading the coupon back, never by guessing or retrying blind;
+- when even the read-back fails, the state is marked unknown and the next tap reads back first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Literal
+
+import structlog
+
+from resolver.exceptions import (
+    InvalidFormToken,
+    StoreUnavailable,
+    UpstreamAuthError,
+    UpstreamError,
+    UpstreamRejected,
+    UpstreamTimeout,
+    UpstreamUnreachable,
+)
+from resolver.models import (
+    CLOCK_TOLERANCE,
+    OUTCOME_FOR_STATE,
+    Coupon,
+    CouponState,
+    Failure,
+    Link,
+    Offer,
+    Outcome,
+    RedeemDetails,
+    Redemption,
+    coupon_state,
+)
+from resolver.store import Claim, ClaimKind, Store, new_nonce, receipt_id, split_receipt
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from resolver.providers import Provider
+
+log = structlog.get_logger("resolver.redemption")
+
+# First and last pause between re-checks while waiting for a redemption in flight; the
+# notifier usually wakes the waiter long before the pause ends.
+FIRST_PAUSE = 0.05
+LAST_PAUSE = 0.5
+RETRY_AFTER_SECONDS = 2
+
+DETAILS = {
+    Outcome.REDEEMED: "The coupon was redeemed.",
+    Outcome.ALREADY_REDEEMED: "The coupon had already been redeemed.",
+    Outcome.NO_ACTIVE_COUPON: "There is no active coupon for this link.",
+    Outcome.EXPIRED: "The coupon has expired.",
+    Outcome.IN_PROGRESS: "A redemption of this coupon is still in progress; try again shortly.",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """The timings the use case follows (built from Settings by create_app)."""
+
+    duplicate_window: float
+    negative_window: float
+    coalesce_wait: float
+    lease: float
+    form_token_ttl: float
+    receipt_ttl: float
+    offer_cache_ttl: float
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    """What opening a link shows before anything is redeemed."""
+
+    link: Link
+    state: CouponState
+    coupon: Coupon | None
+    offer: Offer | None
+    form_token: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Attempt:
+    key: str
+    link: Link
+    token: str
+    nonce: str
+    since: datetime
+    coupon_id: str
+    offer_id: str
+
+
+class Redemptions:
+    """Previews and redeems links against one provider, with Redis guaranteeing at most once."""
+
+    def __init__(
+        self,
+        provider: Provider,
+        store: Store,
+        policy: Policy,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.provider = provider
+        self.store = store
+        self.policy = policy
+        self._clock = clock
+
+    def key(self, link: Link) -> str:
+        return self.store.key(self.provider.name, link)
+
+    async def preview(self, link: Link, *, with_form_token: bool) -> Preview:
+        """Read the link's coupon (never cached) and its offer (cached); redeem nothing."""
+        structlog.contextvars.bind_contextvars(coupon=self.key(link))
+        coupon = await self.provider.lookup(link)
+        offer = await self.offer(coupon.offer_id) if coupon and coupon.offer_id else None
+        state = coupon_state(coupon, offer, self._clock())
+        token = None
+        if state is CouponState.REDEEMABLE and coupon is not None and with_form_token:
+            token = await self.store.mint_form_token(
+                self.key(link), coupon.id, coupon.offer_id, self.policy.form_token_ttl
+            )
+        return Preview(link, state, coupon, offer, token)
+
+    async def offer(self, offer_id: str) -> Offer | None:
+        offer = await self.store.cached_offer(self.provider.name, offer_id)
+        if offer is None:
+            offer = await self.provider.offer(offer_id)
+            if offer is not None:
+                await self.store.cache_offer(self.provider.name, offer, self.policy.offer_cache_ttl)
+        return offer
+
+    async def redeem(
+        self, link: Link, *, form_token: str | None = None, seen: Coupon | None = None
+    ) -> Redemption:
+        """Redeem the link's active coupon at most once and say truthfully how it ended.
+
+        `form_token` is the confirm form's one-time token (the member's flow); `seen` is the
+        coupon a preview just showed (instant mode). Either lets a stored result about an
+        older coupon, since reissued under the same external id, be told apart.
+        """
+        key = self.key(link)
+        structlog.contextvars.bind_contextvars(coupon=key)
+        token, nonce = secrets.token_hex(8), new_nonce()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.policy.coalesce_wait
+        pause = FIRST_PAUSE
+        while True:
+            claim = await self.store.claim(
+                key,
+                token=token,
+                nonce=nonce,
+                lease=self.policy.lease,
+                hold=self.policy.lease + self.policy.duplicate_window,
+                form_token=form_token,
+                expected_coupon=seen.id if seen else "",
+            )
+            if claim.kind is ClaimKind.BUSY:
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    return self._in_progress(link, receipt_id(key, claim.nonce))
+                await self.store.wait(key, min(remaining, pause))
+                pause = min(pause * 2, LAST_PAUSE)
+                continue
+            return await self._act(key, link, token, claim, seen)
+
+    async def receipt(self, receipt: str) -> Redemption | None:
+        """The stored result of one attempt, by the id the member's browser was sent to."""
+        key, nonce = split_receipt(receipt)
+        return await self.store.receipt(key, nonce)
+
+    async def in_flight(self, receipt: str) -> bool:
+        key, nonce = split_receipt(receipt)
+        return await self.store.in_flight(key, nonce)
+
+    async def _act(
+        self, key: str, link: Link, token: str, claim: Claim, seen: Coupon | None
+    ) -> Redemption:
+        if claim.kind is ClaimKind.DONE and claim.result is not None:
+            return claim.result.replay().with_receipt(receipt_id(key, claim.nonce))
+        if claim.kind is ClaimKind.BAD_TOKEN:
+            raise InvalidFormToken("This confirmation has expired or belongs to another coupon.")
+        if claim.kind is ClaimKind.USED_TOKEN:
+            raise InvalidFormToken("This confirmation was already used.")
+        attempt = _Attempt(
+            key=key,
+            link=link,
+            token=token,
+            nonce=claim.nonce,
+            since=claim.since or self._clock(),
+            coupon_id=claim.coupon_id or (seen.id if seen else ""),
+            offer_id=claim.offer_id or (seen.offer_id if seen else ""),
+        )
+        if claim.kind is ClaimKind.RECONCILE:
+            log.info("reconciling", reason="an earlier attempt ended in doubt")
+            return await self._read_back(attempt, cause=None)
+        return await self._call_upstream(attempt)
+
+    async def _call_upstream(self, attempt: _Attempt) -> Redemption:
+        details = RedeemDetails(source=self.policy.source)
+        try:
+            coupon_id = await self.provider.redeem(attempt.link, details)
+        except UpstreamUnreachable as error:
+            return await self._settle(attempt, "release", self._failure(attempt, error))
+        except UpstreamAuthError as error:
+            return await self._settle(attempt, "release", self._failure(attempt, error))
+        except UpstreamError as error:
+            log.info("redeem_unclear", **_describe(error))
+            return await self._read_back(attempt, cause=error)
+        result = Redemption(
+            Outcome.REDEEMED,
+            attempt.link,
+            coupon_id=coupon_id,
+            offer_id=attempt.offer_id or None,
+            redeemed_at=self._clock(),
+            detail=DETAILS[Outcome.REDEEMED],
+        )
+        return await self._settle(attempt, "done", result)
+
+    async def _read_back(self, attempt: _Attempt, cause: UpstreamError | None) -> Redemption:
+        """Settle an unclear redeem (`cause`) or an earlier attempt's doubt (`cause` is None)."""
+        try:
+            coupon = await self.provider.lookup(attempt.link)
+            offer = await self.offer(coupon.offer_id) if coupon and coupon.offer_id else None
+        except UpstreamError as error:
+            log.warning("read_back_failed", **_describe(error))
+            return await self._settle(attempt, "unknown", self._failure(attempt, cause or error))
+        state = coupon_state(coupon, offer, self._clock())
+        if state is CouponState.REDEEMABLE:
+            if cause is None:  # the earlier attempt was not applied: now we may redeem
+                return await self._call_upstream(attempt)
+            return await self._settle(attempt, "release", self._failure(attempt, cause))
+        assert coupon is not None or state is CouponState.NO_ACTIVE_COUPON
+        outcome = OUTCOME_FOR_STATE[state]
+        redeemed_at = coupon.redeemed_at if coupon else None
+        refused = isinstance(cause, UpstreamRejected) and 400 <= cause.status_code < 500
+        if (
+            state is CouponState.ALREADY_REDEEMED
+            and not refused
+            and (redeemed_at is None or redeemed_at >= attempt.since - CLOCK_TOLERANCE)
+        ):
+            outcome = Outcome.REDEEMED  # our own attempt was applied after all
+            redeemed_at = redeemed_at or self._clock()
+        result = Redemption(
+            outcome,
+            attempt.link,
+            coupon_id=coupon.id if coupon else None,
+            offer_id=(coupon.offer_id if coupon else None) or attempt.offer_id or None,
+            redeemed_at=redeemed_at,
+            detail=DETAILS[outcome],
+            replayed=cause is None and outcome is Outcome.REDEEMED,
+        )
+        return await self._settle(attempt, "done", result)
+
+    async def _settle(
+        self, attempt: _Attempt, mode: Literal["done", "unknown", "release"], result: Redemption
+    ) -> Redemption:
+        result = result.with_receipt(receipt_id(attempt.key, attempt.nonce))
+        if result.outcome is Outcome.REDEEMED or mode == "unknown":
+            keep = self.policy.duplicate_window
+        else:
+            keep = self.policy.negative_window
+        try:
+            owned = await self.store.settle(
+                attempt.key,
+                token=attempt.token,
+                nonce=attempt.nonce,
+                mode=mode,
+                result=result,
+                keep=keep,
+                receipt_ttl=self.policy.receipt_ttl,
+            )
+        except StoreUnavailable as error:
+            # The upstream has spoken; the member must still learn what it said.
+            log.error("settle_failed", error=type(error).__name__, outcome=result.outcome.value)
+            return replace(result, receipt=None)
+        if not owned:
+            log.warning("claim_lost", reason="lease ran out before the upstream answered")
+        return result
+
+    def _failure(self, attempt: _Attempt, error: UpstreamError) -> Redemption:
+        if isinstance(error, UpstreamUnreachable):
+            failure, detail = Failure.UNREACHABLE, "The coupon service could not be reached."
+        elif isinstance(error, UpstreamTimeout):
+            failure, detail = Failure.TIMEOUT, "The coupon service did not answer in time."
+        elif isinstance(error, UpstreamAuthError):
+            failure, detail = Failure.BAD_ANSWER, "The coupon service refused our credentials."
+        else:
+            failure, detail = Failure.BAD_ANSWER, "The coupon service gave an unusable answer."
+        return Redemption(
+            Outcome.UPSTREAM_ERROR,
+            attempt.link,
+            coupon_id=attempt.coupon_id or None,
+            offer_id=attempt.offer_id or None,
+            detail=detail + " Nothing was redeemed twice; please try again.",
+            failure=failure,
+        )
+
+    def _in_progress(self, link: Link, receipt: str) -> Redemption:
+        return Redemption(
+            Outcome.IN_PROGRESS,
+            link,
+            detail=DETAILS[Outcome.IN_PROGRESS],
+            receipt=receipt,
+            retry_after=RETRY_AFTER_SECONDS,
+        )
+
+
+def _describe(error: UpstreamError) -> dict[str, object]:
+    """What may be logged about an upstream error: its kind and status, never its message
+    (upstream messages may quote the ids we must not log)."""
+    return {"error": type(error).__name__, "status": getattr(error, "status_code", None)}

@@ -1,0 +1,147 @@
+"""The one `Settings` class: every knob of the service, read once at start-up.
+
+Values come from keyword arguments (tests), then `RESOLVER_*` environment variables, then a
+`.env` file, then files in `RESOLVER_SECRETS_DIR`-style mounted secrets, then the defaults below.
+Nothing here is read at import time; `Settings()` is built by the CLI or by `create_app`'s caller.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+PASSKIT_REGIONS = {
+    "eu": "https://api.pub1.passkit.io",
+    "us": "https://api.pub2.passkit.io",
+}
+
+ENV_PREFIX = "RESOLVER_"
+
+# The built-in sandbox's well-known demo credentials: they open nothing real.
+SANDBOX_API_KEY = "sandbox-key"
+SANDBOX_API_SECRET = "sandbox-secret"  # noqa: S105
+
+
+class Settings(BaseSettings):
+    """Configuration of one resolver deployment (see `.env.example` for every variable)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        frozen=True,
+        secrets_dir=None,
+    )
+
+    # --- upstream -------------------------------------------------------------------------
+    upstream: Literal["passkit", "sandbox"] | None = Field(
+        default=None,
+        description="passkit | sandbox. Unset: passkit when credentials are given, else sandbox.",
+    )
+    passkit_region: Literal["eu", "us"] = "eu"
+    passkit_base_url: str | None = None
+    passkit_api_key: str | None = None
+    passkit_api_secret: SecretStr | None = None
+    passkit_token: SecretStr | None = None
+    upstream_connect_timeout: float = Field(default=3.0, gt=0, le=60)
+    upstream_timeout: float = Field(default=10.0, gt=0, le=120)
+    upstream_max_connections: int = Field(default=200, ge=1, le=10_000)
+
+    # --- redis ----------------------------------------------------------------------------
+    redis_url: str | None = None
+    redis_max_connections: int = Field(default=200, ge=1, le=10_000)
+    redis_timeout: float = Field(default=2.0, gt=0, le=60)
+
+    # --- redemption -----------------------------------------------------------------------
+    redeem_mode: Literal["confirm", "instant"] = "confirm"
+    duplicate_window: int = Field(default=900, ge=1, le=30 * 86_400)
+    negative_window: int = Field(default=30, ge=0, le=86_400)
+    coalesce_wait: float = Field(default=5.0, ge=0, le=60)
+    form_token_ttl: int = Field(default=600, ge=10, le=86_400)
+    receipt_ttl: int = Field(default=86_400, ge=60, le=30 * 86_400)
+    offer_cache_ttl: int = Field(default=300, ge=0, le=86_400)
+
+    # --- security -------------------------------------------------------------------------
+    api_token: Annotated[tuple[SecretStr, ...], NoDecode] = ()
+    secret_key: SecretStr | None = None
+
+    # --- server and logs ------------------------------------------------------------------
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65_535)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["auto", "json", "console"] = "auto"
+
+    @field_validator("api_token", mode="before")
+    @classmethod
+    def _split_tokens(cls, value: object) -> object:
+        # Several tokens may be valid at once (rotation): "new,old".
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("passkit_base_url", "redis_url", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("passkit_base_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/") if value else value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
+    @model_validator(mode="after")
+    def _credentials(self) -> Settings:
+        if (self.passkit_api_key is None) != (self.passkit_api_secret is None):
+            raise ValueError(
+                "RESOLVER_PASSKIT_API_KEY and RESOLVER_PASSKIT_API_SECRET must be set together"
+            )
+        if self.upstream is None:
+            object.__setattr__(self, "upstream", "passkit" if self.has_credentials else "sandbox")
+        if self.upstream == "passkit" and not self.has_credentials:
+            raise ValueError(
+                "RESOLVER_UPSTREAM=passkit needs RESOLVER_PASSKIT_API_KEY and "
+                "RESOLVER_PASSKIT_API_SECRET, or RESOLVER_PASSKIT_TOKEN"
+            )
+        return self
+
+    @property
+    def has_credentials(self) -> bool:
+        return self.passkit_token is not None or self.passkit_api_key is not None
+
+    @property
+    def passkit_url(self) -> str:
+        """The PassKit REST base: the explicit override, else the region's host."""
+        return self.passkit_base_url or PASSKIT_REGIONS[self.passkit_region]
+
+    @property
+    def lease_seconds(self) -> float:
+        """How long a claim protects a redemption in flight.
+
+        It must outlast the worst upstream exchange: connect (with the transport's connect
+        retries), the redeem, and the read-back that settles an unclear answer, with margin.
+        """
+        connect = self.upstream_connect_timeout * 3
+        return 2 * (connect + self.upstream_timeout) + 5.0
+
+
+def describe_error(error: ValidationError) -> str:
+    """A start-up message that names each bad variable, e.g. `RESOLVER_PORT: ...`."""
+    lines = []
+    for item in error.errors():
+        field = ".".join(str(part) for part in item["loc"] if isinstance(part, str))
+        name = f"{ENV_PREFIX}{field.upper()}" if field else "settings"
+        message = item["msg"].removeprefix("Value error, ")
+        lines.append(f"{name}: {message}")
+    return "invalid configuration:\n  " + "\n  ".join(lines)

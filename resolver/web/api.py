@@ -1,0 +1,127 @@
+"""The JSON API that replaces a Make webhook: `GET` or `POST /api/v1/redeem`.
+
+Machines need no confirm step, so a POST redeems directly and answers with the true outcome:
+
+    {"outcome", "campaignId", "externalId", "couponId", "redeemedAt", "replayed", "detail"}
+
+A GET redeems only when the operator chose instant mode (a pass link pointing here instead of at
+a Make webhook), and never for HEAD, prefetch, previews or scanners: links get opened by things
+that are not people, and a GET that redeems burns coupons nobody used.
+"""
+
+from __future__ import annotations
+
+import hmac
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import structlog
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from resolver.exceptions import MethodNotAllowed, Unauthorized
+from resolver.models import Failure, Link, Outcome, Redemption
+from resolver.web.links import link_from
+from resolver.web.params import api_params
+from resolver.web.scanners import is_not_a_person
+from resolver.web.services import services
+
+if TYPE_CHECKING:
+    from pydantic import SecretStr
+    from starlette.requests import Request
+
+STATUS = {
+    Outcome.REDEEMED: 200,
+    Outcome.ALREADY_REDEEMED: 409,
+    Outcome.NO_ACTIVE_COUPON: 404,
+    Outcome.EXPIRED: 410,
+    Outcome.IN_PROGRESS: 409,
+}
+FAILURE_STATUS = {Failure.BAD_ANSWER: 502, Failure.UNREACHABLE: 503, Failure.TIMEOUT: 504}
+
+
+async def redeem(request: Request) -> JSONResponse:
+    """Redeem the link's active coupon at most once; the status code follows the outcome."""
+    app = services(request)
+    authorize(request, app.settings.api_token)
+    if request.method != "POST":
+        refuse_get(request, instant=app.settings.redeem_mode == "instant")
+    link = link_from(await api_params(request))
+    result = await app.redemptions.redeem(link)
+    structlog.contextvars.bind_contextvars(outcome=result.outcome.value, replayed=result.replayed)
+    return redemption_response(result)
+
+
+def authorize(request: Request, tokens: tuple[SecretStr, ...]) -> None:
+    """With tokens configured, require one as `Authorization: Bearer …` (or Make's header)."""
+    if not tokens:
+        return
+    scheme, _, offered = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer":
+        offered = request.headers.get("x-make-apikey", "")
+    candidate = offered.strip().encode()
+    # Compare against every token, without stopping early, so timing reveals nothing.
+    matched = False
+    for token in tokens:
+        matched |= hmac.compare_digest(candidate, token.get_secret_value().encode())
+    if not candidate or not matched:
+        raise Unauthorized("a valid API token is required (Authorization: Bearer <token>)")
+
+
+def refuse_get(request: Request, *, instant: bool) -> None:
+    """Raise unless this GET may redeem: instant mode, and a person's browser asking."""
+    if request.method == "HEAD":
+        raise MethodNotAllowed("HEAD never redeems; use POST")
+    if not instant:
+        raise MethodNotAllowed("GET redeems only with RESOLVER_REDEEM_MODE=instant; use POST")
+    if is_not_a_person(request):
+        raise MethodNotAllowed("previews, scanners and prefetches never redeem; use POST")
+
+
+def redemption_response(result: Redemption) -> JSONResponse:
+    if result.outcome is Outcome.UPSTREAM_ERROR:
+        status = FAILURE_STATUS[result.failure or Failure.BAD_ANSWER]
+    else:
+        status = STATUS[result.outcome]
+    headers = {"retry-after": str(result.retry_after)} if result.retry_after else None
+    return JSONResponse(
+        body(
+            result.outcome.value,
+            link=result.link,
+            coupon_id=result.coupon_id,
+            redeemed_at=result.redeemed_at,
+            replayed=result.replayed,
+            detail=result.detail,
+        ),
+        status_code=status,
+        headers=headers,
+    )
+
+
+def body(
+    outcome: str,
+    *,
+    link: Link | None = None,
+    coupon_id: str | None = None,
+    redeemed_at: datetime | None = None,
+    replayed: bool = False,
+    detail: str = "",
+) -> dict[str, Any]:
+    return {
+        "outcome": outcome,
+        "campaignId": link.campaign_id if link else None,
+        "externalId": link.external_id if link else None,
+        "couponId": coupon_id,
+        "redeemedAt": rfc3339(redeemed_at),
+        "replayed": replayed,
+        "detail": detail,
+    }
+
+
+def rfc3339(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+routes = [Route("/api/v1/redeem", redeem, methods=["GET", "POST"])]

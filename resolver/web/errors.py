@@ -1,0 +1,99 @@
+"""One map from errors to responses: JSON under /api/, a page everywhere else."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import structlog
+from starlette.exceptions import HTTPException
+from starlette.responses import JSONResponse, Response
+
+from resolver.exceptions import (
+    InvalidRequest,
+    MethodNotAllowed,
+    StoreUnavailable,
+    Unauthorized,
+    UpstreamError,
+    UpstreamTimeout,
+    UpstreamUnreachable,
+)
+from resolver.web.api import body
+from resolver.web.rendering import render
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
+    from starlette.types import ExceptionHandler
+
+log = structlog.get_logger("resolver.errors")
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+async def invalid_request(request: Request, error: Exception) -> Response:
+    assert isinstance(error, InvalidRequest)
+    outcome = "unauthorized" if isinstance(error, Unauthorized) else "invalid_request"
+    structlog.contextvars.bind_contextvars(outcome=outcome)
+    headers = {}
+    if isinstance(error, Unauthorized):
+        headers["www-authenticate"] = "Bearer"
+    if isinstance(error, MethodNotAllowed):
+        headers["allow"] = "POST" if _wants_json(request) else "GET, POST"
+    if _wants_json(request):
+        return JSONResponse(
+            body(outcome, detail=error.detail), status_code=error.status_code, headers=headers
+        )
+    return render(request, "invalid.html", error.status_code, detail=error.detail)
+
+
+async def store_unavailable(request: Request, error: Exception) -> Response:
+    """Redis is down: refuse rather than redeem without duplicate protection."""
+    log.error("store_unavailable", error=str(error))
+    structlog.contextvars.bind_contextvars(outcome="unavailable")
+    detail = "Duplicate protection is unavailable; nothing was redeemed. Try again shortly."
+    if _wants_json(request):
+        return JSONResponse(
+            body("unavailable", detail=detail), status_code=503, headers={"retry-after": "5"}
+        )
+    return render(request, "unavailable.html", 503, retry_url=None)
+
+
+async def upstream_error(request: Request, error: Exception) -> Response:
+    """The upstream failed while only reading (a preview or a receipt's offer)."""
+    log.warning("upstream_read_failed", error=type(error).__name__)
+    structlog.contextvars.bind_contextvars(outcome="upstream_error")
+    status = 502
+    if isinstance(error, UpstreamUnreachable):
+        status = 503
+    elif isinstance(error, UpstreamTimeout):
+        status = 504
+    if _wants_json(request):
+        return JSONResponse(
+            body("upstream_error", detail="The coupon service did not answer usably."),
+            status_code=status,
+        )
+    query = request.url.query
+    retry_url = request.url.path + (f"?{query}" if query else "")
+    return render(request, "unavailable.html", status, retry_url=retry_url)
+
+
+async def http_error(request: Request, error: Exception) -> Response:
+    """Routing errors (404, 405) in the same shapes as everything else."""
+    assert isinstance(error, HTTPException)
+    headers = dict(error.headers or {})
+    if _wants_json(request):
+        outcome = "invalid_request"
+        return JSONResponse(
+            body(outcome, detail=error.detail), status_code=error.status_code, headers=headers
+        )
+    page = "not_found.html" if error.status_code == 404 else "invalid.html"
+    return render(request, page, error.status_code, detail=error.detail)
+
+
+handlers: dict[type[Exception] | int, ExceptionHandler] = {
+    InvalidRequest: invalid_request,
+    StoreUnavailable: store_unavailable,
+    UpstreamError: upstream_error,
+    HTTPException: http_error,
+}

@@ -1,0 +1,93 @@
+"""Reads a link's `externalId` and `campaignId` from a query string or a body, strictly.
+
+Starlette's own parsing forgives a lot (bad percent-escapes pass through, invalid UTF-8 becomes
+U+FFFD, a repeated parameter silently wins); a redemption link must not, so query strings and
+form bodies are decoded here by hand and every failure names what is wrong.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import TYPE_CHECKING
+from urllib.parse import unquote_to_bytes
+
+from resolver.exceptions import InvalidBody, InvalidLink
+from resolver.models import Link
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+MAX_ID_LENGTH = 128
+# Conservative: PassKit ids are alphanumeric; member ids may be e-mail-like. No ':' or braces
+# (they delimit Redis keys), no '/' or '%' (URL paths), no spaces or controls.
+ID_PATTERN = re.compile(r"[A-Za-z0-9._~@+\-]+")
+BAD_ESCAPE = re.compile(rb"%(?![0-9A-Fa-f]{2})")
+LINK_FIELDS = ("externalId", "campaignId")
+
+
+def parse_pairs(raw: bytes, where: str) -> dict[str, str]:
+    """Decode `a=1&b=2` (a query string or a form body) strictly: one value per name."""
+    if BAD_ESCAPE.search(raw):
+        raise InvalidLink(f"the {where} has a malformed percent-escape")
+    params: dict[str, str] = {}
+    for chunk in raw.split(b"&"):
+        if not chunk:
+            continue
+        name_raw, _, value_raw = chunk.partition(b"=")
+        try:
+            name = unquote_to_bytes(name_raw.replace(b"+", b" ")).decode()
+            value = unquote_to_bytes(value_raw.replace(b"+", b" ")).decode()
+        except UnicodeDecodeError as error:
+            raise InvalidLink(f"the {where} is not valid UTF-8") from error
+        if name in params:
+            raise InvalidLink(f"{name} is given more than once")
+        params[name] = value
+    return params
+
+
+def parse_json_object(raw: bytes) -> dict[str, str]:
+    """A JSON body: an object whose link fields, when present, are strings."""
+    try:
+        data = json.loads(raw.decode())
+    except (UnicodeDecodeError, ValueError) as error:
+        raise InvalidBody("the body is not valid UTF-8 JSON") from error
+    if not isinstance(data, dict):
+        raise InvalidBody("the JSON body must be an object")
+    params: dict[str, str] = {}
+    for name, value in data.items():
+        if name in LINK_FIELDS and not isinstance(value, str):
+            raise InvalidLink(f"{name} must be a string")
+        if isinstance(value, str):
+            params[name] = value
+    return params
+
+
+def merge(query: Mapping[str, str], body: Mapping[str, str]) -> dict[str, str]:
+    """Query and body together; the same field with two different values is refused."""
+    merged = dict(query)
+    for name, value in body.items():
+        if name in merged and merged[name] != value:
+            raise InvalidLink(f"{name} differs between the query string and the body")
+        merged[name] = value
+    return merged
+
+
+def link_from(params: Mapping[str, str]) -> Link:
+    """The link named by `externalId` and `campaignId`, validated."""
+    return Link(
+        campaign_id=valid_id("campaignId", params.get("campaignId")),
+        external_id=valid_id("externalId", params.get("externalId")),
+    )
+
+
+def valid_id(name: str, value: str | None) -> str:
+    if value is None:
+        raise InvalidLink(f"{name} is missing")
+    if not value:
+        raise InvalidLink(f"{name} is empty")
+    if len(value) > MAX_ID_LENGTH:
+        raise InvalidLink(f"{name} is longer than {MAX_ID_LENGTH} characters")
+    if not ID_PATTERN.fullmatch(value) or value in (".", ".."):
+        raise InvalidLink(f"{name} has characters outside A-Z a-z 0-9 . _ ~ @ + -")
+    return value

@@ -1,0 +1,40 @@
+"""Health checks for operations: liveness without I/O, readiness with the parts it needs."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from resolver.exceptions import StoreUnavailable
+from resolver.web.services import services
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
+
+
+async def healthz(request: Request) -> JSONResponse:
+    """Alive: the process answers. No I/O, so a slow Redis never gets a healthy pod killed."""
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> JSONResponse:
+    """Ready: Redis answers and an upstream is configured; 503 names the failing part."""
+    app = services(request)
+    checks = {"upstream": app.upstream}
+    failing = []
+    try:
+        await app.store.ping()
+        checks["redis"] = "ok"
+    except StoreUnavailable:
+        checks["redis"] = "unreachable"
+        failing.append("redis")
+    if failing:
+        return JSONResponse(
+            {"status": "unavailable", "failing": failing, "checks": checks}, status_code=503
+        )
+    return JSONResponse({"status": "ready", "checks": checks})
+
+
+routes = [Route("/healthz", healthz, methods=["GET"]), Route("/readyz", readyz, methods=["GET"])]

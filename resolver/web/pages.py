@@ -1,0 +1,126 @@
+"""The member's flow: open the link, confirm, see a receipt that can be reloaded safely.
+
+GET  /redeem?externalId=…&campaignId=…   shows the coupon; never redeems (unless instant mode)
+POST /redeem                              redeems, then 303 See Other to the receipt
+GET  /redeemed/{receipt}                  the attempt's result; reloading redeems nothing
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+from urllib.parse import urlencode
+
+import structlog
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from resolver.exceptions import InvalidFormToken
+from resolver.models import CouponState, Link, Outcome, Redemption
+from resolver.web.links import link_from
+from resolver.web.params import form_params, query_params
+from resolver.web.rendering import render
+from resolver.web.scanners import is_not_a_person
+from resolver.web.services import services
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
+
+FORM_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
+RECEIPT = re.compile(r"[a-z2-7]{16}-[a-z2-7]{16}")
+
+PREVIEW_PAGES = {
+    CouponState.REDEEMABLE: ("confirm.html", 200),
+    CouponState.ALREADY_REDEEMED: ("already_redeemed.html", 200),
+    CouponState.EXPIRED: ("expired.html", 410),
+    CouponState.NO_ACTIVE_COUPON: ("no_coupon.html", 404),
+}
+RESULT_PAGES = {
+    Outcome.REDEEMED: "success.html",
+    Outcome.ALREADY_REDEEMED: "already_redeemed.html",
+    Outcome.EXPIRED: "expired.html",
+    Outcome.NO_ACTIVE_COUPON: "no_coupon.html",
+    Outcome.IN_PROGRESS: "in_progress.html",
+    Outcome.UPSTREAM_ERROR: "unavailable.html",
+}
+
+
+async def open_link(request: Request) -> Response:
+    """GET/HEAD /redeem: show the coupon behind the link (instant mode: redeem a person's tap)."""
+    if is_not_a_person(request):
+        structlog.contextvars.bind_contextvars(outcome="neutral")
+        return render(request, "neutral.html")
+    app = services(request)
+    link = link_from(query_params(request))
+    instant = app.settings.redeem_mode == "instant"
+    preview = await app.redemptions.preview(link, with_form_token=not instant)
+    if instant and preview.state is CouponState.REDEEMABLE:
+        return await _answer(request, await app.redemptions.redeem(link, seen=preview.coupon))
+    structlog.contextvars.bind_contextvars(outcome=preview.state.value)
+    template, status = PREVIEW_PAGES[preview.state]
+    redeemed_at = preview.coupon.redeemed_at if preview.coupon else None
+    return render(
+        request, template, status, preview=preview, offer=preview.offer, redeemed_at=redeemed_at
+    )
+
+
+async def confirm(request: Request) -> Response:
+    """POST /redeem: the member pressed "Redeem now"; the one-time token proves it."""
+    params = await form_params(request)
+    link = link_from(params)
+    token = params.get("token", "")
+    if not token:
+        raise InvalidFormToken("The confirmation is missing.")
+    if not FORM_TOKEN.fullmatch(token):
+        raise InvalidFormToken("The confirmation is not valid.")
+    result = await services(request).redemptions.redeem(link, form_token=token)
+    return await _answer(request, result)
+
+
+async def show_receipt(request: Request) -> Response:
+    """GET /redeemed/{receipt}: the result of one attempt, as often as it is reloaded."""
+    receipt = request.path_params["receipt"]
+    if not RECEIPT.fullmatch(receipt):
+        return render(request, "not_found.html", 404)
+    redemptions = services(request).redemptions
+    result = await redemptions.receipt(receipt)
+    if result is None:
+        if await redemptions.in_flight(receipt):
+            return render(request, "in_progress.html", 200)
+        return render(request, "not_found.html", 404, detail="This receipt does not exist.")
+    structlog.contextvars.bind_contextvars(outcome=result.outcome.value)
+    offer = await redemptions.offer(result.offer_id) if result.offer_id else None
+    return _result_page(request, result, offer)
+
+
+async def _answer(request: Request, result: Redemption) -> Response:
+    structlog.contextvars.bind_contextvars(outcome=result.outcome.value, replayed=result.replayed)
+    if result.receipt:
+        # 303: the browser GETs the receipt, so reloading it never re-submits the form.
+        return RedirectResponse(f"/redeemed/{result.receipt}", status_code=303)
+    # Redis failed after the upstream answered: show the answer itself rather than lose it.
+    offer = await services(request).redemptions.offer(result.offer_id) if result.offer_id else None
+    return _result_page(request, result, offer)
+
+
+def _result_page(request: Request, result: Redemption, offer: object) -> Response:
+    return render(
+        request,
+        RESULT_PAGES[result.outcome],
+        result=result,
+        offer=offer,
+        redeemed_at=result.redeemed_at,
+        retry_url=link_url(result.link) if result.outcome is Outcome.UPSTREAM_ERROR else None,
+    )
+
+
+def link_url(link: Link) -> str:
+    """The permanent link itself, relative to this service."""
+    return "/redeem?" + urlencode({"externalId": link.external_id, "campaignId": link.campaign_id})
+
+
+routes = [
+    Route("/redeem", open_link, methods=["GET"]),
+    Route("/redeem", confirm, methods=["POST"]),
+    Route("/redeemed/{receipt}", show_receipt, methods=["GET"]),
+]

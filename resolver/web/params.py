@@ -1,0 +1,58 @@
+"""Reads a request's link parameters from its query string and (capped) body."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from resolver.exceptions import InvalidBody
+from resolver.web.links import merge, parse_json_object, parse_pairs
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
+
+# A link's fields fit in a few hundred bytes; anything much larger is not a redemption.
+MAX_BODY_BYTES = 8 * 1024
+FORM = "application/x-www-form-urlencoded"
+JSON = "application/json"
+
+
+async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
+    """The body, refused with 413 once it grows past `limit`, whatever Content-Length says."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise InvalidBody(f"the body is larger than {limit} bytes", status_code=413)
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise InvalidBody(f"the body is larger than {limit} bytes", status_code=413)
+    return bytes(body)
+
+
+def media_type(request: Request) -> str:
+    return request.headers.get("content-type", "").partition(";")[0].strip().lower()
+
+
+def query_params(request: Request) -> dict[str, str]:
+    return parse_pairs(request.scope.get("query_string", b""), "query string")
+
+
+async def form_params(request: Request) -> dict[str, str]:
+    """A urlencoded form body (the confirm page's POST)."""
+    if media_type(request) != FORM:
+        raise InvalidBody(f"the form must be sent as {FORM}", status_code=415)
+    return parse_pairs(await read_body(request), "form body")
+
+
+async def api_params(request: Request) -> dict[str, str]:
+    """Query string plus an optional JSON or urlencoded body (what a Make webhook accepted)."""
+    query = query_params(request)
+    body = await read_body(request)
+    if not body.strip():
+        return query
+    kind = media_type(request)
+    if kind == JSON or kind.endswith("+json"):
+        return merge(query, parse_json_object(body))
+    if kind == FORM:
+        return merge(query, parse_pairs(body, "form body"))
+    raise InvalidBody(f"unsupported content type; send {JSON} or {FORM}", status_code=415)

@@ -1,0 +1,30 @@
+"""What the lifespan opens, handed to endpoints through one typed accessor."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
+    from starlette.templating import Jinja2Templates
+
+    from resolver.redemption import Redemptions
+    from resolver.settings import Settings
+    from resolver.store import Store
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """Everything an endpoint may use; built once per process by `create_app`'s lifespan."""
+
+    settings: Settings
+    redemptions: Redemptions
+    store: Store
+    templates: Jinja2Templates
+    upstream: str  # a human description for /readyz and the logs, e.g. "passkit (eu)"
+
+
+def services(request: Request) -> Services:
+    """The running app's services (instead of poking `request.state` everywhere)."""
+    return cast("Services", request.state.services)
