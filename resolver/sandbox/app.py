@@ -1,0 +1,79 @@
+"""`create_sandbox_app`: the PassKit endpoints and the `/_sandbox/` admin API over one state."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from starlette.applications import Starlette
+
+from resolver.sandbox.admin import AdminApi
+from resolver.sandbox.auth import DEFAULT_API_KEY, DEFAULT_API_SECRET, Authenticator
+from resolver.sandbox.errors import GrpcCode, SandboxError, error_response, sandbox_error_response
+from resolver.sandbox.passkit_api import PassKitApi
+from resolver.sandbox.state import SandboxState
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
+    from starlette.responses import Response
+
+
+def create_sandbox_app(
+    state: SandboxState | None = None,
+    *,
+    api_key: str = DEFAULT_API_KEY,
+    api_secret: str = DEFAULT_API_SECRET,
+    token: str | None = None,
+    latency_ms: float = 0.0,
+) -> Starlette:
+    """A PassKit simulator over `state` (a new demo-seeded one by default).
+
+    `api_key` and `api_secret` are the REST credentials JWTs must be made with; `token`, when
+    given, is also accepted as a legacy `Bearer` token; `latency_ms` delays every PassKit call.
+    The state is reachable as `app.state.sandbox` (or `sandbox_state(app)`).
+    """
+    if state is None:
+        state = SandboxState()
+        state.seed_demo()
+    auth = Authenticator(api_key=api_key, api_secret=api_secret, token=token)
+    passkit = PassKitApi(state, auth, latency_ms=latency_ms)
+    app = Starlette(
+        routes=[*passkit.routes(), *AdminApi(state).routes()],
+        exception_handlers={
+            404: _not_found,
+            405: _method_not_allowed,
+            SandboxError: _sandbox_error,
+            Exception: _internal_error,
+        },
+    )
+    # grpc-gateway answers 404 for "/path/", where Starlette would redirect to "/path".
+    app.router.redirect_slashes = False
+    app.state.sandbox = state
+    return app
+
+
+def sandbox_state(app: Starlette) -> SandboxState:
+    """The state a sandbox app serves."""
+    state = app.state.sandbox
+    if not isinstance(state, SandboxState):
+        raise TypeError("app was not made by create_sandbox_app")
+    return state
+
+
+async def _not_found(request: Request, exc: Exception) -> Response:
+    return error_response(GrpcCode.NOT_FOUND, "Not Found")
+
+
+async def _method_not_allowed(request: Request, exc: Exception) -> Response:
+    # grpc-gateway's routing error handler turns 405 into 501 Unimplemented.
+    return error_response(GrpcCode.UNIMPLEMENTED, "Method Not Allowed")
+
+
+async def _sandbox_error(request: Request, exc: Exception) -> Response:
+    if not isinstance(exc, SandboxError):  # pragma: no cover - registered for SandboxError only
+        raise exc
+    return sandbox_error_response(exc)
+
+
+async def _internal_error(request: Request, exc: Exception) -> Response:
+    # Starlette still re-raises the exception after this answer, so the bug gets logged.
+    return error_response(GrpcCode.INTERNAL, "internal sandbox error")

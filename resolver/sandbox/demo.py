@@ -1,0 +1,103 @@
+"""The demo data a fresh sandbox starts with, and the identifiers the service prints links for."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from resolver.sandbox.payloads import CouponSpec
+from resolver.sandbox.records import REDEEMED, Offer, Person, RedemptionDetails
+
+if TYPE_CHECKING:
+    from resolver.sandbox.state import SandboxState
+
+
+@dataclass(frozen=True, slots=True)
+class DemoIds:
+    """Identifiers of the demo seed; the last four are external ids in `campaign_id`."""
+
+    campaign_id: str = "demo-campaign"
+    offer_id: str = "demo-offer"
+    unredeemed: str = "demo-unredeemed"
+    redeemed: str = "demo-redeemed"
+    expired: str = "demo-expired"
+    # An external id no coupon has, for the "no such coupon" page.
+    unknown: str = "demo-unknown"
+
+
+DEMO = DemoIds()
+
+
+def seed_demo(state: SandboxState) -> None:
+    """Add the demo campaign, its "Free coffee" offer and one coupon in each state."""
+    now = state.clock()
+    state.put_campaign(DEMO.campaign_id, name="Demo campaign", iana_timezone="Europe/London")
+    state.put_offer(
+        Offer(
+            id=DEMO.offer_id,
+            campaign_id=DEMO.campaign_id,
+            created=now - timedelta(days=30),
+            updated=now - timedelta(days=30),
+            offer_title="Free coffee",
+            offer_short_title="Free coffee",
+            offer_details="One free regular coffee of your choice at any participating store.",
+            offer_fine_print="One per member. Not exchangeable for cash.",
+            localized_offer_title={"fr": "Café offert", "de": "Gratis-Kaffee"},
+            localized_offer_short_title={"fr": "Café offert", "de": "Gratis-Kaffee"},
+            localized_offer_details={
+                "fr": "Un café classique de votre choix offert dans les magasins participants.",
+                "de": "Ein normaler Kaffee Ihrer Wahl gratis in allen teilnehmenden Filialen.",
+            },
+            localized_offer_fine_print={
+                "fr": "Un par membre. Non échangeable contre des espèces.",
+                "de": "Einer pro Mitglied. Keine Barauszahlung.",
+            },
+            iana_timezone="Europe/London",
+            redemption_start_date=now - timedelta(days=30),
+            redemption_end_date=now + timedelta(days=365),
+        )
+    )
+    state.create_coupons(
+        [
+            CouponSpec(
+                campaign_id=DEMO.campaign_id,
+                external_id=DEMO.unredeemed,
+                offer_id=DEMO.offer_id,
+                expiry_date=now + timedelta(days=30),
+                person=_member("Alex"),
+                sku="COFFEE-REGULAR",
+            ),
+            CouponSpec(
+                campaign_id=DEMO.campaign_id,
+                external_id=DEMO.redeemed,
+                offer_id=DEMO.offer_id,
+                status=REDEEMED,
+                expiry_date=now + timedelta(days=30),
+                person=_member("Sam"),
+                sku="COFFEE-REGULAR",
+                redemption=RedemptionDetails(
+                    redemption_date=now - timedelta(days=1),
+                    redemption_source="sandbox seed",
+                    redemption_reference="Demo store, till 1",
+                ),
+            ),
+            CouponSpec(
+                campaign_id=DEMO.campaign_id,
+                external_id=DEMO.expired,
+                offer_id=DEMO.offer_id,
+                expiry_date=now - timedelta(days=1),
+                person=_member("Robin"),
+                sku="COFFEE-REGULAR",
+            ),
+        ]
+    )
+
+
+def _member(forename: str) -> Person:
+    return Person(
+        forename=forename,
+        surname="Member",
+        display_name=f"{forename} Member",
+        email_address=f"{forename.lower()}.member@example.com",
+    )
