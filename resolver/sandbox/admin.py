@@ -1,7 +1,21 @@
 """The sandbox's own API under `/_sandbox/`: make coupons and offers, read stats, set faults.
 
+    POST   /_sandbox/coupons          one coupon {"campaignId", "externalId", "offerId"?,
+                                      "expiryDate"?, "status"?, "person"?, ...} (201, the coupon);
+                                      or {"coupons": [...]}; or {"count": N, "campaignId",
+                                      "externalIdPrefix": P, ...} making P0..P{N-1} (201, ids)
+    GET    /_sandbox/coupons          every coupon, or those of ?campaignId=
+    POST   /_sandbox/coupons/{campaignId}/{externalId}/reissue
+                                      a new coupon takes the external id (201, the coupon)
+    POST   /_sandbox/offers           create (201) or replace (200) an offer
+    POST   /_sandbox/campaigns        create (201) or rename (200) a campaign
+    GET    /_sandbox/stats            PassKit calls per endpoint, per status and per coupon
+    POST   /_sandbox/reset            back to the demo seed, or {"empty": true} for nothing
+    GET|PUT|DELETE /_sandbox/faults   read, replace or clear the faults (see `faults`)
+
 No authentication: the sandbox holds only test data. Every body and answer is JSON; refusals
-use the same `{"code", "message", "details"}` shape as the PassKit endpoints.
+use the same `{"code", "message", "details"}` shape as the PassKit endpoints. Unknown campaigns
+and offers named by a coupon are created on the fly, so a test can make a coupon in one call.
 """
 
 from __future__ import annotations
