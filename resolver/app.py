@@ -56,7 +56,7 @@ def create_app(
                 if settings.secret_key
                 else await shared_secret(redis)
             )
-            await notifier.start()
+            await notifier.start(wait=settings.redis_timeout)
             store = Store(redis, secret, notifier)
             redemptions = Redemptions(PassKit(http), store, policy(settings))
             yield {
@@ -115,7 +115,7 @@ def connect_redis(url: str, settings: Settings) -> Redis:
         health_check_interval=30,
         decode_responses=True,
     )
-    return Redis(connection_pool=pool)
+    return Redis.from_pool(pool)  # the client owns the pool: aclose() closes it
 
 
 def upstream_client(

@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger("resolver.notifier")
 
-IDLE_PING_SECONDS = 10.0
+IDLE_SECONDS = 10.0
+STOP_ATTEMPTS = 50
 RECONNECT_SECONDS = (0.1, 0.5, 1.0, 2.0, 5.0)
 
 
@@ -36,15 +37,24 @@ class Notifier:
         self._task: asyncio.Task[None] | None = None
         self.subscribed = asyncio.Event()
 
-    async def start(self) -> None:
+    async def start(self, wait: float = 2.0) -> None:
+        """Subscribe in the background; give the subscription `wait` seconds to be ready."""
         self._task = asyncio.create_task(self._listen(), name="resolver-notifier")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.subscribed.wait(), wait)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        task, self._task = self._task, None
+        if task is None:
+            return
+        # redis-py can swallow a cancellation that lands while it (re)subscribes, so cancel
+        # until the task really ends (bounded: shutdown must never hang on this).
+        for _ in range(STOP_ATTEMPTS):
+            task.cancel()
+            done, _ = await asyncio.wait({task}, timeout=0.1)
+            if done:
+                return
+        log.warning("notifier_not_stopped")
 
     async def wait(self, name: str, at_most: float) -> None:
         """Return when `name` is announced as settled, or after `at_most` seconds."""
@@ -74,11 +84,10 @@ class Notifier:
                 self.subscribed.set()
                 failures = 0
                 while True:
-                    message = await pubsub.get_message(timeout=IDLE_PING_SECONDS)
-                    if message is None:
-                        # A silent peer may be a dead one: a ping fails fast if it is.
-                        await pubsub.ping()
-                    elif message.get("type") == "message":
+                    # The pool's health_check_interval makes redis-py ping an idle
+                    # subscription itself (an explicit ping here swallows cancellation).
+                    message = await pubsub.get_message(timeout=IDLE_SECONDS)
+                    if message is not None and message.get("type") == "message":
                         self._announce(str(message["data"]))
             except (RedisError, OSError) as error:
                 self.subscribed.clear()
