@@ -21,7 +21,7 @@ ENV_PREFIX = "RESOLVER_"
 
 # The built-in sandbox's well-known demo credentials: they open nothing real.
 SANDBOX_API_KEY = "sandbox-key"
-SANDBOX_API_SECRET = "sandbox-secret"  # noqa: S105
+SANDBOX_API_SECRET = "sandbox-secret-for-local-demos-only"  # noqa: S105  # 32+ bytes for HS256
 
 
 class Settings(BaseSettings):

@@ -15,11 +15,14 @@ from typing import TYPE_CHECKING
 import jwt
 from jwt.algorithms import HMACAlgorithm
 
+from resolver.settings import SANDBOX_API_KEY, SANDBOX_API_SECRET
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-DEFAULT_API_KEY = "sandbox-key"
-DEFAULT_API_SECRET = "sandbox-secret"  # noqa: S105  (a public demo credential, not a secret)
+# The demo credentials are defined once, beside the service's settings that fall back to them.
+DEFAULT_API_KEY = SANDBOX_API_KEY
+DEFAULT_API_SECRET = SANDBOX_API_SECRET
 
 # PassKit refuses tokens that live longer than this; clocks may run this far ahead of ours.
 MAX_LIFETIME_S = 60.0
