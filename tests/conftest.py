@@ -1,0 +1,102 @@
+"""Fixtures: a real Redis, settings, the PassKit double and a client to a running app."""
+
+from __future__ import annotations
+
+import os
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import pytest
+import respx
+from asgi_lifespan import LifespanManager
+from redis.asyncio import Redis
+
+from resolver.app import create_app
+from resolver.embedded import EmbeddedRedis
+from resolver.settings import Settings
+from tests.support.passkit import BASE_URL, PassKitDouble
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Callable, Iterator
+
+    from starlette.applications import Starlette
+
+BROWSER = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
+)
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """RESOLVER_TEST_REDIS_URL when set (it gets flushed!), else a private redis-server."""
+    url = os.environ.get("RESOLVER_TEST_REDIS_URL")
+    if url:
+        yield url
+        return
+    with EmbeddedRedis() as server:
+        yield server.url
+
+
+@pytest.fixture
+async def redis(redis_url: str) -> AsyncIterator[Redis]:
+    """A client to the test Redis, emptied before each test."""
+    client = Redis.from_url(redis_url, decode_responses=True)
+    await client.flushdb()
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+def make_settings(redis_url: str) -> Callable[..., Settings]:
+    def make(**overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "_env_file": None,
+            "upstream": "passkit",
+            "passkit_base_url": BASE_URL,
+            "passkit_api_key": "test-key",
+            "passkit_api_secret": "test-secret-of-at-least-32-bytes!",
+            "redis_url": redis_url,
+            "secret_key": "test-hash-secret",
+            "log_format": "json",
+            "upstream_timeout": 2.0,
+        }
+        values.update(overrides)
+        return Settings(**values)
+
+    return make
+
+
+@pytest.fixture
+def settings(make_settings: Callable[..., Settings]) -> Settings:
+    return make_settings()
+
+
+@pytest.fixture
+def passkit() -> Iterator[PassKitDouble]:
+    """PassKit at the network boundary; any request no route matches fails the test."""
+    with respx.mock(base_url=BASE_URL, assert_all_called=False, assert_all_mocked=True) as router:
+        yield PassKitDouble(router)
+
+
+@asynccontextmanager
+async def running(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+    """A client to `app` with its lifespan running, as a phone's browser would call it."""
+    async with (
+        LifespanManager(app) as manager,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=manager.app),
+            base_url="http://resolver.test",
+            headers={"user-agent": BROWSER},
+        ) as client,
+    ):
+        yield client
+
+
+@pytest.fixture
+async def client(
+    settings: Settings, passkit: PassKitDouble, redis: Redis
+) -> AsyncIterator[httpx.AsyncClient]:
+    async with running(create_app(settings)) as client:
+        yield client

@@ -1,0 +1,316 @@
+"""The use case against PassKit's network boundary (respx) and a real Redis."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+import pytest
+
+from resolver.app import create_app
+from resolver.exceptions import InvalidFormToken
+from resolver.models import CouponState, Failure, Link, Outcome
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Callable
+
+    from redis.asyncio import Redis
+
+    from resolver.redemption import Redemptions
+    from resolver.settings import Settings
+    from resolver.web.services import Services
+    from tests.support.passkit import PassKitDouble
+
+LINK = Link("camp-1", "member-1")
+
+
+@pytest.fixture
+async def services(
+    settings: Settings, passkit: PassKitDouble, redis: Redis
+) -> AsyncIterator[Services]:
+    app = create_app(settings)
+    async with app.router.lifespan_context(app) as state:
+        assert state is not None
+        yield state["services"]
+
+
+@pytest.fixture
+def redemptions(services: Services) -> Redemptions:
+    return services.redemptions
+
+
+async def test_clean_success_is_redeemed_with_one_upstream_call(
+    redemptions: Redemptions, passkit: PassKitDouble
+) -> None:
+    """A 200 from PassKit is `redeemed`, costing exactly one upstream call."""
+    coupon = passkit.add("member-1")
+    result = await redemptions.redeem(LINK)
+    assert result.outcome is Outcome.REDEEMED
+    assert result.coupon_id == coupon["id"]
+    assert result.redeemed_at is not None
+    assert not result.replayed
+    assert passkit.calls == 1
+
+
+async def test_redeem_sends_the_link_and_a_redemption_source(
+    redemptions: Redemptions, passkit: PassKitDouble
+) -> None:
+    """The redeem body names the coupon by externalId + campaignId and says who redeemed it."""
+    passkit.add("member-1")
+    await redemptions.redeem(LINK)
+    body = passkit.redeem_bodies[0]
+    assert body["externalId"] == "member-1"
+    assert body["campaignId"] == "camp-1"
+    assert body["redemptionDetails"]["redemptionSource"].startswith("resolver/")
+
+
+async def test_a_second_redeem_within_the_window_is_a_replay(
+    redemptions: Redemptions, passkit: PassKitDouble
+) -> None:
+    """A retry after success replays the stored result without calling PassKit again."""
+    passkit.add("member-1")
+    first = await redemptions.redeem(LINK)
+    second = await redemptions.redeem(LINK)
+    assert second.outcome is Outcome.REDEEMED
+    assert second.replayed
+    assert second.coupon_id == first.coupon_id
+    assert second.receipt == first.receipt
+    assert passkit.redeem_calls == 1
+
+
+async def test_an_already_redeemed_coupon_is_read_back_as_already_redeemed(
+    redemptions: Redemptions, passkit: PassKitDouble
+) -> None:
+    """PassKit's undocumented refusal is settled by reading the coupon back."""
+    yesterday = datetime.now(UTC) - timedelta(days=1)
+    passkit.add("member-1", status="REDEEMED", redeemed_at=yesterday)
+    result = await redemptions.redeem(LINK)
+    assert result.outcome is Outcome.ALREADY_REDEEMED
+    assert result.redeemed_at is not None
+    assert abs(result.redeemed_at - yesterday) < timedelta(seconds=1)
+    assert (passkit.redeem_calls, passkit.lookup_calls) == (1, 1)
+
+
+async def test_an_unknown_coupon_is_no_active_coupon(
+    redemptions: Redemptions, passkit: PassKitDouble
+) -> None:
+    """A 404 redeem is confirmed by a 404 read-back."""
+    result = await redemptions.redeem(LINK)
+    assert result.outcome is Outcome.NO_ACTIVE_COUPON
+    assert result.coupon_id is None
+
+
+async def test_an_expired_coupon_is_expired(
+    redemptions: Redemptions, passkit: PassKitDouble
+) -> None:
+    """A refused redeem of a coupon past its expiry date is `expired`."""
+    passkit.add_expired("member-1")
+    result = await redemptions.redeem(LINK)
+    assert result.outcome is Outcome.EXPIRED
+
+
+async def test_a_timeout_after_passkit_applied_the_redeem_ends_as_redeemed(
+    redemptions: Redemptions, passkit: PassKitDouble
+) -> None:
+    """The answer is lost but the read-back shows our redemption: redeemed, no second call."""
+    passkit.add("member-1")
+    passkit.redeem_fault = "timeout_after_apply"
+    result = await redemptions.redeem(LINK)
+    assert result.outcome is Outcome.REDEEMED
+    assert not result.replayed
+    assert passkit.redeem_calls == 1
+    assert passkit.lookup_calls == 1
+    passkit.redeem_fault = None
+    again = await redemptions.redeem(LINK)
+    assert again.outcome is Outcome.REDEEMED
+    assert again.replayed
+    assert passkit.redeem_calls == 1
+
+
+async def test_a_500_after_passkit_applied_the_redeem_ends_as_redeemed(
+    redemptions: Redemptions, passkit: PassKitDouble
+) -> None:
+    """A 5xx is not trusted: the read-back decides, and it shows the coupon redeemed by us."""
+    passkit.add("member-1")
+    passkit.redeem_fault = "error_after_apply"
+    result = await redemptions.redeem(LINK)
+    assert result.outcome is Outcome.REDEEMED
+    assert passkit.redeem_calls == 1
+
+
+async def test_a_timeout_that_was_not_applied_releases_the_claim(
+    redemptions: Redemptions, passkit: PassKitDouble
+) -> None:
+    """Read-back shows the coupon untouched: an upstream error now, a clean retry later."""
+    passkit.add("member-1")
+    passkit.redeem_fault = "timeout"
+    result = await redemptions.redeem(LINK)
+    assert result.outcome is Outcome.UPSTREAM_ERROR
+    assert result.failure is Failure.TIMEOUT
+    passkit.redeem_fault = None
+    retry = await redemptions.redeem(LINK)
+    assert retry.outcome is Outcome.REDEEMED
+    assert passkit.redeem_calls == 2
+
+
+async def test_a_connect_error_releases_the_claim_without_reading_back(
+    redemptions: Redemptions, passkit: PassKitDouble
+) -> None:
+    """A request that never left changes nothing upstream, so there is nothing to read back."""
+    passkit.add("member-1")
+    passkit.redeem_fault = "connect_error"
+    result = await redemptions.redeem(LINK)
+    assert result.outcome is Outcome.UPSTREAM_ERROR
+    assert result.failure is Failure.UNREACHABLE
+    assert passkit.lookup_calls == 0
+    passkit.redeem_fault = None
+    assert (await redemptions.redeem(LINK)).outcome is Outcome.REDEEMED
+
+
+async def test_refused_credentials_are_a_bad_answer_and_release(
+    redemptions: Redemptions, passkit: PassKitDouble
+) -> None:
+    """401 means nothing was applied: report it (502) and let the next tap try again."""
+    passkit.add("member-1")
+    passkit.redeem_fault = "unauthorized"
+    result = await redemptions.redeem(LINK)
+    assert result.outcome is Outcome.UPSTREAM_ERROR
+    assert result.failure is Failure.BAD_ANSWER
+    assert passkit.lookup_calls == 0
+
+
+async def test_when_the_read_back_fails_too_the_next_tap_reads_back_first(
+    redemptions: Redemptions, passkit: PassKitDouble
+) -> None:
+    """Doubt survives in Redis: the next attempt reads the coupon before any redeem."""
+    passkit.add("member-1")
+    passkit.redeem_fault = "timeout_after_apply"
+    passkit.lookup_fault = "timeout"
+    first = await redemptions.redeem(LINK)
+    assert first.outcome is Outcome.UPSTREAM_ERROR
+    passkit.redeem_fault = passkit.lookup_fault = None
+    second = await redemptions.redeem(LINK)
+    assert second.outcome is Outcome.REDEEMED
+    assert second.replayed  # the earlier attempt's success, found by reading back
+    assert passkit.redeem_calls == 1
+
+
+async def test_doubt_about_an_attempt_that_was_not_applied_leads_to_one_new_redeem(
+    redemptions: Redemptions, passkit: PassKitDouble
+) -> None:
+    """Unknown state + read-back UNREDEEMED: now it is safe to redeem, once."""
+    passkit.add("member-1")
+    passkit.redeem_fault = "timeout"
+    passkit.lookup_fault = "timeout"
+    assert (await redemptions.redeem(LINK)).outcome is Outcome.UPSTREAM_ERROR
+    passkit.redeem_fault = passkit.lookup_fault = None
+    result = await redemptions.redeem(LINK)
+    assert result.outcome is Outcome.REDEEMED
+    assert not result.replayed
+    assert passkit.redeem_calls == 2
+
+
+async def test_concurrent_duplicates_reach_the_upstream_once_and_agree(
+    redemptions: Redemptions, passkit: PassKitDouble
+) -> None:
+    """100 simultaneous redemptions of one link: one redeem call, one shared outcome."""
+    passkit.add("member-1")
+    passkit.latency = 0.05
+    results = await asyncio.gather(*(redemptions.redeem(LINK) for _ in range(100)))
+    assert passkit.redeem_calls == 1
+    assert {result.outcome for result in results} == {Outcome.REDEEMED}
+    assert {result.coupon_id for result in results} == {results[0].coupon_id}
+    assert sum(not result.replayed for result in results) == 1
+
+
+async def test_a_duplicate_that_waits_too_long_is_told_in_progress(
+    make_settings: Callable[..., Settings], passkit: PassKitDouble, redis: Redis
+) -> None:
+    """Past the coalescing bound a duplicate gets `in_progress` with a retry hint."""
+    passkit.add("member-1")
+    passkit.latency = 0.5
+    app = create_app(make_settings(coalesce_wait=0.1))
+    async with app.router.lifespan_context(app) as state:
+        assert state is not None
+        redemptions: Redemptions = state["services"].redemptions
+        first = asyncio.create_task(redemptions.redeem(LINK))
+        await asyncio.sleep(0.05)
+        second = await redemptions.redeem(LINK)
+        assert second.outcome is Outcome.IN_PROGRESS
+        assert second.retry_after
+        assert (await first).outcome is Outcome.REDEEMED
+    assert passkit.redeem_calls == 1
+
+
+async def test_preview_reads_without_redeeming_and_mints_a_form_token(
+    redemptions: Redemptions, passkit: PassKitDouble
+) -> None:
+    """A preview shows the coupon and offer and touches nothing."""
+    passkit.add("member-1", display_name="Alex")
+    preview = await redemptions.preview(LINK, with_form_token=True)
+    assert preview.state is CouponState.REDEEMABLE
+    assert preview.offer is not None
+    assert preview.offer.title == "Free coffee"
+    assert preview.form_token
+    assert passkit.redeem_calls == 0
+
+
+async def test_offers_are_cached_and_coupons_are_not(
+    redemptions: Redemptions, passkit: PassKitDouble
+) -> None:
+    """Two previews read the coupon twice but the offer once."""
+    passkit.add("member-1")
+    await redemptions.preview(LINK, with_form_token=False)
+    await redemptions.preview(LINK, with_form_token=False)
+    assert passkit.lookup_calls == 2
+    assert passkit.router.routes["offer"].call_count == 1
+
+
+async def test_a_form_token_redeems_once_and_then_replays_its_receipt(
+    redemptions: Redemptions, passkit: PassKitDouble
+) -> None:
+    """The same confirmation submitted twice shows one receipt and calls PassKit once."""
+    passkit.add("member-1")
+    preview = await redemptions.preview(LINK, with_form_token=True)
+    first = await redemptions.redeem(LINK, form_token=preview.form_token)
+    second = await redemptions.redeem(LINK, form_token=preview.form_token)
+    assert first.outcome is Outcome.REDEEMED
+    assert second.receipt == first.receipt
+    assert passkit.redeem_calls == 1
+
+
+async def test_a_forged_form_token_is_refused_without_an_upstream_call(
+    redemptions: Redemptions, passkit: PassKitDouble
+) -> None:
+    """A token Redis never issued is refused before anything else happens."""
+    passkit.add("member-1")
+    with pytest.raises(InvalidFormToken):
+        await redemptions.redeem(LINK, form_token="forged-token-0123456789")
+    assert passkit.calls == 0
+
+
+async def test_a_form_token_only_works_for_its_own_link(
+    redemptions: Redemptions, passkit: PassKitDouble
+) -> None:
+    """A token minted for one member cannot redeem another member's coupon."""
+    passkit.add("member-1")
+    passkit.add("member-2")
+    preview = await redemptions.preview(LINK, with_form_token=True)
+    with pytest.raises(InvalidFormToken):
+        await redemptions.redeem(Link("camp-1", "member-2"), form_token=preview.form_token)
+    assert passkit.redeem_calls == 0
+
+
+async def test_a_coupon_reissued_after_redemption_is_redeemable_from_its_confirm_page(
+    redemptions: Redemptions, passkit: PassKitDouble
+) -> None:
+    """The stored result names the old coupon, so the new coupon's confirmation redeems it."""
+    passkit.add("member-1")
+    assert (await redemptions.redeem(LINK)).outcome is Outcome.REDEEMED
+    reissued = passkit.add("member-1")
+    preview = await redemptions.preview(LINK, with_form_token=True)
+    result = await redemptions.redeem(LINK, form_token=preview.form_token)
+    assert result.outcome is Outcome.REDEEMED
+    assert result.coupon_id == reissued["id"]
+    assert passkit.redeem_calls == 2

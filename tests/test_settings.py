@@ -1,0 +1,82 @@
+"""Settings: defaults, environment names, and start-up errors that name the variable."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from resolver.settings import Settings, describe_error
+
+
+def make(**values: object) -> Settings:
+    return Settings(_env_file=None, **values)  # type: ignore[arg-type]  # values are checked
+
+
+def test_defaults_are_the_documented_ones() -> None:
+    """confirm mode, a 900 s window, 127.0.0.1:8000, the EU region."""
+    settings = make()
+    assert settings.redeem_mode == "confirm"
+    assert settings.duplicate_window == 900
+    assert (settings.host, settings.port) == ("127.0.0.1", 8000)
+    assert settings.passkit_url == "https://api.pub1.passkit.io"
+
+
+def test_without_credentials_the_upstream_is_the_sandbox() -> None:
+    """No PassKit credentials: the zero-config sandbox."""
+    assert make().upstream == "sandbox"
+
+
+def test_with_credentials_the_upstream_is_passkit() -> None:
+    """A key and secret (or a token) select PassKit."""
+    assert make(passkit_api_key="k", passkit_api_secret="s").upstream == "passkit"
+    assert make(passkit_token="t").upstream == "passkit"
+
+
+def test_the_region_picks_the_host_and_a_base_url_overrides_it() -> None:
+    """us → api.pub2; RESOLVER_PASSKIT_BASE_URL wins over the region."""
+    assert make(passkit_region="us").passkit_url == "https://api.pub2.passkit.io"
+    assert make(passkit_base_url="http://127.0.0.1:9/").passkit_url == "http://127.0.0.1:9"
+
+
+def test_settings_come_from_resolver_prefixed_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    """RESOLVER_* in the environment is read; several API tokens are comma-separated."""
+    monkeypatch.setenv("RESOLVER_REDEEM_MODE", "instant")
+    monkeypatch.setenv("RESOLVER_API_TOKEN", "one, two")
+    settings = make()
+    assert settings.redeem_mode == "instant"
+    assert [t.get_secret_value() for t in settings.api_token] == ["one", "two"]
+
+
+@pytest.mark.parametrize(
+    ("values", "variable"),
+    [
+        ({"passkit_region": "asia"}, "RESOLVER_PASSKIT_REGION"),
+        ({"port": 70000}, "RESOLVER_PORT"),
+        ({"redeem_mode": "sometimes"}, "RESOLVER_REDEEM_MODE"),
+        ({"duplicate_window": 0}, "RESOLVER_DUPLICATE_WINDOW"),
+        ({"redis_url": "localhost:6379"}, "RESOLVER_REDIS_URL"),
+        ({"passkit_base_url": "ftp://x"}, "RESOLVER_PASSKIT_BASE_URL"),
+        ({"upstream": "passkit"}, "RESOLVER_PASSKIT_API_KEY"),
+        ({"passkit_api_key": "k"}, "RESOLVER_PASSKIT_API_SECRET"),
+    ],
+)
+def test_a_bad_setting_is_reported_by_its_variable_name(
+    values: dict[str, object], variable: str
+) -> None:
+    """The start-up message names the environment variable to fix."""
+    with pytest.raises(ValidationError) as caught:
+        make(**values)
+    assert variable in describe_error(caught.value)
+
+
+def test_secrets_do_not_show_in_the_settings_repr() -> None:
+    """Secrets are SecretStr: printing settings never prints them."""
+    settings = make(passkit_api_key="k", passkit_api_secret="very-secret", api_token="tok")
+    assert "very-secret" not in repr(settings)
+    assert "tok" not in str(settings.api_token)
+
+
+def test_the_lease_outlasts_the_worst_upstream_exchange() -> None:
+    """Connect retries, the redeem and the read-back all fit inside the lease."""
+    settings = make(upstream_timeout=10, upstream_connect_timeout=3)
+    assert settings.lease_seconds > 2 * (3 * 3 + 10)

@@ -1,0 +1,351 @@
+"""The member's flow over HTTP: GET shows, POST redeems, the receipt reloads safely."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import html5lib
+import pytest
+
+from resolver.app import create_app
+from tests.conftest import running
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Callable
+
+    import httpx
+    from redis.asyncio import Redis
+
+    from resolver.settings import Settings
+    from tests.support.passkit import PassKitDouble
+
+LINK = {"externalId": "member-1", "campaignId": "camp-1"}
+
+
+def form_of(page: httpx.Response) -> dict[str, str]:
+    """The hidden fields of the confirm form."""
+    fields = re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', page.text)
+    return dict(fields)
+
+
+def assert_valid_html5(page: httpx.Response) -> None:
+    parser = html5lib.HTMLParser(strict=True)
+    parser.parse(page.text)  # raises on any parse error
+    assert re.search(r'<html lang="[a-z]{2}', page.text)
+    assert re.search(r"<title>[^<]+</title>", page.text)
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in page.text
+
+
+async def test_an_unredeemed_coupon_shows_the_offer_and_a_redeem_button(
+    client: httpx.AsyncClient, passkit: PassKitDouble
+) -> None:
+    """GET /redeem renders the offer and a form POSTing the link and a one-time token."""
+    passkit.add("member-1", display_name="Alex Member")
+    page = await client.get("/redeem", params=LINK)
+    assert page.status_code == 200
+    assert "Free coffee" in page.text
+    assert "Alex Member" in page.text
+    assert '<form method="post" action="/redeem">' in page.text
+    assert "Redeem now" in page.text
+    fields = form_of(page)
+    assert fields["externalId"] == "member-1"
+    assert fields["campaignId"] == "camp-1"
+    assert len(fields["token"]) >= 16
+    assert passkit.redeem_calls == 0
+
+
+async def test_an_already_redeemed_coupon_says_when(
+    client: httpx.AsyncClient, passkit: PassKitDouble
+) -> None:
+    """A REDEEMED coupon shows 'already redeemed' with the date and time, in the offer's zone."""
+    passkit.add("member-1", status="REDEEMED", redeemed_at=datetime(2026, 3, 1, 9, 30, tzinfo=UTC))
+    page = await client.get("/redeem", params=LINK)
+    assert page.status_code == 200
+    assert "already redeemed" in page.text
+    assert "01 March 2026, 10:30" in page.text  # Europe/Paris
+    assert "<form" not in page.text
+
+
+@pytest.mark.parametrize("why", ["coupon expiry", "offer ended", "offer not started", "disabled"])
+async def test_an_expired_coupon_says_so(
+    client: httpx.AsyncClient, passkit: PassKitDouble, why: str
+) -> None:
+    """Expiry date, the offer's redemption window and a disabled offer all read as expired."""
+    now = datetime.now(UTC)
+    if why == "coupon expiry":
+        passkit.add_expired("member-1")
+    else:
+        windows: dict[str, dict[str, Any]] = {
+            "offer ended": {"redemptionSettings": {"redemptionEndDate": _z(now - timedelta(1))}},
+            "offer not started": {
+                "redemptionSettings": {"redemptionStartDate": _z(now + timedelta(1))}
+            },
+            "disabled": {"disabled": True},
+        }
+        passkit.add_offer("offer-2", **windows[why])
+        passkit.add("member-1", offer_id="offer-2")
+    page = await client.get("/redeem", params=LINK)
+    assert page.status_code == 410
+    assert "This coupon has expired" in page.text
+    assert "<form" not in page.text
+
+
+async def test_no_coupon_says_no_active_coupon(client: httpx.AsyncClient) -> None:
+    """A 404 from PassKit is the 'no active coupon' page."""
+    page = await client.get("/redeem", params=LINK)
+    assert page.status_code == 404
+    assert "No active coupon" in page.text
+
+
+async def test_redeem_now_redirects_to_a_receipt_that_reloads_without_redeeming(
+    client: httpx.AsyncClient, passkit: PassKitDouble
+) -> None:
+    """POST answers 303 to /redeemed/{receipt}; reloading it never calls PassKit again."""
+    passkit.add("member-1")
+    page = await client.get("/redeem", params=LINK)
+    answer = await client.post("/redeem", data=form_of(page))
+    assert answer.status_code == 303
+    receipt = answer.headers["location"]
+    assert re.fullmatch(r"/redeemed/[a-z2-7]{16}-[a-z2-7]{16}", receipt)
+    for _ in range(3):
+        shown = await client.get(receipt)
+        assert shown.status_code == 200
+        assert "Redeemed" in shown.text
+        assert "Free coffee" in shown.text
+    assert passkit.redeem_calls == 1
+
+
+async def test_a_used_token_is_refused_a_new_redemption(
+    client: httpx.AsyncClient, passkit: PassKitDouble
+) -> None:
+    """Re-submitting a used form shows the first receipt and never calls PassKit again."""
+    passkit.add("member-1")
+    fields = form_of(await client.get("/redeem", params=LINK))
+    first = await client.post("/redeem", data=fields)
+    passkit.add("member-1")  # even a fresh coupon under the same id is not redeemed by it
+    again = await client.post("/redeem", data=fields)
+    assert again.status_code == 303
+    assert again.headers["location"] == first.headers["location"]
+    assert passkit.redeem_calls == 1
+
+
+async def test_a_used_token_whose_attempt_left_no_result_gets_a_clear_page(
+    client: httpx.AsyncClient, passkit: PassKitDouble
+) -> None:
+    """After a released attempt, the spent token cannot try again: open the link again."""
+    passkit.add("member-1")
+    fields = form_of(await client.get("/redeem", params=LINK))
+    passkit.redeem_fault = "connect_error"
+    await client.post("/redeem", data=fields)
+    passkit.redeem_fault = None
+    again = await client.post("/redeem", data=fields)
+    assert again.status_code == 403
+    assert "already used" in again.text
+    assert passkit.redeem_calls == 1
+
+
+@pytest.mark.parametrize(
+    ("token", "message"),
+    [(None, "missing"), ("", "missing"), ("forged-but-well-formed-x", "expired"), ("<x>", "valid")],
+)
+async def test_a_missing_or_forged_token_gets_a_clear_page_and_no_upstream_call(
+    client: httpx.AsyncClient, passkit: PassKitDouble, token: str | None, message: str
+) -> None:
+    """No valid token, no redemption, and nothing sent to PassKit."""
+    passkit.add("member-1")
+    data = dict(LINK) | ({"token": token} if token is not None else {})
+    answer = await client.post("/redeem", data=data)
+    assert answer.status_code == 403
+    assert message in answer.text
+    assert passkit.calls == 0
+
+
+async def test_get_and_head_never_redeem(client: httpx.AsyncClient, passkit: PassKitDouble) -> None:
+    """Any number of GETs and HEADs leave the coupon unredeemed."""
+    passkit.add("member-1")
+    for _ in range(3):
+        await client.get("/redeem", params=LINK)
+        head = await client.head("/redeem", params=LINK)
+        assert head.status_code == 200
+    assert passkit.redeem_calls == 0
+    assert passkit.coupon("member-1")["status"] == "UNREDEEMED"
+
+
+async def test_head_touches_nothing_upstream(
+    client: httpx.AsyncClient, passkit: PassKitDouble
+) -> None:
+    """HEAD is what mail scanners send first: it gets the neutral page without any call."""
+    passkit.add("member-1")
+    await client.head("/redeem", params=LINK)
+    assert passkit.calls == 0
+
+
+@pytest.fixture
+async def instant_client(
+    make_settings: Callable[..., Settings], passkit: PassKitDouble, redis: Redis
+) -> AsyncIterator[httpx.AsyncClient]:
+    async with running(create_app(make_settings(redeem_mode="instant"))) as client:
+        yield client
+
+
+async def test_instant_mode_redeems_on_get_and_lands_on_the_receipt(
+    instant_client: httpx.AsyncClient, passkit: PassKitDouble
+) -> None:
+    """The seed's one-tap behaviour, opted into: GET redeems and redirects to the receipt."""
+    passkit.add("member-1")
+    answer = await instant_client.get("/redeem", params=LINK)
+    assert answer.status_code == 303
+    shown = await instant_client.get(answer.headers["location"])
+    assert "Redeemed" in shown.text
+    assert passkit.redeem_calls == 1
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"user-agent": "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)"},
+        {"user-agent": "WhatsApp/2.23.20.0"},
+        {"user-agent": "facebookexternalhit/1.1 Facebot Twitterbot/1.0"},
+        {"user-agent": "Mozilla/5.0 (compatible; BingPreview/1.0b)"},
+        {"user-agent": ""},
+        {"sec-purpose": "prefetch"},
+        {"purpose": "prefetch"},
+    ],
+)
+async def test_instant_mode_never_redeems_for_previews_scanners_or_prefetch(
+    instant_client: httpx.AsyncClient, passkit: PassKitDouble, headers: dict[str, str]
+) -> None:
+    """Link unfurlers, scanners and prefetches get the neutral page, with no upstream call."""
+    passkit.add("member-1")
+    page = await instant_client.get("/redeem", params=LINK, headers=headers)
+    assert page.status_code == 200
+    assert "Open this link on your phone" in page.text
+    assert passkit.calls == 0
+
+
+async def test_instant_mode_head_never_redeems(
+    instant_client: httpx.AsyncClient, passkit: PassKitDouble
+) -> None:
+    """Even in instant mode a HEAD only gets headers."""
+    passkit.add("member-1")
+    await instant_client.head("/redeem", params=LINK)
+    assert passkit.calls == 0
+
+
+async def test_concurrent_posts_of_one_confirmation_redeem_once_and_agree(
+    client: httpx.AsyncClient, passkit: PassKitDouble
+) -> None:
+    """100 simultaneous submissions: one upstream redeem, every answer the same receipt."""
+    passkit.add("member-1")
+    passkit.latency = 0.05
+    fields = form_of(await client.get("/redeem", params=LINK))
+    answers = await asyncio.gather(*(client.post("/redeem", data=fields) for _ in range(100)))
+    assert passkit.redeem_calls == 1
+    assert {answer.status_code for answer in answers} == {303}
+    assert len({answer.headers["location"] for answer in answers}) == 1
+
+
+async def test_concurrent_posts_from_separate_confirm_pages_redeem_once(
+    client: httpx.AsyncClient, passkit: PassKitDouble
+) -> None:
+    """100 taps on 100 freshly opened pages of one coupon: one redeem, one shared outcome."""
+    passkit.add("member-1")
+    passkit.latency = 0.05
+    forms = [form_of(await client.get("/redeem", params=LINK)) for _ in range(100)]
+    answers = await asyncio.gather(*(client.post("/redeem", data=form) for form in forms))
+    assert passkit.redeem_calls == 1
+    pages = await asyncio.gather(*(client.get(a.headers["location"]) for a in answers))
+    assert all("<h1>Redeemed</h1>" in page.text for page in pages)
+
+
+async def test_an_upstream_outage_on_get_shows_a_try_again_page(
+    client: httpx.AsyncClient, passkit: PassKitDouble
+) -> None:
+    """PassKit unreachable while reading: 503 with a retry link, not a crash."""
+    passkit.lookup_fault = "connect_error"
+    page = await client.get("/redeem", params=LINK)
+    assert page.status_code == 503
+    assert "Temporarily unavailable" in page.text
+    assert 'href="/redeem?externalId=member-1&amp;campaignId=camp-1"' in page.text
+
+
+async def test_an_unknown_receipt_is_not_found(client: httpx.AsyncClient) -> None:
+    """Receipts are not guessable and unknown ones say so."""
+    for path in ("/redeemed/aaaaaaaaaaaaaaaa-bbbbbbbbbbbbbbbb", "/redeemed/../../etc"):
+        page = await client.get(path)
+        assert page.status_code == 404
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"campaignId": "camp-1"},
+        {"externalId": "", "campaignId": "camp-1"},
+        {"externalId": "x" * 129, "campaignId": "camp-1"},
+        {"externalId": "a b", "campaignId": "camp-1"},
+        {"externalId": "<script>", "campaignId": "camp-1"},
+    ],
+)
+async def test_bad_links_get_a_clear_400_page_and_no_upstream_call(
+    client: httpx.AsyncClient, passkit: PassKitDouble, params: dict[str, str]
+) -> None:
+    """Every malformed link is refused before PassKit is asked anything."""
+    page = await client.get("/redeem", params=params)
+    assert page.status_code == 400
+    assert "This link cannot be used" in page.text
+    assert passkit.calls == 0
+
+
+async def test_pages_are_valid_html5_with_the_required_headers(
+    client: httpx.AsyncClient, passkit: PassKitDouble
+) -> None:
+    """Every state's page parses as HTML5 and is sent no-store, no-referrer."""
+    passkit.add("member-1")
+    passkit.add("member-2", status="REDEEMED", redeemed_at=datetime.now(UTC))
+    passkit.add_expired("member-3")
+    pages = [
+        await client.get("/redeem", params={"externalId": ext, "campaignId": "camp-1"})
+        for ext in ("member-1", "member-2", "member-3", "member-4", "bad id")
+    ]
+    answer = await client.post("/redeem", data=form_of(pages[0]))
+    pages.append(await client.get(answer.headers["location"]))
+    pages.append(await client.get("/redeem", params=LINK, headers={"user-agent": "curl/8"}))
+    for page in pages:
+        assert_valid_html5(page)
+        assert page.headers["cache-control"] == "no-store"
+        assert page.headers["referrer-policy"] == "no-referrer"
+        assert page.headers["content-type"] == "text/html; charset=utf-8"
+
+
+async def test_every_value_is_escaped(client: httpx.AsyncClient, passkit: PassKitDouble) -> None:
+    """Offer texts and names from the upstream cannot inject markup."""
+    passkit.add_offer("offer-x", offerTitle="<script>alert(1)</script>", offerDetails='"><b>x')
+    passkit.add("member-1", offer_id="offer-x", display_name="<img src=x onerror=alert(1)>")
+    page = await client.get("/redeem", params=LINK)
+    assert "<script>alert(1)" not in page.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
+    assert "<img src=x" not in page.text
+    assert "<b>x" not in page.text
+
+
+async def test_unsupported_methods_and_content_types_are_refused(
+    client: httpx.AsyncClient, passkit: PassKitDouble
+) -> None:
+    """PUT gets 405; a JSON or oversized confirm body gets 415 or 413; none reach PassKit."""
+    assert (await client.put("/redeem", params=LINK)).status_code == 405
+    json_post = await client.post("/redeem", json=LINK)
+    assert json_post.status_code == 415
+    big = await client.post(
+        "/redeem",
+        content=b"a=" + b"x" * 10_000,
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert big.status_code == 413
+    assert passkit.calls == 0
+
+
+def _z(value: datetime) -> str:
+    return value.isoformat().replace("+00:00", "Z")

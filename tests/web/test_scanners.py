@@ -1,0 +1,56 @@
+"""Who is not a person: HEAD, prefetch, previews and scanners."""
+
+from __future__ import annotations
+
+import pytest
+from starlette.requests import Request
+
+from resolver.web.scanners import is_automated_agent, is_not_a_person
+from tests.conftest import BROWSER
+
+
+def request(method: str = "GET", **headers: str) -> Request:
+    raw = [(name.replace("_", "-").encode(), value.encode()) for name, value in headers.items()]
+    return Request({"type": "http", "method": method, "headers": raw, "path": "/"})
+
+
+@pytest.mark.parametrize(
+    "agent",
+    [
+        "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)",
+        "WhatsApp/2.23.20.0",
+        "TelegramBot (like TwitterBot)",
+        "Mozilla/5.0 (compatible; Discordbot/2.0; +https://discordapp.com)",
+        "facebookexternalhit/1.1 Facebot Twitterbot/1.0",
+        "LinkedInBot/1.0 (compatible; Mozilla/5.0; Apache-HttpClient +http://www.linkedin.com)",
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/120.0.0.0 Safari/537.36 Edg/120.0.0.0 BingPreview/1.0b",
+        "Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0.17126; Pro)",
+        "Mozilla/5.0 (compatible; Google-Read-Aloud; +https://support.google.com/webmasters)",
+        "",
+    ],
+)
+def test_previews_and_scanners_are_recognised(agent: str) -> None:
+    """A maintained list covers chat unfurlers and mail scanners."""
+    assert is_automated_agent(agent)
+
+
+@pytest.mark.parametrize(
+    "agent",
+    [
+        BROWSER,
+        "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/124.0.0.0 Mobile Safari/537.36",
+    ],
+)
+def test_phone_browsers_are_people(agent: str) -> None:
+    """Members' phones are not mistaken for bots."""
+    assert not is_automated_agent(agent)
+
+
+def test_head_and_prefetch_are_not_people() -> None:
+    """HEAD and Sec-Purpose/Purpose prefetch never count as a person's tap."""
+    assert is_not_a_person(request("HEAD", user_agent=BROWSER))
+    assert is_not_a_person(request(user_agent=BROWSER, sec_purpose="prefetch;prerender"))
+    assert is_not_a_person(request(user_agent=BROWSER, purpose="prefetch"))
+    assert not is_not_a_person(request(user_agent=BROWSER))
