@@ -23,7 +23,7 @@ from resolver.notifier import Notifier
 from resolver.providers.passkit import PassKit
 from resolver.providers.passkit_auth import PassKitJWTAuth, PassKitTokenAuth
 from resolver.redemption import Policy, Redemptions
-from resolver.settings import SANDBOX_API_KEY, SANDBOX_API_SECRET, Settings
+from resolver.settings import SANDBOX_API_KEY, SANDBOX_API_SECRET, Settings, load_settings
 from resolver.store import CHANNEL, Store, shared_secret
 from resolver.web import api, errors, ops, pages
 from resolver.web.middleware import RequestContextMiddleware
@@ -47,6 +47,12 @@ def create_app(
     async def lifespan(_: Starlette) -> AsyncIterator[dict[str, Any]]:
         if settings.redis_url is None:
             raise RuntimeError("RESOLVER_REDIS_URL is not set (`resolver serve` starts one)")
+        if settings.upstream == "sandbox" and settings.passkit_base_url is None:
+            # Never fall back to PassKit's real hosts with the sandbox's demo credentials.
+            raise RuntimeError(
+                "RESOLVER_UPSTREAM=sandbox needs RESOLVER_PASSKIT_BASE_URL "
+                "(`resolver serve` starts a sandbox itself when no credentials are set)"
+            )
         redis = connect_redis(settings.redis_url, settings)
         http = upstream_client(settings, upstream_transport)
         notifier = Notifier(redis, CHANNEL)
@@ -88,7 +94,7 @@ def create_app(
 
 def app_from_environment() -> Starlette:
     """The uvicorn factory each worker process calls: settings come from its environment."""
-    return create_app(Settings())
+    return create_app(load_settings())
 
 
 def policy(settings: Settings) -> Policy:

@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 
 from pydantic import ValidationError
 
-from resolver.settings import Settings, describe_error
+from resolver.settings import Settings, describe_error, load_settings
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -53,10 +53,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def load_settings(**overrides: Any) -> Settings:
+def settings_or_exit(**overrides: Any) -> Settings:
     """Settings from the environment plus explicit overrides; exits naming any bad variable."""
     try:
-        return Settings(**{name: value for name, value in overrides.items() if value is not None})
+        return load_settings(
+            **{name: value for name, value in overrides.items() if value is not None}
+        )
     except ValidationError as error:
         print(f"resolver: {describe_error(error)}", file=sys.stderr)
         raise SystemExit(2) from None
@@ -67,7 +69,7 @@ def serve(args: argparse.Namespace) -> int:
 
     from resolver.embedded import EmbeddedRedis  # noqa: PLC0415
 
-    settings = load_settings(host=args.host, port=args.port)
+    settings = settings_or_exit(host=args.host, port=args.port)
     if args.workers < 1:
         print("resolver: --workers must be at least 1", file=sys.stderr)
         return 2

@@ -7,7 +7,8 @@ Nothing here is read at import time; `Settings()` is built by the CLI or by `cre
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import os
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -134,6 +135,17 @@ class Settings(BaseSettings):
         """
         connect = self.upstream_connect_timeout * 3
         return 2 * (connect + self.upstream_timeout) + 5.0
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the environment, `.env`, and secret files in `RESOLVER_SECRETS_DIR`.
+
+    A mounted secrets directory (Docker or Kubernetes secrets) holds one file per variable,
+    named like the variable (e.g. `RESOLVER_PASSKIT_API_SECRET`), so secrets need not sit in
+    the environment. Explicit keyword overrides win over everything.
+    """
+    secrets_dir = os.environ.get(f"{ENV_PREFIX}SECRETS_DIR") or None
+    return Settings(_secrets_dir=secrets_dir, **overrides)
 
 
 def describe_error(error: ValidationError) -> str:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 
-from resolver.settings import Settings, describe_error
+from resolver.settings import Settings, describe_error, load_settings
 
 
 def make(**values: object) -> Settings:
@@ -80,3 +82,17 @@ def test_the_lease_outlasts_the_worst_upstream_exchange() -> None:
     """Connect retries, the redeem and the read-back all fit inside the lease."""
     settings = make(upstream_timeout=10, upstream_connect_timeout=3)
     assert settings.lease_seconds > 2 * (3 * 3 + 10)
+
+
+def test_secrets_can_come_from_files_in_a_mounted_directory(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Docker/Kubernetes secrets: one file per variable in RESOLVER_SECRETS_DIR."""
+    (tmp_path / "RESOLVER_PASSKIT_API_KEY").write_text("key-from-file")
+    (tmp_path / "RESOLVER_PASSKIT_API_SECRET").write_text("secret-from-file")
+    monkeypatch.setenv("RESOLVER_SECRETS_DIR", str(tmp_path))
+    settings = load_settings(_env_file=None)
+    assert settings.passkit_api_key == "key-from-file"
+    assert settings.passkit_api_secret is not None
+    assert settings.passkit_api_secret.get_secret_value() == "secret-from-file"
+    assert settings.upstream == "passkit"
