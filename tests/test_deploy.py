@@ -1,0 +1,83 @@
+"""The deploy files parse and name only settings that exist (no Docker engine runs here)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from resolver.settings import ENV_PREFIX, Settings
+
+DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
+SETTINGS = {f"{ENV_PREFIX}{name.upper()}" for name in Settings.model_fields}
+
+
+def dockerfile_instructions() -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) pairs, with continuation lines joined and comments dropped."""
+    text = re.sub(r"\\\n\s*", " ", (DEPLOY / "Dockerfile").read_text())
+    pairs = []
+    for raw in text.splitlines():
+        line = raw.strip()
+        if line and not line.startswith("#"):
+            instruction, _, arguments = line.partition(" ")
+            pairs.append((instruction.upper(), arguments.strip()))
+    return pairs
+
+
+@pytest.fixture
+def compose() -> dict[str, Any]:
+    data = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+    assert isinstance(data, dict)
+    return data
+
+
+def test_the_image_installs_dependencies_before_the_project_and_runs_as_non_root() -> None:
+    """Dependency layer first (cached), project second, then a non-root user."""
+    steps = dockerfile_instructions()
+    runs = [i for i, (name, args) in enumerate(steps) if name == "RUN"]
+    deps = next(i for i in runs if "--no-install-project" in steps[i][1])
+    copy_project = next(
+        i for i, (name, args) in enumerate(steps) if name == "COPY" and "resolver" in args
+    )
+    assert deps < copy_project
+    assert "uv sync --locked" in steps[deps][1]
+    user = [args for name, args in steps if name == "USER"]
+    assert user
+    assert user[-1] not in ("root", "0")
+
+
+def test_the_image_runs_one_uvicorn_process_on_the_app_factory() -> None:
+    """CMD is uvicorn on the factory (never the embedded demo), one process, graceful stop."""
+    command = json.loads(next(args for name, args in dockerfile_instructions() if name == "CMD"))
+    assert command[:3] == ["uvicorn", "resolver.app:app_from_environment", "--factory"]
+    assert "--workers" not in command
+    grace = int(command[command.index("--timeout-graceful-shutdown") + 1])
+    assert grace > Settings(_env_file=None).lease_seconds
+
+
+def test_the_image_and_compose_name_only_real_settings(compose: dict[str, Any]) -> None:
+    """Every RESOLVER_ variable they set is a setting the service reads."""
+    names = set(re.findall(r"RESOLVER_[A-Z0-9_]+", (DEPLOY / "Dockerfile").read_text()))
+    environment = compose["services"]["resolver"]["environment"]
+    names |= set(environment)
+    assert names
+    assert names <= SETTINGS, names - SETTINGS
+
+
+def test_compose_runs_redis_without_eviction_and_the_resolver_against_it(
+    compose: dict[str, Any],
+) -> None:
+    """noeviction, persistence, a health check, and the resolver waiting for a healthy Redis."""
+    redis = compose["services"]["redis"]
+    command = " ".join(redis["command"])
+    assert "--maxmemory-policy noeviction" in command
+    assert "--appendonly yes" in command
+    assert "healthcheck" in redis
+    resolver = compose["services"]["resolver"]
+    assert resolver["environment"]["RESOLVER_REDIS_URL"] == "redis://redis:6379/0"
+    assert resolver["depends_on"]["redis"]["condition"] == "service_healthy"
+    assert "/readyz" in " ".join(resolver["healthcheck"]["test"])
