@@ -101,6 +101,7 @@ class _Attempt:
     since: datetime
     coupon_id: str
     offer_id: str
+    keep_receipt: bool
 
 
 class Redemptions:
@@ -143,13 +144,20 @@ class Redemptions:
         return offer
 
     async def redeem(
-        self, link: Link, *, form_token: str | None = None, seen: Coupon | None = None
+        self,
+        link: Link,
+        *,
+        form_token: str | None = None,
+        seen: Coupon | None = None,
+        keep_receipt: bool = False,
     ) -> Redemption:
         """Redeem the link's active coupon at most once and say truthfully how it ended.
 
         `form_token` is the confirm form's one-time token (the member's flow); `seen` is the
         coupon a preview just showed (instant mode). Either lets a stored result about an
         older coupon, since reissued under the same external id, be told apart.
+        `keep_receipt` keeps the result for a receipt page beyond the duplicate window (API
+        callers have no receipt page, and a busy day's receipts would fill Redis for nothing).
         """
         key = self.key(link)
         structlog.contextvars.bind_contextvars(coupon=key)
@@ -174,7 +182,7 @@ class Redemptions:
                 await self.store.wait(key, min(remaining, pause))
                 pause = min(pause * 2, LAST_PAUSE)
                 continue
-            return await self._act(key, link, token, claim, seen)
+            return await self._act(key, link, token, claim, seen, keep_receipt=keep_receipt)
 
     async def receipt(self, receipt: str) -> Redemption | None:
         """The stored result of one attempt, by the id the member's browser was sent to."""
@@ -186,7 +194,14 @@ class Redemptions:
         return await self.store.in_flight(key, nonce)
 
     async def _act(
-        self, key: str, link: Link, token: str, claim: Claim, seen: Coupon | None
+        self,
+        key: str,
+        link: Link,
+        token: str,
+        claim: Claim,
+        seen: Coupon | None,
+        *,
+        keep_receipt: bool,
     ) -> Redemption:
         if claim.kind is ClaimKind.DONE and claim.result is not None:
             return claim.result.replay().with_receipt(receipt_id(key, claim.nonce))
@@ -202,6 +217,7 @@ class Redemptions:
             since=claim.since or self._clock(),
             coupon_id=claim.coupon_id or (seen.id if seen else ""),
             offer_id=claim.offer_id or (seen.offer_id if seen else ""),
+            keep_receipt=keep_receipt,
         )
         if claim.kind is ClaimKind.RECONCILE:
             log.info("reconciling", reason="an earlier attempt ended in doubt")
@@ -280,7 +296,7 @@ class Redemptions:
                 mode=mode,
                 result=result,
                 keep=keep,
-                receipt_ttl=self.policy.receipt_ttl,
+                receipt_ttl=self.policy.receipt_ttl if attempt.keep_receipt else 0,
             )
         except StoreUnavailable as error:
             # The upstream has spoken; the member must still learn what it said.

@@ -62,7 +62,7 @@ class Settings(BaseSettings):
     negative_window: int = Field(default=30, ge=0, le=86_400)
     coalesce_wait: float = Field(default=5.0, ge=0, le=60)
     form_token_ttl: int = Field(default=600, ge=10, le=86_400)
-    receipt_ttl: int = Field(default=86_400, ge=60, le=30 * 86_400)
+    receipt_ttl: int = Field(default=3_600, ge=60, le=30 * 86_400)
     offer_cache_ttl: int = Field(default=300, ge=0, le=86_400)
 
     # --- security -------------------------------------------------------------------------

@@ -86,8 +86,8 @@ return take('reconcile', tonumber(st[3]) or now)
 SETTLE = """
 -- KEYS[1] the coupon's state hash, KEYS[2] this attempt's receipt
 -- ARGV claim token, mode (done | unknown | release), result, coupon id, state ttl ms,
---      receipt ttl ms, channel
-redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[6])
+--      receipt ttl ms (0: no receipt page will ask for it), channel
+if tonumber(ARGV[6]) > 0 then redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[6]) end
 if redis.call('HGET', KEYS[1], 't') ~= ARGV[1] then return 0 end
 if ARGV[2] == 'done' then
   redis.call('HSET', KEYS[1], 's', 'done', 'r', ARGV[3], 'c', ARGV[4])
@@ -217,7 +217,17 @@ class Store:
         return bool(await self._call(self._settle(keys=keys, args=args)))
 
     async def receipt(self, key: str, nonce: str) -> Redemption | None:
-        raw = await self._call(self.redis.get(f"rr:{{{key}}}:r:{nonce}"))
+        """Attempt `nonce`'s result: its receipt, or the link's settled state while it lasts.
+
+        Only the member's flow keeps receipts; a result replayed to a member from an API call
+        is still shown from the state for as long as the window keeps it.
+        """
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.get(f"rr:{{{key}}}:r:{nonce}")
+            pipe.hmget(f"rr:{{{key}}}", "s", "n", "r")
+            raw, (state, current, result) = await self._call(pipe.execute())
+        if not raw and state == "done" and current == nonce:
+            raw = result
         return Redemption.from_dict(json.loads(raw)) if raw else None
 
     async def in_flight(self, key: str, nonce: str) -> bool:

@@ -179,3 +179,15 @@ async def test_the_shared_secret_is_created_once_for_all_replicas(redis: Redis) 
     second = await shared_secret(redis)
     assert first == second
     assert len(first) == 64
+
+
+async def test_api_results_keep_no_receipt_but_stay_viewable_while_settled(store: Store) -> None:
+    """With no receipt kept, the result is still shown from the state within the window."""
+    key = store.key("passkit", LINK)
+    await store.claim(key, token="a", nonce="n1", lease=5, hold=60)
+    await store.settle(key, token="a", nonce="n1", mode="done", result=DONE, keep=60, receipt_ttl=0)
+    assert not await store.redis.exists(f"rr:{{{key}}}:r:n1")
+    shown = await store.receipt(key, "n1")
+    assert shown is not None
+    assert shown.coupon_id == "coupon-a"
+    assert await store.receipt(key, "other") is None

@@ -55,7 +55,8 @@ async def open_link(request: Request) -> Response:
     instant = app.settings.redeem_mode == "instant"
     preview = await app.redemptions.preview(link, with_form_token=not instant)
     if instant and preview.state is CouponState.REDEEMABLE:
-        return await _answer(request, await app.redemptions.redeem(link, seen=preview.coupon))
+        result = await app.redemptions.redeem(link, seen=preview.coupon, keep_receipt=True)
+        return await _answer(request, result)
     structlog.contextvars.bind_contextvars(outcome=preview.state.value)
     template, status = PREVIEW_PAGES[preview.state]
     redeemed_at = preview.coupon.redeemed_at if preview.coupon else None
@@ -73,7 +74,7 @@ async def confirm(request: Request) -> Response:
         raise InvalidFormToken("The confirmation is missing.")
     if not FORM_TOKEN.fullmatch(token):
         raise InvalidFormToken("The confirmation is not valid.")
-    result = await services(request).redemptions.redeem(link, form_token=token)
+    result = await services(request).redemptions.redeem(link, form_token=token, keep_receipt=True)
     return await _answer(request, result)
 
 

@@ -349,3 +349,17 @@ async def test_unsupported_methods_and_content_types_are_refused(
 
 def _z(value: datetime) -> str:
     return value.isoformat().replace("+00:00", "Z")
+
+
+async def test_a_member_replaying_an_api_redemption_sees_its_result(
+    client: httpx.AsyncClient, passkit: PassKitDouble
+) -> None:
+    """Redeemed through the API, then confirmed on the page: the page shows that success."""
+    passkit.add("member-1")
+    fields = form_of(await client.get("/redeem", params=LINK))
+    assert (await client.post("/api/v1/redeem", params=LINK)).status_code == 200
+    answer = await client.post("/redeem", data=fields)
+    shown = await client.get(answer.headers["location"])
+    assert shown.status_code == 200
+    assert "<h1>Redeemed</h1>" in shown.text
+    assert passkit.redeem_calls == 1
