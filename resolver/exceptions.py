@@ -4,6 +4,8 @@
 ResolverError
 ├── InvalidRequest ............ the caller sent something we will not act on (4xx, no upstream)
 │   ├── InvalidLink ........... a link field is missing, too long, badly encoded or oddly spelled
+│   │   └── BadSignature ...... signed links are on and this one's kid/sig is missing or wrong:
+│   │                           answered exactly like an unknown coupon
 │   ├── InvalidBody ........... unreadable body: bad JSON, bad form, wrong content type, too large
 │   ├── InvalidFormToken ...... the confirm form's one-time token is missing, forged or expired
 │   ├── Unauthorized .......... the JSON API's bearer token is missing or wrong
@@ -24,6 +26,11 @@ answer is unclear); the web layer turns input errors into 4xx pages and JSON.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from resolver.models import Link
+
 
 class ResolverError(Exception):
     """Root of every error raised on purpose by the resolver."""
@@ -41,6 +48,19 @@ class InvalidRequest(ResolverError):
 
 class InvalidLink(InvalidRequest):
     """A link parameter is missing, too long, badly encoded or outside the id alphabet."""
+
+
+class BadSignature(InvalidLink):
+    """Signed links are required and this link's signature is missing or wrong.
+
+    Answered exactly like an unknown coupon (404), so a forged link learns nothing.
+    """
+
+    status_code = 404
+
+    def __init__(self, link: Link) -> None:
+        super().__init__("There is no active coupon for this link.")
+        self.link = link
 
 
 class InvalidBody(InvalidRequest):

@@ -13,6 +13,8 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from resolver.signing import LinkKey, parse_keys
+
 PASSKIT_REGIONS = {
     "eu": "https://api.pub1.passkit.io",
     "us": "https://api.pub2.passkit.io",
@@ -68,6 +70,9 @@ class Settings(BaseSettings):
     # --- security -------------------------------------------------------------------------
     api_token: Annotated[tuple[SecretStr, ...], NoDecode] = ()
     secret_key: SecretStr | None = None
+    link_keys: Annotated[tuple[LinkKey, ...], NoDecode] = Field(
+        default=(), description="kid:secret,... ; with keys set, links must carry kid and sig"
+    )
 
     # --- server and logs ------------------------------------------------------------------
     host: str = "127.0.0.1"
@@ -82,6 +87,13 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return tuple(part.strip() for part in value.split(",") if part.strip())
         return value
+
+    @field_validator("link_keys", mode="before")
+    @classmethod
+    def _parse_link_keys(cls, value: object) -> object:
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        return parse_keys(value) if isinstance(value, str) else value
 
     @field_validator("passkit_base_url", "redis_url", mode="before")
     @classmethod

@@ -21,7 +21,7 @@ from starlette.routing import Route
 
 from resolver.exceptions import MethodNotAllowed, Unauthorized
 from resolver.models import Failure, Link, Outcome, Redemption
-from resolver.web.links import link_from
+from resolver.web.links import verified_link
 from resolver.web.params import api_params
 from resolver.web.scanners import is_not_a_person
 from resolver.web.services import services
@@ -46,7 +46,7 @@ async def redeem(request: Request) -> JSONResponse:
     authorize(request, app.settings.api_token)
     if request.method != "POST":
         refuse_get(request, instant=app.settings.redeem_mode == "instant")
-    link = link_from(await api_params(request))
+    link = verified_link(await api_params(request), app.settings.link_keys)
     result = await app.redemptions.redeem(link)
     structlog.contextvars.bind_contextvars(outcome=result.outcome.value, replayed=result.replayed)
     return redemption_response(result)

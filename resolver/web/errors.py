@@ -9,6 +9,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, Response
 
 from resolver.exceptions import (
+    BadSignature,
     InvalidRequest,
     MethodNotAllowed,
     StoreUnavailable,
@@ -17,6 +18,8 @@ from resolver.exceptions import (
     UpstreamTimeout,
     UpstreamUnreachable,
 )
+from resolver.models import Outcome
+from resolver.redemption import DETAILS
 from resolver.web.api import body
 from resolver.web.rendering import render
 
@@ -45,6 +48,18 @@ async def invalid_request(request: Request, error: Exception) -> Response:
             body(outcome, detail=error.detail), status_code=error.status_code, headers=headers
         )
     return render(request, "invalid.html", error.status_code, detail=error.detail)
+
+
+async def bad_signature(request: Request, error: Exception) -> Response:
+    """A forged or unsigned link looks exactly like a link to no coupon, and costs nothing."""
+    assert isinstance(error, BadSignature)
+    structlog.contextvars.bind_contextvars(outcome="no_active_coupon", signature="bad")
+    if _wants_json(request):
+        detail = DETAILS[Outcome.NO_ACTIVE_COUPON]
+        return JSONResponse(
+            body(Outcome.NO_ACTIVE_COUPON.value, link=error.link, detail=detail), status_code=404
+        )
+    return render(request, "no_coupon.html", 404)
 
 
 async def store_unavailable(request: Request, error: Exception) -> Response:
@@ -92,6 +107,7 @@ async def http_error(request: Request, error: Exception) -> Response:
 
 
 handlers: dict[type[Exception] | int, ExceptionHandler] = {
+    BadSignature: bad_signature,
     InvalidRequest: invalid_request,
     StoreUnavailable: store_unavailable,
     UpstreamError: upstream_error,

@@ -10,10 +10,11 @@ from __future__ import annotations
 import json
 import re
 from typing import TYPE_CHECKING
-from urllib.parse import unquote_to_bytes
+from urllib.parse import unquote_to_bytes, urlencode
 
-from resolver.exceptions import InvalidBody, InvalidLink
+from resolver.exceptions import BadSignature, InvalidBody, InvalidLink
 from resolver.models import Link
+from resolver.signing import LinkKey, sign, verify
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -71,6 +72,22 @@ def merge(query: Mapping[str, str], body: Mapping[str, str]) -> dict[str, str]:
             raise InvalidLink(f"{name} differs between the query string and the body")
         merged[name] = value
     return merged
+
+
+def verified_link(params: Mapping[str, str], keys: tuple[LinkKey, ...]) -> Link:
+    """The link, and with signing keys configured, proof that it was issued (kid + sig)."""
+    link = link_from(params)
+    if keys and not verify(keys, link, params.get("kid"), params.get("sig")):
+        raise BadSignature(link)
+    return link
+
+
+def link_url(link: Link, keys: tuple[LinkKey, ...]) -> str:
+    """The permanent link as a path on this service, signed with the newest key when set."""
+    query = {"externalId": link.external_id, "campaignId": link.campaign_id}
+    if keys:
+        query |= sign(keys[0], link)
+    return "/redeem?" + urlencode(query)
 
 
 def link_from(params: Mapping[str, str]) -> Link:

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import re
 from typing import TYPE_CHECKING
-from urllib.parse import urlencode
 
 import structlog
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from resolver.exceptions import InvalidFormToken
-from resolver.models import CouponState, Link, Outcome, Redemption
-from resolver.web.links import link_from
+from resolver.models import CouponState, Outcome, Redemption
+from resolver.web.links import link_from, link_url, verified_link
 from resolver.web.params import form_params, query_params
 from resolver.web.rendering import render
 from resolver.web.scanners import is_not_a_person
@@ -51,7 +50,7 @@ async def open_link(request: Request) -> Response:
         structlog.contextvars.bind_contextvars(outcome="neutral")
         return render(request, "neutral.html")
     app = services(request)
-    link = link_from(query_params(request))
+    link = verified_link(query_params(request), app.settings.link_keys)
     instant = app.settings.redeem_mode == "instant"
     preview = await app.redemptions.preview(link, with_form_token=not instant)
     if instant and preview.state is CouponState.REDEEMABLE:
@@ -111,13 +110,12 @@ def _result_page(request: Request, result: Redemption, offer: object) -> Respons
         result=result,
         offer=offer,
         redeemed_at=result.redeemed_at,
-        retry_url=link_url(result.link) if result.outcome is Outcome.UPSTREAM_ERROR else None,
+        retry_url=(
+            link_url(result.link, services(request).settings.link_keys)
+            if result.outcome is Outcome.UPSTREAM_ERROR
+            else None
+        ),
     )
-
-
-def link_url(link: Link) -> str:
-    """The permanent link itself, relative to this service."""
-    return "/redeem?" + urlencode({"externalId": link.external_id, "campaignId": link.campaign_id})
 
 
 routes = [

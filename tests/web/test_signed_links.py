@@ -1,0 +1,103 @@
+"""With RESOLVER_LINK_KEYS set, only signed links work, and forgeries look like no coupon."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+
+import httpx
+import pytest
+from redis.asyncio import Redis
+
+from resolver.app import create_app
+from resolver.models import Link
+from resolver.settings import Settings
+from resolver.signing import LinkKey, sign
+from tests.conftest import running
+from tests.support.passkit import PassKitDouble
+
+NEW = LinkKey("k2", b"new-link-secret-0123")
+OLD = LinkKey("k1", b"old-link-secret-0123")
+LINK = Link("camp-1", "member-1")
+PARAMS = {"externalId": "member-1", "campaignId": "camp-1"}
+
+
+@pytest.fixture
+async def client(
+    make_settings: Callable[..., Settings], passkit: PassKitDouble, redis: Redis
+) -> AsyncIterator[httpx.AsyncClient]:
+    settings = make_settings(link_keys="k2:new-link-secret-0123,k1:old-link-secret-0123")
+    async with running(create_app(settings)) as client:
+        yield client
+
+
+@pytest.mark.parametrize("key", [NEW, OLD], ids=["current-key", "rotated-key"])
+async def test_signed_links_work_with_any_configured_key(
+    client: httpx.AsyncClient, passkit: PassKitDouble, key: LinkKey
+) -> None:
+    """Page and API accept a link signed with the new or the still-accepted old key."""
+    passkit.add("member-1")
+    page = await client.get("/redeem", params=PARAMS | sign(key, LINK))
+    assert page.status_code == 200
+    assert "Redeem now" in page.text
+    answer = await client.post("/api/v1/redeem", params=PARAMS | sign(key, LINK))
+    assert answer.json()["outcome"] == "redeemed"
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {},
+        {"kid": "k2"},
+        {"kid": "k2", "sig": "AAAAAAAAAAAAAAAAAAAAAA"},
+        {"kid": "k9", "sig": sign(NEW, LINK)["sig"]},
+        {"kid": "k2", "sig": sign(NEW, Link("camp-1", "member-2"))["sig"]},
+    ],
+    ids=["missing", "no-sig", "forged", "unknown-kid", "other-members-sig"],
+)
+async def test_missing_or_wrong_signatures_look_like_an_unknown_coupon(
+    client: httpx.AsyncClient, passkit: PassKitDouble, extra: dict[str, str]
+) -> None:
+    """Same 404 page and JSON as a coupon that does not exist, and no upstream call."""
+    passkit.add("member-1")
+    page = await client.get("/redeem", params=PARAMS | extra)
+    answer = await client.post("/api/v1/redeem", params=PARAMS | extra)
+    assert passkit.calls == 0
+    unknown = {"externalId": "nobody", "campaignId": "camp-1"}
+    unknown_page = await client.get("/redeem", params=unknown | sign(NEW, Link("camp-1", "nobody")))
+    assert page.status_code == unknown_page.status_code == 404
+    assert page.text == unknown_page.text
+    assert answer.status_code == 404
+    assert answer.json() == {
+        "outcome": "no_active_coupon",
+        "campaignId": "camp-1",
+        "externalId": "member-1",
+        "couponId": None,
+        "redeemedAt": None,
+        "replayed": False,
+        "detail": "There is no active coupon for this link.",
+    }
+
+
+async def test_the_confirm_form_needs_no_signature_its_token_is_the_proof(
+    client: httpx.AsyncClient, passkit: PassKitDouble
+) -> None:
+    """The token was minted for a verified link, so the POST redeems without kid/sig."""
+    passkit.add("member-1")
+    page = await client.get("/redeem", params=PARAMS | sign(NEW, LINK))
+    token = page.text.split('name="token" value="')[1].split('"')[0]
+    answer = await client.post("/redeem", data=PARAMS | {"token": token})
+    assert answer.status_code == 303
+    assert passkit.redeem_calls == 1
+
+
+async def test_the_retry_link_after_an_outage_is_signed(
+    client: httpx.AsyncClient, passkit: PassKitDouble
+) -> None:
+    """A "try again" link the service prints must itself work."""
+    passkit.add("member-1")
+    page = await client.get("/redeem", params=PARAMS | sign(NEW, LINK))
+    token = page.text.split('name="token" value="')[1].split('"')[0]
+    passkit.redeem_fault = "connect_error"
+    answer = await client.post("/redeem", data=PARAMS | {"token": token})
+    shown = await client.get(answer.headers["location"])
+    assert f"sig={sign(NEW, LINK)['sig']}" in shown.text
