@@ -17,11 +17,13 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from resolver import logs
 from resolver.notifier import Notifier
 from resolver.providers.passkit import PassKit
 from resolver.providers.passkit_auth import PassKitJWTAuth, PassKitTokenAuth
+from resolver.ratelimit import ClientLimiter, CouponLimit, parse_limit
 from resolver.redemption import Policy, Redemptions
 from resolver.settings import SANDBOX_API_KEY, SANDBOX_API_SECRET, Settings, load_settings
 from resolver.store import CHANNEL, Store, shared_secret
@@ -65,11 +67,13 @@ def create_app(
             await notifier.start(wait=settings.redis_timeout)
             store = Store(redis, secret, notifier)
             redemptions = Redemptions(PassKit(http), store, policy(settings))
+            client_limiter = ClientLimiter(redis, parse_limit(settings.rate_limit_ip))
             yield {
                 "services": Services(
                     settings=settings,
                     redemptions=redemptions,
                     store=store,
+                    client_limiter=client_limiter,
                     templates=templates,
                     upstream=describe_upstream(settings),
                 )
@@ -86,7 +90,7 @@ def create_app(
             *ops.routes,
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ],
-        middleware=[Middleware(RequestContextMiddleware)],
+        middleware=[*proxy_middleware(settings), Middleware(RequestContextMiddleware)],
         exception_handlers=errors.handlers,
         lifespan=lifespan,
     )
@@ -95,6 +99,17 @@ def create_app(
 def app_from_environment() -> Starlette:
     """The uvicorn factory each worker process calls: settings come from its environment."""
     return create_app(load_settings())
+
+
+def proxy_middleware(settings: Settings) -> list[Middleware]:
+    """Believe X-Forwarded-For/-Proto only from the proxies named in RESOLVER_FORWARDED_ALLOW_IPS.
+
+    uvicorn's own middleware decides; it must run first, so that the request id, the logs, the
+    rate limits and HSTS all see the real client and scheme.
+    """
+    if not settings.forwarded_allow_ips:
+        return []
+    return [Middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.forwarded_allow_ips))]
 
 
 def policy(settings: Settings) -> Policy:
@@ -107,6 +122,7 @@ def policy(settings: Settings) -> Policy:
         receipt_ttl=settings.receipt_ttl,
         offer_cache_ttl=settings.offer_cache_ttl,
         source=f"resolver/{version('resolver')}",
+        coupon_limit=CouponLimit.from_item(parse_limit(settings.rate_limit_coupon)),
     )
 
 

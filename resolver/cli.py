@@ -113,6 +113,8 @@ def serve(args: argparse.Namespace) -> int:
             workers=args.workers,
             log_level=settings.log_level,
             access_log=False,  # the app writes one canonical line per request instead
+            # Forwarding headers are trusted per RESOLVER_FORWARDED_ALLOW_IPS, inside the app.
+            proxy_headers=False,
             timeout_graceful_shutdown=int(settings.lease_seconds),
             server_header=False,
         )

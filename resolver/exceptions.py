@@ -17,6 +17,7 @@ ResolverError
 │   ├── UpstreamRejected ...... an answer other than success (status and message kept)
 │   │   └── UpstreamAuthError . 401/403: the credentials are wrong; nothing was applied
 │   └── UpstreamBadAnswer ..... a 2xx whose body is not what the API documents
+├── RateLimited ............... too many requests from one client or for one coupon (429)
 └── StoreUnavailable .......... Redis cannot be reached: duplicate protection is impossible
 ```
 
@@ -120,6 +121,15 @@ class UpstreamAuthError(UpstreamRejected):
 
 class UpstreamBadAnswer(UpstreamError):
     """A success status whose body is not what the API documents."""
+
+
+class RateLimited(ResolverError):
+    """Too many requests from one client IP or for one coupon link; retry after a while."""
+
+    def __init__(self, retry_after: int, scope: str) -> None:
+        super().__init__(f"rate limited ({scope}); retry after {retry_after} s")
+        self.retry_after = retry_after
+        self.scope = scope
 
 
 class StoreUnavailable(ResolverError):

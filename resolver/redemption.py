@@ -14,8 +14,10 @@ enforces (docs/reliability.md):
 from __future__ import annotations
 
 import asyncio
+import math
 import secrets
-from dataclasses import dataclass, replace
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal
 
@@ -23,6 +25,7 @@ import structlog
 
 from resolver.exceptions import (
     InvalidFormToken,
+    RateLimited,
     StoreUnavailable,
     UpstreamAuthError,
     UpstreamError,
@@ -43,14 +46,16 @@ from resolver.models import (
     Redemption,
     coupon_state,
 )
+from resolver.ratelimit import CouponLimit
 from resolver.store import Claim, ClaimKind, Store, new_nonce, receipt_id, split_receipt
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from resolver.providers import Provider
 
 log = structlog.get_logger("resolver.redemption")
+
+# A check a request must pass before it may redeem (the client's rate limit); raises to refuse.
+Admission = Callable[[], Awaitable[None]]
 
 # First and last pause between re-checks while waiting for a redemption in flight; the
 # notifier usually wakes the waiter long before the pause ends.
@@ -79,6 +84,7 @@ class Policy:
     receipt_ttl: float
     offer_cache_ttl: float
     source: str
+    coupon_limit: CouponLimit = field(default_factory=CouponLimit)
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,9 +128,20 @@ class Redemptions:
     def key(self, link: Link) -> str:
         return self.store.key(self.provider.name, link)
 
-    async def preview(self, link: Link, *, with_form_token: bool) -> Preview:
-        """Read the link's coupon (never cached) and its offer (cached); redeem nothing."""
-        structlog.contextvars.bind_contextvars(coupon=self.key(link))
+    async def preview(
+        self, link: Link, *, with_form_token: bool, admit: Admission | None = None
+    ) -> Preview:
+        """Read the link's coupon (never cached) and its offer (cached); redeem nothing.
+
+        `admit` (e.g. the client's rate limit) runs alongside counting the coupon's requests.
+        """
+        key = self.key(link)
+        structlog.contextvars.bind_contextvars(coupon=key)
+        wait, _ = await asyncio.gather(
+            self.store.hit(key, self.policy.coupon_limit), admit() if admit else _admitted()
+        )
+        if wait is not None:
+            raise RateLimited(max(1, math.ceil(wait)), scope="coupon")
         coupon = await self.provider.lookup(link)
         offer = await self.offer(coupon.offer_id) if coupon and coupon.offer_id else None
         state = coupon_state(coupon, offer, self._clock())
@@ -150,6 +167,7 @@ class Redemptions:
         form_token: str | None = None,
         seen: Coupon | None = None,
         keep_receipt: bool = False,
+        admit: Admission | None = None,
     ) -> Redemption:
         """Redeem the link's active coupon at most once and say truthfully how it ended.
 
@@ -158,6 +176,8 @@ class Redemptions:
         older coupon, since reissued under the same external id, be told apart.
         `keep_receipt` keeps the result for a receipt page beyond the duplicate window (API
         callers have no receipt page, and a busy day's receipts would fill Redis for nothing).
+        `admit` (e.g. the client's rate limit) runs alongside the first claim, so it adds no
+        round trip; when it refuses, a claim already taken is released before it raises.
         """
         key = self.key(link)
         structlog.contextvars.bind_contextvars(coupon=key)
@@ -166,7 +186,7 @@ class Redemptions:
         deadline = loop.time() + self.policy.coalesce_wait
         pause = FIRST_PAUSE
         while True:
-            claim = await self.store.claim(
+            claiming = self.store.claim(
                 key,
                 token=token,
                 nonce=nonce,
@@ -174,7 +194,15 @@ class Redemptions:
                 hold=self.policy.lease + self.policy.duplicate_window,
                 form_token=form_token,
                 expected_coupon=seen.id if seen else "",
+                limit=self.policy.coupon_limit,
             )
+            if admit is None:
+                claim = await claiming
+            else:
+                claim = await self._claim_if_admitted(key, link, token, claiming, admit)
+                admit = None  # admitted once; waiting and re-claiming are not new requests
+            if claim.kind is ClaimKind.LIMITED:
+                raise RateLimited(max(1, math.ceil(claim.lease_left)), scope="coupon")
             if claim.kind is ClaimKind.BUSY:
                 remaining = deadline - loop.time()
                 if remaining <= 0:
@@ -183,6 +211,22 @@ class Redemptions:
                 pause = min(pause * 2, LAST_PAUSE)
                 continue
             return await self._act(key, link, token, claim, seen, keep_receipt=keep_receipt)
+
+    async def _claim_if_admitted(
+        self, key: str, link: Link, token: str, claiming: Awaitable[Claim], admit: Admission
+    ) -> Claim:
+        claim, refusal = await asyncio.gather(claiming, admit(), return_exceptions=True)
+        if isinstance(claim, BaseException):
+            raise claim
+        if isinstance(refusal, BaseException):
+            if claim.kind in (ClaimKind.CLAIMED, ClaimKind.RECONCILE):
+                released = Redemption(Outcome.UPSTREAM_ERROR, link, detail="not admitted")
+                await self.store.settle(
+                    key, token=token, nonce=claim.nonce, mode="release", result=released,
+                    keep=0, receipt_ttl=0,
+                )  # fmt: skip
+            raise refusal
+        return claim
 
     async def receipt(self, receipt: str) -> Redemption | None:
         """The stored result of one attempt, by the id the member's browser was sent to."""
@@ -332,6 +376,10 @@ class Redemptions:
             receipt=receipt,
             retry_after=RETRY_AFTER_SECONDS,
         )
+
+
+async def _admitted() -> None:
+    """The admission check of a request nobody limits."""
 
 
 def _describe(error: UpstreamError) -> dict[str, object]:

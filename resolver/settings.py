@@ -7,12 +7,14 @@ Nothing here is read at import time; `Settings()` is built by the CLI or by `cre
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from resolver.ratelimit import parse_limit
 from resolver.signing import LinkKey, parse_keys
 
 PASSKIT_REGIONS = {
@@ -74,6 +76,10 @@ class Settings(BaseSettings):
         default=(), description="kid:secret,... ; with keys set, links must carry kid and sig"
     )
 
+    rate_limit_ip: str = "60/minute"
+    rate_limit_coupon: str = "20/minute"
+    forwarded_allow_ips: Annotated[tuple[str, ...], NoDecode] = ()
+
     # --- server and logs ------------------------------------------------------------------
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65_535)
@@ -94,6 +100,27 @@ class Settings(BaseSettings):
         if isinstance(value, SecretStr):
             value = value.get_secret_value()
         return parse_keys(value) if isinstance(value, str) else value
+
+    @field_validator("rate_limit_ip", "rate_limit_coupon")
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        parse_limit(value)  # e.g. "60/minute", "5 per second", or "off"
+        return value
+
+    @field_validator("forwarded_allow_ips", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _proxies(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for proxy in value:
+            if proxy != "*":
+                ipaddress.ip_network(proxy, strict=False)  # an address or a CIDR network
+        return value
 
     @field_validator("passkit_base_url", "redis_url", mode="before")
     @classmethod

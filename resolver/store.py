@@ -30,6 +30,7 @@ from redis.exceptions import RedisError
 
 from resolver.exceptions import StoreUnavailable
 from resolver.models import Link, Offer, Redemption
+from resolver.ratelimit import CouponLimit
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -38,20 +39,46 @@ if TYPE_CHECKING:
 
 CHANNEL = "rr:settled"
 
-CLAIM = """
--- KEYS[1] the coupon's state hash; KEYS[2] (optional) the confirm form's one-time token
--- ARGV claim token, lease ms, nonce, hold ms, expected coupon id ('' = any)
+# A fixed-window counter per coupon link, shared by the claim script and previews.
+COUNT = """
+local function over_limit(counter, limit, window)
+  if tonumber(limit) <= 0 then return false end
+  local n = redis.call('INCR', counter)
+  if redis.call('PTTL', counter) < 0 then redis.call('PEXPIRE', counter, window) end
+  if n > tonumber(limit) then return redis.call('PTTL', counter) end
+  return false
+end
+"""
+
+HIT = (
+    COUNT
+    + """
+-- KEYS[1] the coupon's request counter; ARGV limit, window ms
+local wait = over_limit(KEYS[1], ARGV[1], ARGV[2])
+if wait then return wait end
+return -1
+"""
+)
+
+CLAIM = (
+    COUNT
+    + """
+-- KEYS[1] the coupon's state hash, KEYS[2] its request counter,
+-- KEYS[3] (optional) the confirm form's one-time token
+-- ARGV claim token, lease ms, nonce, hold ms, expected coupon id ('' = any), limit, window ms
+local wait = over_limit(KEYS[2], ARGV[6], ARGV[7])
+if wait then return {'limited', tostring(wait)} end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local expected, fresh, form = ARGV[5], true, nil
-if #KEYS > 1 then
-  form = redis.call('GET', KEYS[2])
+if #KEYS > 2 then
+  form = redis.call('GET', KEYS[3])
   if not form then return {'bad_token'} end
   if string.sub(form, 1, 2) == 'u:' then fresh = false; form = string.sub(form, 3) end
   expected = string.match(form, '^[^ ]*')
 end
 local function use_form()
-  if form and fresh then redis.call('SET', KEYS[2], 'u:' .. form, 'KEEPTTL') end
+  if form and fresh then redis.call('SET', KEYS[3], 'u:' .. form, 'KEEPTTL') end
 end
 local function take(kind, since)
   use_form()
@@ -82,6 +109,7 @@ end
 if not fresh then return {'used_token'} end
 return take('reconcile', tonumber(st[3]) or now)
 """
+)
 
 SETTLE = """
 -- KEYS[1] the coupon's state hash, KEYS[2] this attempt's receipt
@@ -102,6 +130,8 @@ redis.call('PUBLISH', ARGV[7], KEYS[1])
 return 1
 """
 
+NO_LIMIT = CouponLimit()
+
 # A settled state is kept at least this long so that waiters woken by its notification can
 # still read it, even when the configured window is zero.
 MIN_STATE_TTL_MS = 2_000
@@ -115,6 +145,7 @@ class ClaimKind(enum.StrEnum):
     BUSY = "busy"  # another attempt is in flight: wait for it
     DONE = "done"  # settled within the window: replay it
     BAD_TOKEN = "bad_token"  # noqa: S105  # a state name, not a secret; the form token is unknown, expired or for another link
+    LIMITED = "limited"  # too many requests for this coupon: retry later
     USED_TOKEN = "used_token"  # noqa: S105  # a state name; the form token was used and there is no result to show
 
 
@@ -126,7 +157,7 @@ class Claim:
     nonce: str = ""  # our attempt's (CLAIMED, RECONCILE), the one in flight (BUSY) or settled
     since: datetime | None = None  # when the attempt to reconcile (or ours) started
     result: Redemption | None = None  # DONE
-    lease_left: float = 0.0  # BUSY: seconds until the owner's lease runs out
+    lease_left: float = 0.0  # BUSY: seconds until the owner's lease runs out; LIMITED: to wait
     coupon_id: str = ""  # from the form token: the coupon the member saw
     offer_id: str = ""
 
@@ -152,6 +183,7 @@ class Store:
         self._secret = secret
         self._notifier = notifier
         self._claim = redis.register_script(CLAIM)
+        self._hit = redis.register_script(HIT)
         self._settle = redis.register_script(SETTLE)
 
     def key(self, provider: str, link: Link) -> str:
@@ -173,13 +205,24 @@ class Store:
         hold: float,
         form_token: str | None = None,
         expected_coupon: str = "",
+        limit: CouponLimit = NO_LIMIT,
     ) -> Claim:
-        keys = [f"rr:{{{key}}}"]
+        keys = [f"rr:{{{key}}}", f"rr:{{{key}}}:n"]
         if form_token is not None:
             keys.append(f"rr:{{{key}}}:f:{form_token}")
-        args: list[str | int] = [token, int(lease * 1000), nonce, int(hold * 1000), expected_coupon]
+        args: list[str | int] = [
+            token,
+            int(lease * 1000),
+            nonce,
+            int(hold * 1000),
+            expected_coupon,
+            limit.count,
+            int(limit.window * 1000),
+        ]
         reply = await self._call(self._claim(keys=keys, args=args))
         kind = ClaimKind(reply[0])
+        if kind is ClaimKind.LIMITED:
+            return Claim(kind, lease_left=int(reply[1]) / 1000)
         if kind in (ClaimKind.BAD_TOKEN, ClaimKind.USED_TOKEN):
             return Claim(kind)
         coupon_id, _, offer_id = reply[3].partition(" ")
@@ -215,6 +258,15 @@ class Store:
             CHANNEL,
         ]
         return bool(await self._call(self._settle(keys=keys, args=args)))
+
+    async def hit(self, key: str, limit: CouponLimit) -> float | None:
+        """Count a request for the link; seconds to wait when over `limit`, else None."""
+        if limit.count <= 0:
+            return None
+        wait = await self._call(
+            self._hit(keys=[f"rr:{{{key}}}:n"], args=[limit.count, int(limit.window * 1000)])
+        )
+        return int(wait) / 1000 if int(wait) >= 0 else None
 
     async def receipt(self, key: str, nonce: str) -> Redemption | None:
         """Attempt `nonce`'s result: its receipt, or the link's settled state while it lasts.

@@ -61,6 +61,9 @@ def make_settings(redis_url: str) -> Callable[..., Settings]:
             "secret_key": "test-hash-secret",
             "log_format": "json",
             "upstream_timeout": 2.0,
+            # Tests of rate limits turn them on; elsewhere 100 taps from one test client are fine.
+            "rate_limit_ip": "off",
+            "rate_limit_coupon": "off",
         }
         values.update(overrides)
         return Settings(**values)

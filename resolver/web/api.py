@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hmac
 from datetime import UTC, datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -43,19 +44,24 @@ FAILURE_STATUS = {Failure.BAD_ANSWER: 502, Failure.UNREACHABLE: 503, Failure.TIM
 async def redeem(request: Request) -> JSONResponse:
     """Redeem the link's active coupon at most once; the status code follows the outcome."""
     app = services(request)
-    authorize(request, app.settings.api_token)
+    authenticated = authorize(request, app.settings.api_token)
     if request.method != "POST":
         refuse_get(request, instant=app.settings.redeem_mode == "instant")
     link = verified_link(await api_params(request), app.settings.link_keys)
-    result = await app.redemptions.redeem(link)
+    # A caller holding an API token is a known machine (a till, a server): no per-IP limit.
+    admit = None if authenticated else partial(app.client_limiter.check, request)
+    result = await app.redemptions.redeem(link, admit=admit)
     structlog.contextvars.bind_contextvars(outcome=result.outcome.value, replayed=result.replayed)
     return redemption_response(result)
 
 
-def authorize(request: Request, tokens: tuple[SecretStr, ...]) -> None:
-    """With tokens configured, require one as `Authorization: Bearer …` (or Make's header)."""
+def authorize(request: Request, tokens: tuple[SecretStr, ...]) -> bool:
+    """With tokens configured, require one as `Authorization: Bearer …` (or Make's header).
+
+    True when the caller proved itself with a token; False when none is configured.
+    """
     if not tokens:
-        return
+        return False
     scheme, _, offered = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer":
         offered = request.headers.get("x-make-apikey", "")
@@ -66,6 +72,7 @@ def authorize(request: Request, tokens: tuple[SecretStr, ...]) -> None:
         matched |= hmac.compare_digest(candidate, token.get_secret_value().encode())
     if not candidate or not matched:
         raise Unauthorized("a valid API token is required (Authorization: Bearer <token>)")
+    return True
 
 
 def refuse_get(request: Request, *, instant: bool) -> None:

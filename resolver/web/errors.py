@@ -12,6 +12,7 @@ from resolver.exceptions import (
     BadSignature,
     InvalidRequest,
     MethodNotAllowed,
+    RateLimited,
     StoreUnavailable,
     Unauthorized,
     UpstreamError,
@@ -62,6 +63,17 @@ async def bad_signature(request: Request, error: Exception) -> Response:
     return render(request, "no_coupon.html", 404)
 
 
+async def rate_limited(request: Request, error: Exception) -> Response:
+    """429 with Retry-After, as a page or JSON."""
+    assert isinstance(error, RateLimited)
+    structlog.contextvars.bind_contextvars(outcome="rate_limited", limit=error.scope)
+    headers = {"retry-after": str(error.retry_after)}
+    detail = f"Too many requests; try again in {error.retry_after} seconds."
+    if _wants_json(request):
+        return JSONResponse(body("rate_limited", detail=detail), status_code=429, headers=headers)
+    return render(request, "too_many.html", 429, headers=headers, retry_after=error.retry_after)
+
+
 async def store_unavailable(request: Request, error: Exception) -> Response:
     """Redis is down: refuse rather than redeem without duplicate protection."""
     log.error("store_unavailable", error=str(error))
@@ -109,6 +121,7 @@ async def http_error(request: Request, error: Exception) -> Response:
 handlers: dict[type[Exception] | int, ExceptionHandler] = {
     BadSignature: bad_signature,
     InvalidRequest: invalid_request,
+    RateLimited: rate_limited,
     StoreUnavailable: store_unavailable,
     UpstreamError: upstream_error,
     HTTPException: http_error,

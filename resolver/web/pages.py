@@ -8,6 +8,7 @@ GET  /redeemed/{receipt}                  the attempt's result; reloading redeem
 from __future__ import annotations
 
 import re
+from functools import partial
 from typing import TYPE_CHECKING
 
 import structlog
@@ -52,7 +53,9 @@ async def open_link(request: Request) -> Response:
     app = services(request)
     link = verified_link(query_params(request), app.settings.link_keys)
     instant = app.settings.redeem_mode == "instant"
-    preview = await app.redemptions.preview(link, with_form_token=not instant)
+    preview = await app.redemptions.preview(
+        link, with_form_token=not instant, admit=partial(app.client_limiter.check, request)
+    )
     if instant and preview.state is CouponState.REDEEMABLE:
         result = await app.redemptions.redeem(link, seen=preview.coupon, keep_receipt=True)
         return await _answer(request, result)
@@ -73,7 +76,13 @@ async def confirm(request: Request) -> Response:
         raise InvalidFormToken("The confirmation is missing.")
     if not FORM_TOKEN.fullmatch(token):
         raise InvalidFormToken("The confirmation is not valid.")
-    result = await services(request).redemptions.redeem(link, form_token=token, keep_receipt=True)
+    app = services(request)
+    result = await app.redemptions.redeem(
+        link,
+        form_token=token,
+        keep_receipt=True,
+        admit=partial(app.client_limiter.check, request),
+    )
     return await _answer(request, result)
 
 

@@ -45,10 +45,18 @@ def local_time(value: datetime | None, timezone: str | None = None) -> str:
     return f"{local:%d %B %Y, %H:%M} ({local.tzname()})"
 
 
-def render(request: Request, name: str, status_code: int = 200, **context: Any) -> Response:
+def render(
+    request: Request,
+    name: str,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+    **context: Any,
+) -> Response:
     templates = services(request).templates
     context.setdefault("lang", "en")
     context.setdefault("brand", "Coupon")
     context.setdefault("offer", None)
     context.setdefault("detail", "")
-    return templates.TemplateResponse(request, name, context, status_code=status_code)
+    return templates.TemplateResponse(
+        request, name, context, status_code=status_code, headers=headers
+    )

@@ -9,6 +9,7 @@ if TYPE_CHECKING:
     from starlette.requests import Request
     from starlette.templating import Jinja2Templates
 
+    from resolver.ratelimit import ClientLimiter
     from resolver.redemption import Redemptions
     from resolver.settings import Settings
     from resolver.store import Store
@@ -21,6 +22,7 @@ class Services:
     settings: Settings
     redemptions: Redemptions
     store: Store
+    client_limiter: ClientLimiter
     templates: Jinja2Templates
     upstream: str  # a human description for /readyz and the logs, e.g. "passkit (eu)"
 

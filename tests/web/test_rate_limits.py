@@ -1,0 +1,122 @@
+"""Rate limits per client IP and per coupon, in Redis so they hold across replicas."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from redis.asyncio import Redis
+
+from resolver.app import create_app
+from resolver.settings import Settings
+from tests.conftest import running
+from tests.support.passkit import PassKitDouble
+
+API = "/api/v1/redeem"
+
+
+def link(number: int) -> dict[str, str]:
+    return {"externalId": f"member-{number}", "campaignId": "camp-1"}
+
+
+async def test_one_client_is_limited_across_two_instances_sharing_redis(
+    make_settings: Callable[..., Settings], passkit: PassKitDouble, redis: Redis
+) -> None:
+    """5/minute per IP: the sixth request, whichever replica gets it, is a 429 with Retry-After."""
+    settings = make_settings(rate_limit_ip="5/minute")
+    async with running(create_app(settings)) as one, running(create_app(settings)) as two:
+        answers = [await (one if n % 2 else two).get("/redeem", params=link(n)) for n in range(6)]
+        api = await one.post(API, params=link(9))
+    assert [a.status_code for a in answers[:5]] == [404] * 5
+    assert answers[5].status_code == 429
+    assert 1 <= int(answers[5].headers["retry-after"]) <= 60
+    assert "Too many attempts" in answers[5].text
+    assert api.status_code == 429
+    assert api.json()["outcome"] == "rate_limited"
+    assert passkit.lookup_calls == 5
+
+
+async def test_one_coupon_is_limited_across_two_instances_and_clients(
+    make_settings: Callable[..., Settings], passkit: PassKitDouble, redis: Redis
+) -> None:
+    """3/minute per coupon link: different clients on different replicas share the budget."""
+    passkit.add("member-1")
+    settings = make_settings(rate_limit_coupon="3/minute")
+    async with running(create_app(settings)) as one, running(create_app(settings)) as two:
+        statuses = [
+            (await one.post(API, params=link(1))).status_code,
+            (await two.post(API, params=link(1))).status_code,
+            (await one.get("/redeem", params=link(1))).status_code,
+            (await two.post(API, params=link(1))).status_code,
+        ]
+        other = await one.post(API, params=link(2))
+    assert statuses == [200, 200, 200, 429]
+    assert other.status_code == 404  # another coupon has its own budget
+    assert passkit.redeem_calls == 2
+
+
+async def test_a_limited_confirmation_releases_its_claim(
+    make_settings: Callable[..., Settings], passkit: PassKitDouble, redis: Redis
+) -> None:
+    """Refused by the IP limit after claiming: nothing redeemed, the coupon free for later."""
+    passkit.add("member-1")
+    async with running(create_app(make_settings(rate_limit_ip="1/minute"))) as client:
+        page = await client.get("/redeem", params=link(1))
+        token = page.text.split('name="token" value="')[1].split('"')[0]
+        refused = await client.post("/redeem", data=link(1) | {"token": token})
+    assert refused.status_code == 429
+    assert passkit.redeem_calls == 0
+    async with running(create_app(make_settings())) as client:
+        assert (await client.post(API, params=link(1))).status_code == 200
+
+
+async def test_api_callers_with_a_token_are_not_limited_per_ip(
+    make_settings: Callable[..., Settings], passkit: PassKitDouble, redis: Redis
+) -> None:
+    """A till with the API token may redeem many coupons from one address."""
+    for n in range(5):
+        passkit.add(f"member-{n}")
+    settings = make_settings(rate_limit_ip="2/minute", api_token="till-token")
+    async with running(create_app(settings)) as client:
+        answers = await asyncio.gather(
+            *(
+                client.post(API, params=link(n), headers={"authorization": "Bearer till-token"})
+                for n in range(5)
+            )
+        )
+    assert {a.status_code for a in answers} == {200}
+
+
+async def test_spoofed_forwarded_for_from_an_untrusted_peer_is_ignored(
+    make_settings: Callable[..., Settings], passkit: PassKitDouble, redis: Redis
+) -> None:
+    """X-Forwarded-For cannot buy a fresh budget unless the peer is a trusted proxy."""
+    settings = make_settings(rate_limit_ip="2/minute", forwarded_allow_ips="10.9.9.9")
+    async with running(create_app(settings)) as client:
+        statuses = [
+            (
+                await client.get(
+                    "/redeem", params=link(n), headers={"x-forwarded-for": f"203.0.113.{n}"}
+                )
+            ).status_code
+            for n in range(3)
+        ]
+    assert statuses == [404, 404, 429]
+
+
+async def test_forwarded_for_from_a_trusted_proxy_names_the_client(
+    make_settings: Callable[..., Settings], passkit: PassKitDouble, redis: Redis
+) -> None:
+    """Behind a trusted proxy each forwarded client has its own budget, and https gets HSTS."""
+    settings = make_settings(rate_limit_ip="1/minute", forwarded_allow_ips="127.0.0.1/32")
+    async with running(create_app(settings)) as client:  # the test client's peer is 127.0.0.1
+        answers = [
+            await client.get(
+                "/redeem",
+                params=link(n),
+                headers={"x-forwarded-for": f"203.0.113.{n}", "x-forwarded-proto": "https"},
+            )
+            for n in range(3)
+        ]
+    assert [a.status_code for a in answers] == [404, 404, 404]
+    assert "max-age" in answers[0].headers["strict-transport-security"]
