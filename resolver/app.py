@@ -27,7 +27,7 @@ from resolver.ratelimit import ClientLimiter, CouponLimit, parse_limit
 from resolver.redemption import Policy, Redemptions
 from resolver.settings import SANDBOX_API_KEY, SANDBOX_API_SECRET, Settings, load_settings
 from resolver.store import CHANNEL, Store, shared_secret
-from resolver.web import api, errors, ops, pages
+from resolver.web import api, errors, openapi, ops, pages
 from resolver.web.middleware import RequestContextMiddleware
 from resolver.web.rendering import make_templates
 from resolver.web.services import Services
@@ -87,6 +87,7 @@ def create_app(
         routes=[
             *pages.routes,
             *api.routes,
+            *openapi.routes,
             *ops.routes,
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ],

@@ -78,3 +78,14 @@ async def test_a_bad_request_id_is_replaced(client: httpx.AsyncClient) -> None:
     """Only a short, plain X-Request-ID is echoed; anything else gets a fresh one."""
     answer = await client.get("/healthz", headers={"x-request-id": "bad id <with> spaces"})
     assert len(answer.headers["x-request-id"]) == 32
+
+
+async def test_hsts_is_sent_over_https_only(
+    make_settings: Callable[..., Settings], passkit: PassKitDouble, redis: Redis
+) -> None:
+    """Strict-Transport-Security on https responses, never on plain http."""
+    async with running(create_app(make_settings())) as client:
+        plain = await client.get("/healthz")
+        secure = await client.get("https://resolver.test/healthz")
+    assert "strict-transport-security" not in plain.headers
+    assert secure.headers["strict-transport-security"].startswith("max-age=31536000")

@@ -1,0 +1,146 @@
+"""The JSON API's OpenAPI 3.1 document, served at /api/v1/openapi.json.
+
+Built from the constants the API itself uses (outcomes, status codes, the id alphabet), so the
+document cannot drift from the behaviour; schemathesis checks the two against each other.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib.metadata import version
+from typing import TYPE_CHECKING, Any
+
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from resolver.models import Outcome
+from resolver.web.links import ID_PATTERN, MAX_ID_LENGTH
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
+
+OTHER_OUTCOMES = ("invalid_request", "unauthorized", "rate_limited", "unavailable")
+RESPONSES = {
+    "200": "`redeemed` (with `replayed: true`, a repeat of an earlier success in the window)",
+    "400": "`invalid_request`: `detail` says what is wrong; nothing was sent upstream",
+    "401": "`unauthorized`: an API token is configured and none valid was sent",
+    "404": "`no_active_coupon` (also for a missing or wrong link signature)",
+    "405": "`invalid_request`: HEAD, or GET outside instant mode, or GET from a non-person",
+    "409": "`already_redeemed`, or `in_progress` (with Retry-After)",
+    "410": "`expired`",
+    "413": "`invalid_request`: the body is larger than 8 KiB",
+    "415": "`invalid_request`: the body is neither JSON nor a urlencoded form",
+    "429": "`rate_limited` (with Retry-After)",
+    "502": "`upstream_error`: the coupon service gave an unusable answer",
+    "503": "`upstream_error` (unreachable) or `unavailable` (Redis down; with Retry-After)",
+    "504": "`upstream_error`: the coupon service did not answer in time",
+}
+RETRY_AFTER = {"409", "429", "503"}
+RESULT_FIELDS = (
+    "outcome",
+    "campaignId",
+    "externalId",
+    "couponId",
+    "redeemedAt",
+    "replayed",
+    "detail",
+)
+
+
+def _id(name: str, where: str) -> dict[str, Any]:
+    return {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": MAX_ID_LENGTH,
+        "pattern": f"^{ID_PATTERN.pattern}$",
+        "description": f"The {name} {where}.",
+    }
+
+
+@cache
+def document() -> dict[str, Any]:
+    link_fields = {
+        "externalId": _id("member's pass id", "(the coupon's externalId)"),
+        "campaignId": _id("coupon campaign", "id"),
+        "kid": {"type": "string", "description": "Signing key id (signed links)."},
+        "sig": {"type": "string", "description": "Link signature (signed links)."},
+    }
+    link_body = {"type": "object", "properties": link_fields}
+    parameters = [
+        {"name": name, "in": "query", "required": False, "schema": schema}
+        for name, schema in link_fields.items()
+    ]
+    responses = {
+        status: {
+            "description": description,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Result"}}},
+            **(
+                {"headers": {"Retry-After": {"schema": {"type": "string", "pattern": "^[0-9]+$"}}}}
+                if status in RETRY_AFTER
+                else {}
+            ),
+        }
+        for status, description in RESPONSES.items()
+    }
+    security: list[dict[str, list[str]]] = [{}, {"bearer": []}, {"makeApiKey": []}]
+    redeem = {
+        "summary": "Redeem the coupon a permanent link names, at most once",
+        "description": (
+            "Give externalId and campaignId in the query string, a JSON body or a form body "
+            "(the same field in two places must agree). One upstream call, and the true outcome."
+        ),
+        "parameters": parameters,
+        "requestBody": {
+            "required": False,
+            "content": {
+                "application/json": {"schema": link_body},
+                "application/x-www-form-urlencoded": {"schema": link_body},
+            },
+        },
+        "security": security,
+        "responses": responses,
+    }
+    instant = {name: value for name, value in redeem.items() if name != "requestBody"} | {
+        "summary": "Redeem with a GET (only with RESOLVER_REDEEM_MODE=instant)",
+        "description": "As POST, for pass links pointing here; refused (405) outside instant "
+        "mode and for previews, scanners and prefetches.",
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "resolver",
+            "version": version("resolver"),
+            "description": "Redeems the active wallet-pass coupon behind a permanent pass link.",
+        },
+        "paths": {"/api/v1/redeem": {"post": redeem, "get": instant}},
+        "components": {
+            "schemas": {
+                "Result": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": list(RESULT_FIELDS),
+                    "properties": {
+                        "outcome": {"enum": [*(o.value for o in Outcome), *OTHER_OUTCOMES]},
+                        "campaignId": {"type": ["string", "null"]},
+                        "externalId": {"type": ["string", "null"]},
+                        "couponId": {"type": ["string", "null"]},
+                        "redeemedAt": {"type": ["string", "null"], "format": "date-time"},
+                        "replayed": {"type": "boolean"},
+                        "detail": {"type": "string"},
+                    },
+                }
+            },
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "makeApiKey": {"type": "apiKey", "in": "header", "name": "x-make-apikey"},
+            },
+        },
+    }
+
+
+async def openapi(request: Request) -> JSONResponse:
+    """The document itself."""
+    return JSONResponse(document())
+
+
+routes = [Route("/api/v1/openapi.json", openapi, methods=["GET"])]

@@ -1,0 +1,139 @@
+"""Fuzzing the HTTP surface: schemathesis against the served OpenAPI document, hypothesis on
+the parsing. Never a 5xx; never an upstream call for invalid input.
+
+Bounded to keep the suite fast; README's "Fuzzing" section shows a longer run
+(RESOLVER_FUZZ_EXAMPLES raises the number of examples).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from schemathesis.checks import positive_data_acceptance
+from schemathesis.generation.modes import GenerationMode
+
+from resolver import threaded
+from resolver.app import create_app
+from resolver.exceptions import InvalidRequest
+from resolver.sandbox.server import SandboxHandle, start_in_thread
+from resolver.settings import Settings
+from resolver.web.links import link_from, parse_json_object, parse_pairs
+
+EXAMPLES = int(os.environ.get("RESOLVER_FUZZ_EXAMPLES", "25"))
+REFUSALS = {400, 401, 405, 413, 415}
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[SandboxHandle]:
+    with start_in_thread() as handle:
+        yield handle
+
+
+@pytest.fixture(scope="module")
+def service(sandbox: SandboxHandle, redis_url: str) -> Iterator[threaded.ThreadedServer]:
+    """The real app behind a real uvicorn, with the sandbox as its upstream."""
+    settings = Settings(
+        _env_file=None,
+        upstream="sandbox",
+        passkit_base_url=sandbox.url,
+        redis_url=redis_url,
+        secret_key="fuzz-secret",
+        rate_limit_ip="off",
+        rate_limit_coupon="off",
+        log_level="warning",
+    )
+    with threaded.start(create_app(settings), name="resolver") as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def api_schema(service: threaded.ThreadedServer) -> schemathesis.BaseSchema:
+    return schemathesis.openapi.from_url(f"{service.url}/api/v1/openapi.json")
+
+
+def upstream_calls(sandbox: SandboxHandle) -> int:
+    return int(httpx.get(f"{sandbox.url}/_sandbox/stats").json()["calls"])
+
+
+# schemathesis' own pytest fixture loader relies on a pytest attribute that pytest 9 removed,
+# so its strategies are driven with hypothesis directly.
+@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
+def test_the_api_conforms_to_its_document_and_never_fails(
+    api_schema: schemathesis.BaseSchema, sandbox: SandboxHandle, mode: GenerationMode
+) -> None:
+    """Every generated call gets a documented status and body; refusals touch nothing upstream."""
+    operations = [result.ok() for result in api_schema.get_all_operations()]  # type: ignore[union-attr]  # an invalid schema should fail here
+    assert {operation.method.upper() for operation in operations} == {"GET", "POST"}
+    for operation in operations:
+
+        @given(case=operation.as_strategy(generation_mode=mode))
+        @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+        def call(case: schemathesis.Case[Any]) -> None:
+            before = upstream_calls(sandbox)
+            response = case.call()
+            case.validate_response(response, excluded_checks=[positive_data_acceptance])
+            assert response.status_code < 500
+            if response.status_code in REFUSALS:
+                assert upstream_calls(sandbox) == before
+
+        call()  # hypothesis supplies `case`
+
+
+@given(raw=st.binary(max_size=300))
+@settings(max_examples=EXAMPLES * 5, deadline=None)
+def test_parsing_any_bytes_yields_params_or_a_clear_refusal(raw: bytes) -> None:
+    """Query strings and form bodies either parse to a link or raise InvalidRequest."""
+    for parse in (parse_pairs, lambda data, _: parse_json_object(data)):
+        try:
+            link_from(parse(raw, "query string"))
+        except InvalidRequest as error:
+            refusal = error.detail
+            assert refusal
+
+
+NAMES = st.sampled_from(["externalId", "campaignId", "token", "kid", "sig", "x", ""])
+VALUES = st.one_of(
+    st.text(max_size=140),
+    st.from_regex(r"[A-Za-z0-9._~@+-]{1,10}", fullmatch=True),
+    st.sampled_from(["%", "%ZZ", "%FF", "a%00b", "..", "a/b", "{x}", "é"]),
+)
+
+
+@given(
+    method=st.sampled_from(["GET", "POST", "PUT", "DELETE", "PATCH"]),
+    path=st.sampled_from(["/redeem", "/api/v1/redeem"]),
+    query=st.lists(st.tuples(NAMES, VALUES), max_size=4),
+    body=st.one_of(st.none(), st.binary(max_size=200), st.dictionaries(NAMES, VALUES)),
+    content_type=st.sampled_from(
+        ["application/json", "application/x-www-form-urlencoded", "text/plain", ""]
+    ),
+)
+@settings(max_examples=EXAMPLES * 3, deadline=None, suppress_health_check=list(HealthCheck))
+def test_no_request_makes_the_service_fail_or_reach_upstream_when_refused(
+    service: threaded.ThreadedServer,
+    sandbox: SandboxHandle,
+    method: str,
+    path: str,
+    query: list[tuple[str, str]],
+    body: bytes | dict[str, str] | None,
+    content_type: str,
+) -> None:
+    """Any method, query, body and content type: never a 5xx; a refusal costs no upstream call."""
+    before = upstream_calls(sandbox)
+    headers = {"content-type": content_type} if content_type else {}
+    content = httpx.Request("POST", "/", json=body).content if isinstance(body, dict) else body
+    # Raw '%' stays, so malformed escapes reach the service; everything else is encoded.
+    pairs = (f"{quote(name, safe='%')}={quote(value, safe='%')}" for name, value in query)
+    url = f"{service.url}{path}?" + "&".join(pairs)
+    response = httpx.request(method, url, content=content, headers=headers)
+    assert response.status_code < 500, response.text
+    if response.status_code in REFUSALS:
+        assert upstream_calls(sandbox) == before
