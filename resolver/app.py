@@ -23,6 +23,7 @@ from resolver import logs
 from resolver.notifier import Notifier
 from resolver.providers.passkit import PassKit
 from resolver.providers.passkit_auth import PassKitJWTAuth, PassKitTokenAuth
+from resolver.providers.routing import Router
 from resolver.ratelimit import ClientLimiter, CouponLimit, parse_limit
 from resolver.redemption import Policy, Redemptions
 from resolver.settings import SANDBOX_API_KEY, SANDBOX_API_SECRET, Settings, load_settings
@@ -66,7 +67,7 @@ def create_app(
             )
             await notifier.start(wait=settings.redis_timeout)
             store = Store(redis, secret, notifier)
-            redemptions = Redemptions(PassKit(http), store, policy(settings))
+            redemptions = Redemptions(Router(PassKit(http)), store, policy(settings))
             client_limiter = ClientLimiter(redis, parse_limit(settings.rate_limit_ip))
             yield {
                 "services": Services(

@@ -143,6 +143,7 @@ class Redemption:
     detail: str = ""
     failure: Failure | None = None
     receipt: str | None = None
+    reference: str | None = None  # the back end's own reference, e.g. a queued update's id
     replayed: bool = False
     retry_after: int | None = None
 
@@ -163,6 +164,7 @@ class Redemption:
             "detail": self.detail,
             "failure": self.failure.value if self.failure else None,
             "receipt": self.receipt,
+            "reference": self.reference,
         }
 
     @classmethod
@@ -176,6 +178,7 @@ class Redemption:
             detail=data.get("detail", ""),
             failure=Failure(data["failure"]) if data.get("failure") else None,
             receipt=data.get("receipt"),
+            reference=data.get("reference"),
         )
 
 

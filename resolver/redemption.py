@@ -51,6 +51,7 @@ from resolver.store import Claim, ClaimKind, Store, new_nonce, receipt_id, split
 
 if TYPE_CHECKING:
     from resolver.providers import Provider
+    from resolver.providers.routing import Router
 
 log = structlog.get_logger("resolver.redemption")
 
@@ -100,6 +101,7 @@ class Preview:
 
 @dataclass(frozen=True, slots=True)
 class _Attempt:
+    provider: Provider
     key: str
     link: Link
     token: str
@@ -111,22 +113,23 @@ class _Attempt:
 
 
 class Redemptions:
-    """Previews and redeems links against one provider, with Redis guaranteeing at most once."""
+    """Previews and redeems links against their campaign's provider, at most once."""
 
     def __init__(
         self,
-        provider: Provider,
+        providers: Router,
         store: Store,
         policy: Policy,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        self.provider = provider
+        self.providers = providers
         self.store = store
         self.policy = policy
         self._clock = clock
 
     def key(self, link: Link) -> str:
-        return self.store.key(self.provider.name, link)
+        provider = self.providers.provider(link.campaign_id)
+        return self.store.key(provider.name if provider else "-", link)
 
     async def preview(
         self, link: Link, *, with_form_token: bool, admit: Admission | None = None
@@ -142,8 +145,11 @@ class Redemptions:
         )
         if wait is not None:
             raise RateLimited(max(1, math.ceil(wait)), scope="coupon")
-        coupon = await self.provider.lookup(link)
-        offer = await self.offer(coupon.offer_id) if coupon and coupon.offer_id else None
+        provider = self.providers.provider(link.campaign_id)
+        if provider is None:  # a campaign this deployment does not serve
+            return Preview(link, CouponState.NO_ACTIVE_COUPON, None, None)
+        coupon = await provider.lookup(link)
+        offer = await self._offer(provider, coupon.offer_id) if coupon and coupon.offer_id else None
         state = coupon_state(coupon, offer, self._clock())
         token = None
         if state is CouponState.REDEEMABLE and coupon is not None and with_form_token:
@@ -152,12 +158,19 @@ class Redemptions:
             )
         return Preview(link, state, coupon, offer, token)
 
-    async def offer(self, offer_id: str) -> Offer | None:
-        offer = await self.store.cached_offer(self.provider.name, offer_id)
+    async def offer(self, link: Link, offer_id: str) -> Offer | None:
+        """The offer of a coupon of this link's campaign (cached)."""
+        provider = self.providers.provider(link.campaign_id)
+        return await self._offer(provider, offer_id) if provider else None
+
+    async def _offer(self, provider: Provider, offer_id: str) -> Offer | None:
+        if not provider.capabilities.offers:
+            return None
+        offer = await self.store.cached_offer(provider.name, offer_id)
         if offer is None:
-            offer = await self.provider.offer(offer_id)
+            offer = await provider.offer(offer_id)
             if offer is not None:
-                await self.store.cache_offer(self.provider.name, offer, self.policy.offer_cache_ttl)
+                await self.store.cache_offer(provider.name, offer, self.policy.offer_cache_ttl)
         return offer
 
     async def redeem(
@@ -181,6 +194,13 @@ class Redemptions:
         """
         key = self.key(link)
         structlog.contextvars.bind_contextvars(coupon=key)
+        provider = self.providers.provider(link.campaign_id)
+        if provider is None:  # a campaign this deployment does not serve: nothing to claim
+            if admit is not None:
+                await admit()
+            return Redemption(
+                Outcome.NO_ACTIVE_COUPON, link, detail=DETAILS[Outcome.NO_ACTIVE_COUPON]
+            )
         token, nonce = secrets.token_hex(8), new_nonce()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.policy.coalesce_wait
@@ -210,7 +230,9 @@ class Redemptions:
                 await self.store.wait(key, min(remaining, pause))
                 pause = min(pause * 2, LAST_PAUSE)
                 continue
-            return await self._act(key, link, token, claim, seen, keep_receipt=keep_receipt)
+            return await self._act(
+                provider, key, link, token, claim, seen=seen, keep_receipt=keep_receipt
+            )
 
     async def _claim_if_admitted(
         self, key: str, link: Link, token: str, claiming: Awaitable[Claim], admit: Admission
@@ -239,12 +261,13 @@ class Redemptions:
 
     async def _act(
         self,
+        provider: Provider,
         key: str,
         link: Link,
         token: str,
         claim: Claim,
-        seen: Coupon | None,
         *,
+        seen: Coupon | None,
         keep_receipt: bool,
     ) -> Redemption:
         if claim.kind is ClaimKind.DONE and claim.result is not None:
@@ -254,6 +277,7 @@ class Redemptions:
         if claim.kind is ClaimKind.USED_TOKEN:
             raise InvalidFormToken("This confirmation was already used.")
         attempt = _Attempt(
+            provider=provider,
             key=key,
             link=link,
             token=token,
@@ -271,7 +295,7 @@ class Redemptions:
     async def _call_upstream(self, attempt: _Attempt) -> Redemption:
         details = RedeemDetails(source=self.policy.source)
         try:
-            coupon_id = await self.provider.redeem(attempt.link, details)
+            answer = await attempt.provider.redeem(attempt.link, details)
         except UpstreamUnreachable as error:
             return await self._settle(attempt, "release", self._failure(attempt, error))
         except UpstreamAuthError as error:
@@ -282,18 +306,26 @@ class Redemptions:
         result = Redemption(
             Outcome.REDEEMED,
             attempt.link,
-            coupon_id=coupon_id,
+            coupon_id=answer.coupon_id or attempt.coupon_id or None,
             offer_id=attempt.offer_id or None,
             redeemed_at=self._clock(),
             detail=DETAILS[Outcome.REDEEMED],
+            reference=answer.reference,
         )
         return await self._settle(attempt, "done", result)
 
     async def _read_back(self, attempt: _Attempt, cause: UpstreamError | None) -> Redemption:
         """Settle an unclear redeem (`cause`) or an earlier attempt's doubt (`cause` is None)."""
+        provider = attempt.provider
+        if not provider.capabilities.read_back:
+            # Nothing can tell us what happened, and at most once forbids trying again blind.
+            doubt = self._failure(attempt, cause) if cause else self._unconfirmed(attempt)
+            return await self._settle(attempt, "unknown", doubt)
         try:
-            coupon = await self.provider.lookup(attempt.link)
-            offer = await self.offer(coupon.offer_id) if coupon and coupon.offer_id else None
+            coupon = await provider.lookup(attempt.link)
+            offer = (
+                await self._offer(provider, coupon.offer_id) if coupon and coupon.offer_id else None
+            )
         except UpstreamError as error:
             log.warning("read_back_failed", **_describe(error))
             return await self._settle(attempt, "unknown", self._failure(attempt, cause or error))
@@ -366,6 +398,16 @@ class Redemptions:
             offer_id=attempt.offer_id or None,
             detail=detail + " Nothing was redeemed twice; please try again.",
             failure=failure,
+        )
+
+    def _unconfirmed(self, attempt: _Attempt) -> Redemption:
+        return Redemption(
+            Outcome.UPSTREAM_ERROR,
+            attempt.link,
+            coupon_id=attempt.coupon_id or None,
+            detail="An earlier redemption of this coupon could not be confirmed by the coupon "
+            "service; staff can check it there. It is not tried again for now.",
+            failure=Failure.BAD_ANSWER,
         )
 
     def _in_progress(self, link: Link, receipt: str) -> Redemption:

@@ -3,24 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
 
+import httpx
 import pytest
+from redis.asyncio import Redis
 
-from resolver.app import create_app
+from resolver.app import create_app, upstream_client
 from resolver.exceptions import InvalidFormToken
 from resolver.models import CouponState, Failure, Link, Outcome
-
-if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable
-
-    from redis.asyncio import Redis
-
-    from resolver.redemption import Redemptions
-    from resolver.settings import Settings
-    from resolver.web.services import Services
-    from tests.support.passkit import PassKitDouble
+from resolver.providers import Capabilities
+from resolver.providers.passkit import PassKit
+from resolver.providers.routing import Router
+from resolver.redemption import Redemptions
+from resolver.settings import Settings
+from resolver.web.services import Services
+from tests.support.passkit import PassKitDouble
 
 LINK = Link("camp-1", "member-1")
 
@@ -314,3 +313,63 @@ async def test_a_coupon_reissued_after_redemption_is_redeemable_from_its_confirm
     assert result.outcome is Outcome.REDEEMED
     assert result.coupon_id == reissued["id"]
     assert passkit.redeem_calls == 2
+
+
+class PassKitWithoutReadBack(PassKit):
+    """PassKit's API, declared as a back end whose lookups cannot tell a redemption."""
+
+    name = "no-read-back"
+    capabilities = Capabilities(read_back=False, offers=False)
+
+
+@pytest.fixture
+async def http(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    async with upstream_client(settings) as client:
+        yield client
+
+
+def routed(services: Services, router: Router) -> Redemptions:
+    return Redemptions(router, services.redemptions.store, services.redemptions.policy)
+
+
+async def test_a_campaign_no_provider_serves_has_no_coupon_and_costs_nothing(
+    services: Services, passkit: PassKitDouble, http: httpx.AsyncClient
+) -> None:
+    """With a campaigns map and no default, an unlisted campaign is answered locally."""
+    passkit.add("member-1", "other-campaign")
+    redemptions = routed(services, Router(None, {"camp-1": PassKit(http)}))
+    elsewhere = Link("other-campaign", "member-1")
+    assert (await redemptions.preview(elsewhere, with_form_token=True)).state is (
+        CouponState.NO_ACTIVE_COUPON
+    )
+    assert (await redemptions.redeem(elsewhere)).outcome is Outcome.NO_ACTIVE_COUPON
+    assert passkit.calls == 0
+
+
+async def test_without_read_back_an_unclear_redeem_is_never_tried_again_blind(
+    services: Services, passkit: PassKitDouble, http: httpx.AsyncClient
+) -> None:
+    """No lookup can settle it, so the doubt stands (no second redeem) until the window ends."""
+    passkit.add("member-1")
+    passkit.redeem_fault = "timeout_after_apply"
+    redemptions = routed(services, Router(PassKitWithoutReadBack(http)))
+    first = await redemptions.redeem(LINK)
+    assert first.outcome is Outcome.UPSTREAM_ERROR
+    assert first.failure is Failure.TIMEOUT
+    passkit.redeem_fault = None
+    second = await redemptions.redeem(LINK)
+    assert second.outcome is Outcome.UPSTREAM_ERROR
+    assert "could not be confirmed" in second.detail
+    assert (passkit.redeem_calls, passkit.lookup_calls) == (1, 0)
+
+
+async def test_without_offers_the_offer_is_simply_unknown(
+    services: Services, passkit: PassKitDouble, http: httpx.AsyncClient
+) -> None:
+    """A back end without offer details is never asked for them."""
+    passkit.add("member-1")
+    redemptions = routed(services, Router(PassKitWithoutReadBack(http)))
+    preview = await redemptions.preview(LINK, with_form_token=False)
+    assert preview.state is CouponState.REDEEMABLE
+    assert preview.offer is None
+    assert passkit.router.routes["offer"].call_count == 0

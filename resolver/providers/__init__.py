@@ -1,16 +1,40 @@
 """The seam between the redemption use case and a coupon back end.
 
-A provider answers three questions in the resolver's own vocabulary (`resolver.models`) and
-raises only `resolver.exceptions.UpstreamError` subclasses; it never retries a redeem and never
-decides what an unclear answer means: that is the use case's job (claim → call → read back).
+A provider answers in the resolver's own vocabulary (`resolver.models`) and raises only
+`resolver.exceptions.UpstreamError` subclasses; it never retries a redeem and never decides what
+an unclear answer means: that is the use case's job (claim → call → read back). What a back end
+cannot do is declared in its `capabilities`, and the use case adapts; adding a provider changes
+neither the use case, the store nor the web layer.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from resolver.models import Coupon, Link, Offer, RedeemDetails
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a back end can do."""
+
+    # lookup() says whether the coupon is redeemed, so an unclear redeem can be settled by
+    # reading it back. Without it, lookup() reports UNREDEEMED when the coupon merely exists,
+    # and an unclear redeem stays "could not be confirmed" rather than being tried again.
+    read_back: bool = True
+    # offer() describes what a coupon is for (title, terms, window).
+    offers: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class RedeemAnswer:
+    """A clean success: the redeemed coupon's id, and the back end's reference if it gives one
+    (e.g. the tracking id of a queued update), kept on the receipt."""
+
+    coupon_id: str | None
+    reference: str | None = None
 
 
 class Provider(Protocol):
@@ -18,19 +42,22 @@ class Provider(Protocol):
 
     @property
     def name(self) -> str:
-        """Short stable name; part of every Redis key, so changing it forgets in-flight state."""
+        """Short stable name of the back end and account; part of every Redis key."""
         ...
+
+    @property
+    def capabilities(self) -> Capabilities: ...
 
     async def lookup(self, link: Link) -> Coupon | None:
         """The coupon that holds the link's external id now, or None when there is none."""
         ...
 
     async def offer(self, offer_id: str) -> Offer | None:
-        """The offer a coupon belongs to, or None when it does not exist."""
+        """The offer a coupon belongs to, or None when it does not exist (or is unknowable)."""
         ...
 
-    async def redeem(self, link: Link, details: RedeemDetails) -> str:
-        """Mark the link's active coupon redeemed; returns the coupon id on a clean success.
+    async def redeem(self, link: Link, details: RedeemDetails) -> RedeemAnswer:
+        """Mark the link's active coupon redeemed; returns only on a clean success.
 
         Raises `UpstreamUnreachable` only when the request certainly never left, and another
         `UpstreamError` for every other failure: the caller must then read the coupon back.

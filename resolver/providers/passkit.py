@@ -23,6 +23,7 @@ from resolver.exceptions import (
     UpstreamUnreachable,
 )
 from resolver.models import Coupon, CouponStatus, Link, Offer, RedeemDetails
+from resolver.providers import Capabilities, RedeemAnswer
 
 COUPON = "/coupon/singleUse/coupon"
 OFFER = "/coupon/singleUse/offer"
@@ -34,6 +35,7 @@ class PassKit:
     """A `Provider` for PassKit single-use coupons."""
 
     name = "passkit"
+    capabilities = Capabilities(read_back=True, offers=True)
 
     def __init__(self, client: httpx.AsyncClient) -> None:
         self._client = client
@@ -51,7 +53,7 @@ class PassKit:
             return None
         return parse_offer(_json_object(response))
 
-    async def redeem(self, link: Link, details: RedeemDetails) -> str:
+    async def redeem(self, link: Link, details: RedeemDetails) -> RedeemAnswer:
         redemption: dict[str, Any] = {"redemptionSource": details.source}
         if details.reference:
             redemption["redemptionReference"] = details.reference
@@ -66,7 +68,7 @@ class PassKit:
         coupon_id = _json_object(response).get("id")
         if not isinstance(coupon_id, str) or not coupon_id:
             raise UpstreamBadAnswer("redeem answered 200 without a coupon id")
-        return coupon_id
+        return RedeemAnswer(coupon_id)
 
     async def _send(
         self, method: str, path: str, body: dict[str, Any] | None = None, *, allow_404: bool = True

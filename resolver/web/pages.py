@@ -98,7 +98,7 @@ async def show_receipt(request: Request) -> Response:
             return render(request, "in_progress.html", 200)
         return render(request, "not_found.html", 404, detail="This receipt does not exist.")
     structlog.contextvars.bind_contextvars(outcome=result.outcome.value)
-    offer = await redemptions.offer(result.offer_id) if result.offer_id else None
+    offer = await redemptions.offer(result.link, result.offer_id) if result.offer_id else None
     return _result_page(request, result, offer)
 
 
@@ -108,7 +108,8 @@ async def _answer(request: Request, result: Redemption) -> Response:
         # 303: the browser GETs the receipt, so reloading it never re-submits the form.
         return RedirectResponse(f"/redeemed/{result.receipt}", status_code=303)
     # Redis failed after the upstream answered: show the answer itself rather than lose it.
-    offer = await services(request).redemptions.offer(result.offer_id) if result.offer_id else None
+    redemptions = services(request).redemptions
+    offer = await redemptions.offer(result.link, result.offer_id) if result.offer_id else None
     return _result_page(request, result, offer)
 
 

@@ -61,7 +61,7 @@ async def test_redeem_puts_the_link_and_details_and_returns_the_id(
     provider, router = passkit
     route = router.put("/coupon/singleUse/coupon/redeem").respond(200, json={"id": "c1"})
     details = RedeemDetails(source="resolver/1", reference="store 4", metadata={"k": "v"})
-    assert await provider.redeem(LINK, details) == "c1"
+    assert (await provider.redeem(LINK, details)).coupon_id == "c1"
     body = route.calls.last.request.read()
     assert b'"externalId":"a+b@example.com"' in body.replace(b" ", b"")
     sent = httpx.Response(200, content=body).json()
