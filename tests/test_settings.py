@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, get_args
 
 import pytest
 from pydantic import ValidationError
 
 from resolver.settings import MAX_LOGO_BYTES, Settings, describe_error
+from resolver.web.i18n import LANGUAGES
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -106,6 +107,12 @@ def test_the_screens_have_sensible_defaults() -> None:
     assert (settings.brand_name, settings.brand_color) == ("Coupons", "#1f4e8c")
     assert settings.brand_logo is None
     assert settings.support_url is None
+
+
+def test_the_default_language_choices_are_the_catalogued_languages() -> None:
+    """RESOLVER_DEFAULT_LANGUAGE accepts exactly the languages that have a catalogue."""
+    annotation = Settings.model_fields["default_language"].annotation
+    assert get_args(annotation) == LANGUAGES
 
 
 def test_brand_colours_are_normalised() -> None:
