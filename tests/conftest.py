@@ -48,22 +48,30 @@ async def redis(redis_url: str) -> AsyncIterator[Redis]:
     await client.aclose()
 
 
+SECRET_KEY = "test-hash-secret"
+
+
+def settings_for(redis_url: str, /, **overrides: Any) -> Settings:
+    """Settings for a test app: PassKit at the respx double, the test Redis, known secrets."""
+    values: dict[str, Any] = {
+        "_env_file": None,
+        "upstream": "passkit",
+        "passkit_base_url": BASE_URL,
+        "passkit_api_key": "test-key",
+        "passkit_api_secret": "test-secret-of-at-least-32-bytes!",
+        "redis_url": redis_url,
+        "secret_key": SECRET_KEY,
+        "log_format": "json",
+        "upstream_timeout": 2.0,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
 @pytest.fixture
 def make_settings(redis_url: str) -> Callable[..., Settings]:
     def make(**overrides: Any) -> Settings:
-        values: dict[str, Any] = {
-            "_env_file": None,
-            "upstream": "passkit",
-            "passkit_base_url": BASE_URL,
-            "passkit_api_key": "test-key",
-            "passkit_api_secret": "test-secret-of-at-least-32-bytes!",
-            "redis_url": redis_url,
-            "secret_key": "test-hash-secret",
-            "log_format": "json",
-            "upstream_timeout": 2.0,
-        }
-        values.update(overrides)
-        return Settings(**values)
+        return settings_for(redis_url, **overrides)
 
     return make
 

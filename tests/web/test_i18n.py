@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+from typing import TYPE_CHECKING
+
 import pytest
 
 from resolver.web.i18n import Catalogues, negotiate, parse_tag, preferences
+from tests.support.pages import form_of
+
+if TYPE_CHECKING:
+    import httpx
+
+    from tests.support.passkit import PassKitDouble
+
+LINK = {"externalId": "member-1", "campaignId": "camp-1"}
 
 
 def test_accept_language_is_ranked_by_quality_then_by_order() -> None:
@@ -72,3 +83,101 @@ def test_ngettext_follows_each_languages_plural_rules(lang: str, num: int, word:
     plural = singular.replace("second ", "seconds ")
     assert f"{num} {word}" in ngettext(singular, plural, num)
 
+
+async def test_the_page_speaks_the_members_language(
+    client: httpx.AsyncClient, passkit: PassKitDouble
+) -> None:
+    """Accept-Language picks the catalogue, PassKit's localized offer texts and <html lang>."""
+    passkit.add_offer(
+        "offer-fr",
+        localizedOfferTitle={"translations": {"fr": "Café offert"}},
+        localizedOfferDetails={"translations": {"fr": "Un café classique."}},
+    )
+    passkit.add("member-1", offer_id="offer-fr", display_name="Alex Member")
+    page = await client.get("/redeem", params=LINK, headers={"accept-language": "fr-FR,en;q=0.5"})
+    assert '<html lang="fr-FR">' in page.text
+    assert page.headers["content-language"] == "fr-FR"
+    assert "<h1>Utilisez votre coupon</h1>" in page.text
+    assert "<h2>Café offert</h2>" in page.text
+    assert "Un café classique." in page.text
+    assert "Pour Alex Member" in page.text
+    assert ">Utiliser maintenant</button>" in page.text
+    assert 'name="lang"' not in page.text  # negotiated, not chosen: nothing to carry
+
+
+async def test_lang_is_carried_through_the_form_and_the_redirect(
+    client: httpx.AsyncClient, passkit: PassKitDouble
+) -> None:
+    """?lang=nl beats the browser's English and the receipt stays Dutch."""
+    passkit.add("member-1")
+    page = await client.get(
+        "/redeem", params=LINK | {"lang": "nl"}, headers={"accept-language": "en"}
+    )
+    assert '<html lang="nl">' in page.text
+    fields = form_of(page)
+    assert fields["lang"] == "nl"
+    answer = await client.post("/redeem", data=fields, headers={"accept-language": "en"})
+    assert answer.headers["location"].endswith("?lang=nl")
+    receipt = await client.get(answer.headers["location"], headers={"accept-language": "en"})
+    assert '<html lang="nl">' in receipt.text
+    assert "<h1>Ingewisseld</h1>" in receipt.text
+
+
+async def test_an_unsupported_lang_is_ignored_and_not_carried(
+    client: httpx.AsyncClient, passkit: PassKitDouble
+) -> None:
+    """?lang=xx (or markup) falls back to Accept-Language and never reaches the page."""
+    passkit.add("member-1")
+    for lang in ("xx", '"><script>'):
+        page = await client.get(
+            "/redeem", params=LINK | {"lang": lang}, headers={"accept-language": "de"}
+        )
+        assert page.status_code == 200
+        assert '<html lang="de">' in page.text
+        assert 'name="lang"' not in page.text
+        assert "<script>" not in page.text
+
+
+async def test_concurrent_pages_in_different_languages_never_mix(
+    client: httpx.AsyncClient, passkit: PassKitDouble
+) -> None:
+    """Each render gets its own gettext: 60 simultaneous pages in 6 languages stay apart."""
+    passkit.add("member-1")
+    headings = {
+        "en": "Redeem your coupon",
+        "fr": "Utilisez votre coupon",
+        "de": "Gutschein einlösen",
+        "es": "Canjea tu cupón",
+        "nl": "Wissel je coupon in",
+        "it": "Riscatta il tuo coupon",
+    }
+    langs = list(headings) * 10
+    pages = await asyncio.gather(
+        *(client.get("/redeem", params=LINK, headers={"accept-language": lang}) for lang in langs)
+    )
+    for lang, page in zip(langs, pages, strict=True):
+        assert f'<html lang="{lang}">' in page.text
+        assert f"<h1>{headings[lang]}</h1>" in page.text
+
+
+async def test_an_error_is_explained_in_the_members_language(
+    client: httpx.AsyncClient, passkit: PassKitDouble
+) -> None:
+    """A spent or forged confirmation reads in French, with the form's ?lang= honoured."""
+    passkit.add("member-1")
+    data = LINK | {"token": "forged-but-well-formed-x", "lang": "fr"}
+    answer = await client.post("/redeem", data=data, headers={"accept-language": "de"})
+    assert answer.status_code == 403
+    assert '<html lang="fr">' in answer.text
+    assert "Cette confirmation a expiré ou concerne un autre coupon." in answer.text
+    assert passkit.calls == 0
+
+
+async def test_a_malformed_link_shows_the_technical_detail_beneath_a_translated_reason(
+    client: httpx.AsyncClient,
+) -> None:
+    """The member reads Spanish; support can still read exactly what was wrong."""
+    page = await client.get("/redeem?campaignId=camp-1", headers={"accept-language": "es"})
+    assert page.status_code == 400
+    assert "El enlace está incompleto o ha sido modificado." in page.text
+    assert '<code lang="en">externalId is missing</code>' in page.text
