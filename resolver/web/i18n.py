@@ -76,7 +76,7 @@ def parse_tag(tag: str) -> Language | None:
 def preferences(accept_language: str) -> list[str]:
     """The tags of an Accept-Language header, most preferred first (q=0 and `*` dropped)."""
     ranked: list[tuple[float, int, str]] = []
-    for index, part in enumerate(accept_language[:MAX_HEADER].split(",")):
+    for index, part in enumerate(accept_language.split(",")):
         tag, _, params = part.strip().partition(";")
         weight = 1.0
         for param in params.split(";"):
@@ -91,9 +91,14 @@ def preferences(accept_language: str) -> list[str]:
     return [tag for _, _, tag in sorted(ranked)[:MAX_PREFERENCES]]
 
 
-@lru_cache(maxsize=1024)
 def negotiate(accept_language: str, override: str | None, default: str) -> Language:
     """`?lang=` when it names a supported language, else the browser's best, else `default`."""
+    # Cut before caching, so no header can make a cache entry bigger than this.
+    return _negotiate(accept_language[:MAX_HEADER], (override or "")[:MAX_HEADER], default)
+
+
+@lru_cache(maxsize=1024)
+def _negotiate(accept_language: str, override: str, default: str) -> Language:
     for tag in ([override] if override else []) + preferences(accept_language):
         language = parse_tag(tag)
         if language is not None:
