@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -86,6 +87,20 @@ def passkit() -> Iterator[PassKitDouble]:
     """PassKit at the network boundary; any request no route matches fails the test."""
     with respx.mock(base_url=BASE_URL, assert_all_called=False, assert_all_mocked=True) as router:
         yield PassKitDouble(router)
+
+
+class Clock:
+    """The clock an app under test reads (`create_app(clock=...)`), moved on by `shift`.
+
+    It runs with real time, or stands still at `frozen` when a test reads exact durations.
+    """
+
+    def __init__(self, frozen: datetime | None = None) -> None:
+        self.frozen = frozen
+        self.shift = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return (self.frozen or datetime.now(UTC)) + self.shift
 
 
 @asynccontextmanager

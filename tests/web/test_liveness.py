@@ -12,7 +12,7 @@ from resolver.app import create_app
 from resolver.models import Link
 from resolver.store import Store
 from resolver.web.liveness import Liveness
-from tests.conftest import SECRET_KEY, running
+from tests.conftest import SECRET_KEY, Clock, running
 from tests.support.pages import assert_valid_html5, form_of
 
 if TYPE_CHECKING:
@@ -48,17 +48,9 @@ def test_an_upstream_clock_ahead_of_ours_counts_as_just_redeemed() -> None:
     assert live.live
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(frozen=datetime.now(UTC))
 
 
 @pytest.fixture
@@ -116,7 +108,7 @@ async def test_a_reload_after_the_live_period_is_dimmed_by_the_server(
     """No clock, no motion, no reload; "no longer live" and a link to the coupon's state."""
     passkit.add("member-1")
     receipt = await redeem(client)
-    clock.now += timedelta(seconds=31)
+    clock.shift += timedelta(seconds=31)
     page = await client.get(receipt)
     assert page.status_code == 200
     assert_valid_html5(page)
@@ -137,7 +129,7 @@ async def test_a_dimmed_receipt_keeps_the_chosen_language(
     passkit.add("member-1")
     receipt = await redeem(client, lang="it")
     assert receipt.endswith("?lang=it")
-    clock.now += timedelta(minutes=5)
+    clock.shift += timedelta(minutes=5)
     page = await client.get(receipt)
     assert '<html lang="it">' in page.text
     assert "<h1>Non più in diretta</h1>" in page.text

@@ -20,7 +20,7 @@ from resolver.app import create_app
 from resolver.models import Link
 from resolver.store import Store
 from resolver.web.pages import link_url
-from tests.conftest import SECRET_KEY, settings_for
+from tests.conftest import SECRET_KEY, Clock, settings_for
 from tests.support.browser import (
     CHROMIUM,
     LAUNCH_ARGS,
@@ -51,6 +51,13 @@ MEMBER = Link("camp-1", "member-1")
 LINK = link_url(MEMBER)
 LIVE_SECONDS = 120
 MAX_PAGE_BYTES = 30 * 1024
+LOGO = (
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 180 32" width="180" height="32">'
+    '<circle cx="16" cy="16" r="11" fill="none" stroke="#10302b" stroke-width="4"/>'
+    '<path d="M27 12h3a4 4 0 0 1 0 8h-3" fill="none" stroke="#10302b" stroke-width="3"/>'
+    '<text x="38" y="22" font-family="sans-serif" font-size="16" font-weight="700" '
+    'fill="#10302b">Café Lumière</text></svg>'
+)
 
 
 @dataclass(frozen=True)
@@ -65,25 +72,30 @@ class View:
 VIEWS = [View("390x844", 390, 844, "light", "en-US"), View("320x640", 320, 640, "dark", "de-DE")]
 
 
-class Clock:
-    """The served app's clock: the real one, moved on when a test needs time to pass."""
-
-    def __init__(self) -> None:
-        self.shift = timedelta(0)
-
-    def __call__(self) -> datetime:
-        return datetime.now(UTC) + self.shift
-
-
 @pytest.fixture(scope="module")
 def clock() -> Clock:
     return Clock()
 
 
 @pytest.fixture(scope="module")
-def served(redis_url: str, clock: Clock) -> Iterator[ServedApp]:
-    """The resolver on a real uvicorn server; PassKit behind it is each test's respx double."""
-    settings = settings_for(redis_url, live_seconds=LIVE_SECONDS, log_level="warning")
+def served(
+    redis_url: str, clock: Clock, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServedApp]:
+    """The resolver, fully branded, on a real uvicorn server; PassKit is each test's double.
+
+    The brand colour is a light teal, so the header's text must turn black to stay readable.
+    """
+    logo = tmp_path_factory.mktemp("brand") / "logo.svg"
+    logo.write_text(LOGO)
+    settings = settings_for(
+        redis_url,
+        live_seconds=LIVE_SECONDS,
+        log_level="warning",
+        brand_name="Café Lumière",
+        brand_color="#2a9d8f",
+        brand_logo=str(logo),
+        support_url="mailto:help@example.com",
+    )
     with ServedApp(create_app(settings, clock=clock)) as served:
         yield served
 
