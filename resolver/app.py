@@ -7,6 +7,7 @@ hands them to the use case, and closes them on shutdown. Nothing here runs at im
 from __future__ import annotations
 
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,22 +30,30 @@ from resolver.redemption import Policy, Redemptions
 from resolver.settings import SANDBOX_API_KEY, SANDBOX_API_SECRET, Settings, load_settings
 from resolver.store import CHANNEL, Store, shared_secret
 from resolver.web import api, errors, openapi, ops, pages
-from resolver.web.middleware import RequestContextMiddleware
+from resolver.web.branding import Brand
+from resolver.web.i18n import Catalogues
+from resolver.web.middleware import RequestContextMiddleware, content_security_policy
 from resolver.web.rendering import make_templates
 from resolver.web.services import Services
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Callable
 
 STATIC = Path(__file__).resolve().parent / "static"
 
 
 def create_app(
-    settings: Settings, *, upstream_transport: httpx.AsyncBaseTransport | None = None
+    settings: Settings,
+    *,
+    upstream_transport: httpx.AsyncBaseTransport | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> Starlette:
-    """The resolver as an ASGI app; `upstream_transport` lets a test stand in for the network."""
+    """The resolver as an ASGI app; a test may stand in for the network and for the clock."""
     logs.configure(settings.log_level, settings.log_format)
-    templates = make_templates()
+    now = clock or (lambda: datetime.now(UTC))
+    brand = Brand.from_settings(settings)
+    templates = make_templates(brand)
+    catalogues = Catalogues()
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[dict[str, Any]]:
@@ -67,7 +76,7 @@ def create_app(
             )
             await notifier.start(wait=settings.redis_timeout)
             store = Store(redis, secret, notifier)
-            redemptions = Redemptions(Router(PassKit(http)), store, policy(settings))
+            redemptions = Redemptions(Router(PassKit(http)), store, policy(settings), clock=now)
             client_limiter = ClientLimiter(redis, parse_limit(settings.rate_limit_ip))
             yield {
                 "services": Services(
@@ -76,7 +85,9 @@ def create_app(
                     store=store,
                     client_limiter=client_limiter,
                     templates=templates,
+                    catalogues=catalogues,
                     upstream=describe_upstream(settings),
+                    clock=now,
                 )
             }
         finally:
@@ -90,9 +101,13 @@ def create_app(
             *api.routes,
             *openapi.routes,
             *ops.routes,
+            *brand.routes(),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ],
-        middleware=[*proxy_middleware(settings), Middleware(RequestContextMiddleware)],
+        middleware=[
+            *proxy_middleware(settings),
+            Middleware(RequestContextMiddleware, csp=content_security_policy(brand.img_sources)),
+        ],
         exception_handlers=errors.handlers,
         lifespan=lifespan,
     )

@@ -255,6 +255,10 @@ class Redemptions:
         key, nonce = split_receipt(receipt)
         return await self.store.receipt(key, nonce)
 
+    def verification_code(self, receipt: str) -> str:
+        """The short code the success screen shows for `receipt` (see `Store`)."""
+        return self.store.verification_code(receipt)
+
     async def in_flight(self, receipt: str) -> bool:
         key, nonce = split_receipt(receipt)
         return await self.store.in_flight(key, nonce)

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
+from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -23,6 +26,11 @@ PASSKIT_REGIONS = {
 }
 
 ENV_PREFIX = "RESOLVER_"
+
+HEX_COLOUR = re.compile(r"#(?:[0-9a-fA-F]{3}){1,2}")
+LOGO_SUFFIXES = (".svg", ".png", ".webp", ".jpg", ".jpeg", ".gif")
+# A logo is part of every page's weight, and every page must stay under 30 KB.
+MAX_LOGO_BYTES = 20 * 1024
 
 # The built-in sandbox's well-known demo credentials: they open nothing real.
 SANDBOX_API_KEY = "sandbox-key"
@@ -68,6 +76,15 @@ class Settings(BaseSettings):
     form_token_ttl: int = Field(default=600, ge=10, le=86_400)
     receipt_ttl: int = Field(default=3_600, ge=60, le=30 * 86_400)
     offer_cache_ttl: int = Field(default=300, ge=0, le=86_400)
+
+    # --- screens --------------------------------------------------------------------------
+    live_seconds: int = Field(default=120, ge=10, le=3_600)
+    # the languages with a catalogue (resolver.web.i18n.LANGUAGES); used when none is negotiated
+    default_language: Literal["en", "fr", "de", "es", "nl", "it"] = "en"
+    brand_name: str = Field(default="Coupons", min_length=1, max_length=60)
+    brand_color: str = "#1f4e8c"
+    brand_logo: str | None = None
+    support_url: str | None = None
 
     # --- security -------------------------------------------------------------------------
     api_token: Annotated[tuple[SecretStr, ...], NoDecode] = ()
@@ -122,7 +139,7 @@ class Settings(BaseSettings):
                 ipaddress.ip_network(proxy, strict=False)  # an address or a CIDR network
         return value
 
-    @field_validator("passkit_base_url", "redis_url", mode="before")
+    @field_validator("passkit_base_url", "redis_url", "brand_logo", "support_url", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -139,6 +156,47 @@ class Settings(BaseSettings):
     def _redis_url(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
+    @field_validator("brand_name")
+    @classmethod
+    def _plain_name(cls, value: str) -> str:
+        value = " ".join(value.split())
+        if not value:
+            raise ValueError("must not be blank")
+        return value
+
+    @field_validator("brand_color")
+    @classmethod
+    def _hex_colour(cls, value: str) -> str:
+        if not HEX_COLOUR.fullmatch(value):
+            raise ValueError("must be a hex colour such as #1f4e8c or #fa0")
+        digits = value[1:].lower()
+        return "#" + (digits if len(digits) == 6 else "".join(c * 2 for c in digits))
+
+    @field_validator("brand_logo")
+    @classmethod
+    def _logo(cls, value: str | None) -> str | None:
+        if value is None or value.startswith("https://"):
+            if value is not None and not urlsplit(value).hostname:
+                raise ValueError("an https URL needs a host")
+            return value
+        if "://" in value:
+            raise ValueError("must be an https:// URL or a path to an image file")
+        path = Path(value).expanduser()
+        if path.suffix.lower() not in LOGO_SUFFIXES:
+            raise ValueError(f"must be one of {', '.join(LOGO_SUFFIXES)}")
+        if not path.is_file():
+            raise ValueError(f"{path} is not a readable file")
+        if path.stat().st_size > MAX_LOGO_BYTES:
+            raise ValueError(f"is larger than {MAX_LOGO_BYTES // 1024} KB (pages must stay small)")
+        return str(path.resolve())
+
+    @field_validator("support_url")
+    @classmethod
+    def _support_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("https://", "mailto:", "tel:")):
+            raise ValueError("must start with https://, mailto: or tel:")
         return value
 
     @model_validator(mode="after")

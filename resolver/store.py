@@ -132,6 +132,11 @@ return 1
 
 NO_LIMIT = CouponLimit()
 
+# Verification codes are read aloud and typed across a counter: no 0/O/Q/D, 1/I/L, 2/Z, 5/S, 8/B,
+# 6/G or U/V to confuse.
+CODE_ALPHABET = "ACEFHJKMNPRTWXY3479"
+CODE_LENGTH = 4
+
 # A settled state is kept at least this long so that waiters woken by its notification can
 # still read it, even when the configured window is zero.
 MIN_STATE_TTL_MS = 2_000
@@ -194,6 +199,22 @@ class Store:
             digest_size=10,
         ).digest()
         return base64.b32encode(digest).decode().lower()
+
+    def verification_code(self, receipt: str) -> str:
+        """A short code for a receipt: the same on every reload, not computable without the secret.
+
+        A keyed hash of the receipt id (domain-separated from `key`'s), read as
+        `CODE_LENGTH` letters of `CODE_ALPHABET`.
+        """
+        digest = hashlib.blake2b(
+            receipt.encode(), key=self._secret, person=b"resolver-verify", digest_size=16
+        ).digest()
+        number = int.from_bytes(digest)
+        letters = []
+        for _ in range(CODE_LENGTH):
+            number, index = divmod(number, len(CODE_ALPHABET))
+            letters.append(CODE_ALPHABET[index])
+        return "".join(letters)
 
     async def claim(
         self,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -48,25 +49,33 @@ async def redis(redis_url: str) -> AsyncIterator[Redis]:
     await client.aclose()
 
 
+SECRET_KEY = "test-hash-secret"
+
+
+def settings_for(redis_url: str, /, **overrides: Any) -> Settings:
+    """Settings for a test app: PassKit at the respx double, the test Redis, known secrets."""
+    values: dict[str, Any] = {
+        "_env_file": None,
+        "upstream": "passkit",
+        "passkit_base_url": BASE_URL,
+        "passkit_api_key": "test-key",
+        "passkit_api_secret": "test-secret-of-at-least-32-bytes!",
+        "redis_url": redis_url,
+        "secret_key": SECRET_KEY,
+        "log_format": "json",
+        "upstream_timeout": 2.0,
+        # Tests of rate limits turn them on; elsewhere 100 taps from one test client are fine.
+        "rate_limit_ip": "off",
+        "rate_limit_coupon": "off",
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
 @pytest.fixture
 def make_settings(redis_url: str) -> Callable[..., Settings]:
     def make(**overrides: Any) -> Settings:
-        values: dict[str, Any] = {
-            "_env_file": None,
-            "upstream": "passkit",
-            "passkit_base_url": BASE_URL,
-            "passkit_api_key": "test-key",
-            "passkit_api_secret": "test-secret-of-at-least-32-bytes!",
-            "redis_url": redis_url,
-            "secret_key": "test-hash-secret",
-            "log_format": "json",
-            "upstream_timeout": 2.0,
-            # Tests of rate limits turn them on; elsewhere 100 taps from one test client are fine.
-            "rate_limit_ip": "off",
-            "rate_limit_coupon": "off",
-        }
-        values.update(overrides)
-        return Settings(**values)
+        return settings_for(redis_url, **overrides)
 
     return make
 
@@ -81,6 +90,20 @@ def passkit() -> Iterator[PassKitDouble]:
     """PassKit at the network boundary; any request no route matches fails the test."""
     with respx.mock(base_url=BASE_URL, assert_all_called=False, assert_all_mocked=True) as router:
         yield PassKitDouble(router)
+
+
+class Clock:
+    """The clock an app under test reads (`create_app(clock=...)`), moved on by `shift`.
+
+    It runs with real time, or stands still at `frozen` when a test reads exact durations.
+    """
+
+    def __init__(self, frozen: datetime | None = None) -> None:
+        self.frozen = frozen
+        self.shift = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return (self.frozen or datetime.now(UTC)) + self.shift
 
 
 @asynccontextmanager

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import get_args
 
 import pytest
 from pydantic import ValidationError
 
-from resolver.settings import Settings, describe_error, load_settings
+from resolver.settings import MAX_LOGO_BYTES, Settings, describe_error, load_settings
+from resolver.web.i18n import LANGUAGES
 
 
 def make(**values: object) -> Settings:
@@ -60,6 +62,17 @@ def test_settings_come_from_resolver_prefixed_variables(monkeypatch: pytest.Monk
         ({"passkit_base_url": "ftp://x"}, "RESOLVER_PASSKIT_BASE_URL"),
         ({"upstream": "passkit"}, "RESOLVER_PASSKIT_API_KEY"),
         ({"passkit_api_key": "k"}, "RESOLVER_PASSKIT_API_SECRET"),
+        ({"live_seconds": 0}, "RESOLVER_LIVE_SECONDS"),
+        ({"default_language": "pt"}, "RESOLVER_DEFAULT_LANGUAGE"),
+        ({"brand_name": "   "}, "RESOLVER_BRAND_NAME"),
+        ({"brand_color": "navy"}, "RESOLVER_BRAND_COLOR"),
+        ({"brand_color": "#12345"}, "RESOLVER_BRAND_COLOR"),
+        ({"brand_logo": "http://cdn.example.com/logo.png"}, "RESOLVER_BRAND_LOGO"),
+        ({"brand_logo": "https://"}, "RESOLVER_BRAND_LOGO"),
+        ({"brand_logo": "/nonexistent/logo.svg"}, "RESOLVER_BRAND_LOGO"),
+        ({"brand_logo": "/etc/hostname"}, "RESOLVER_BRAND_LOGO"),
+        ({"support_url": "javascript:alert(1)"}, "RESOLVER_SUPPORT_URL"),
+        ({"support_url": "http://help.example.com"}, "RESOLVER_SUPPORT_URL"),
     ],
 )
 def test_a_bad_setting_is_reported_by_its_variable_name(
@@ -96,3 +109,38 @@ def test_secrets_can_come_from_files_in_a_mounted_directory(
     assert settings.passkit_api_secret is not None
     assert settings.passkit_api_secret.get_secret_value() == "secret-from-file"
     assert settings.upstream == "passkit"
+
+
+def test_the_screens_have_sensible_defaults() -> None:
+    """120 live seconds, English, a readable dark blue, no logo and no support link."""
+    settings = make()
+    assert settings.live_seconds == 120
+    assert settings.default_language == "en"
+    assert (settings.brand_name, settings.brand_color) == ("Coupons", "#1f4e8c")
+    assert settings.brand_logo is None
+    assert settings.support_url is None
+
+
+def test_the_default_language_choices_are_the_catalogued_languages() -> None:
+    """RESOLVER_DEFAULT_LANGUAGE accepts exactly the languages that have a catalogue."""
+    annotation = Settings.model_fields["default_language"].annotation
+    assert get_args(annotation) == LANGUAGES
+
+
+def test_brand_colours_are_normalised() -> None:
+    """Short and upper-case hex colours become #rrggbb."""
+    assert make(brand_color="#FA0").brand_color == "#ffaa00"
+    assert make(brand_color="#0B6E4F").brand_color == "#0b6e4f"
+
+
+def test_a_logo_is_a_small_image_file_or_an_https_url(tmp_path: Path) -> None:
+    """A file path is resolved and checked for kind and size; an https URL is kept as is."""
+    logo = tmp_path / "logo.svg"
+    logo.write_text('<svg xmlns="http://www.w3.org/2000/svg"/>')
+    assert make(brand_logo=str(logo)).brand_logo == str(logo.resolve())
+    url = "https://cdn.example.com/logo.png"
+    assert make(brand_logo=url).brand_logo == url
+    logo.write_bytes(b" " * (MAX_LOGO_BYTES + 1))
+    with pytest.raises(ValidationError) as caught:
+        make(brand_logo=str(logo))
+    assert "RESOLVER_BRAND_LOGO" in describe_error(caught.value)

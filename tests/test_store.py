@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from resolver.models import Link, Outcome, Redemption
-from resolver.store import ClaimKind, Store, shared_secret
+from resolver.store import CODE_ALPHABET, CODE_LENGTH, ClaimKind, Store, new_nonce, shared_secret
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -191,3 +191,32 @@ async def test_api_results_keep_no_receipt_but_stay_viewable_while_settled(store
     assert shown is not None
     assert shown.coupon_id == "coupon-a"
     assert await store.receipt(key, "other") is None
+
+
+def test_a_verification_code_is_stable_per_receipt(store: Store) -> None:
+    """The same receipt always gets the same code: a reload cannot change what staff read."""
+    receipt = f"{store.key('passkit', LINK)}-{'a' * 16}"
+    assert store.verification_code(receipt) == store.verification_code(receipt)
+
+
+def test_verification_codes_are_short_unambiguous_and_differ_between_receipts(
+    store: Store,
+) -> None:
+    """4 characters from the unambiguous alphabet, spread over receipts like random draws."""
+    key = store.key("passkit", LINK)
+    codes = [store.verification_code(f"{key}-{new_nonce()}") for _ in range(300)]
+    assert all(len(code) == CODE_LENGTH for code in codes)
+    assert set("".join(codes)) <= set(CODE_ALPHABET)
+    assert not set("".join(codes)) & set("0O1IL2Z5S8B6GUVQD")
+    # 300 draws from 19**4 codes: a handful of repeats at most, never one code for all.
+    assert len(set(codes)) >= 290
+
+
+def test_a_verification_code_needs_the_secret(store: Store, redis: Redis) -> None:
+    """Another deployment's secret gives other codes, so codes cannot be computed from ids."""
+    key = store.key("passkit", LINK)
+    receipts = [f"{key}-{new_nonce()}" for _ in range(20)]
+    other = Store(redis, b"another secret")
+    assert [store.verification_code(r) for r in receipts] != [
+        other.verification_code(r) for r in receipts
+    ]

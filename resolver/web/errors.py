@@ -35,6 +35,14 @@ def _wants_json(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
 
+def _retry_url(request: Request) -> str | None:
+    """The page itself, for a "Try again" button; a POST cannot be repeated by a link."""
+    if request.method != "GET":
+        return None
+    query = request.url.query
+    return request.url.path + (f"?{query}" if query else "")
+
+
 async def invalid_request(request: Request, error: Exception) -> Response:
     assert isinstance(error, InvalidRequest)
     outcome = "unauthorized" if isinstance(error, Unauthorized) else "invalid_request"
@@ -83,7 +91,7 @@ async def store_unavailable(request: Request, error: Exception) -> Response:
         return JSONResponse(
             body("unavailable", detail=detail), status_code=503, headers={"retry-after": "5"}
         )
-    return render(request, "unavailable.html", 503, retry_url=None)
+    return render(request, "unavailable.html", 503, retry_url=_retry_url(request))
 
 
 async def upstream_error(request: Request, error: Exception) -> Response:
@@ -100,9 +108,7 @@ async def upstream_error(request: Request, error: Exception) -> Response:
             body("upstream_error", detail="The coupon service did not answer usably."),
             status_code=status,
         )
-    query = request.url.query
-    retry_url = request.url.path + (f"?{query}" if query else "")
-    return render(request, "unavailable.html", status, retry_url=retry_url)
+    return render(request, "unavailable.html", status, retry_url=_retry_url(request))
 
 
 async def http_error(request: Request, error: Exception) -> Response:

@@ -82,11 +82,14 @@ def verified_link(params: Mapping[str, str], keys: tuple[LinkKey, ...]) -> Link:
     return link
 
 
-def link_url(link: Link, keys: tuple[LinkKey, ...]) -> str:
-    """The permanent link as a path on this service, signed with the newest key when set."""
+def link_url(link: Link, keys: tuple[LinkKey, ...], lang: str | None = None) -> str:
+    """The permanent link as a path on this service, signed with the newest key when set
+    (and in `lang` when the member chose one)."""
     query = {"externalId": link.external_id, "campaignId": link.campaign_id}
     if keys:
         query |= sign(keys[0], link)
+    if lang:
+        query["lang"] = lang
     return "/redeem?" + urlencode(query)
 
 

@@ -3,6 +3,8 @@
 GET  /redeem?externalId=…&campaignId=…   shows the coupon; never redeems (unless instant mode)
 POST /redeem                              redeems, then 303 See Other to the receipt
 GET  /redeemed/{receipt}                  the attempt's result; reloading redeems nothing
+
+`?lang=` (or the form's `lang`) picks the language and is carried on to the receipt.
 """
 
 from __future__ import annotations
@@ -10,24 +12,31 @@ from __future__ import annotations
 import re
 from functools import partial
 from typing import TYPE_CHECKING
+from urllib.parse import urlencode
 
 import structlog
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from resolver.exceptions import InvalidFormToken
-from resolver.models import CouponState, Outcome, Redemption
+from resolver.models import Coupon, CouponState, Offer, Outcome, Redemption
+from resolver.web.i18n import N_
 from resolver.web.links import link_from, link_url, verified_link
+from resolver.web.liveness import Liveness
 from resolver.web.params import form_params, query_params
-from resolver.web.rendering import render
+from resolver.web.rendering import remember_language, render, requested_language
 from resolver.web.scanners import is_not_a_person
 from resolver.web.services import services
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from starlette.requests import Request
 
 FORM_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 RECEIPT = re.compile(r"[a-z2-7]{16}-[a-z2-7]{16}")
+# Seconds between reloads of "in progress": about the time a redemption takes to settle.
+IN_PROGRESS_REFRESH = 2
 
 PREVIEW_PAGES = {
     CouponState.REDEEMABLE: ("confirm.html", 200),
@@ -61,21 +70,28 @@ async def open_link(request: Request) -> Response:
         return await _answer(request, result)
     structlog.contextvars.bind_contextvars(outcome=preview.state.value)
     template, status = PREVIEW_PAGES[preview.state]
-    redeemed_at = preview.coupon.redeemed_at if preview.coupon else None
+    coupon = preview.coupon
     return render(
-        request, template, status, preview=preview, offer=preview.offer, redeemed_at=redeemed_at
+        request,
+        template,
+        status,
+        preview=preview,
+        offer=preview.offer,
+        redeemed_at=coupon.redeemed_at if coupon else None,
+        expired_on=_expired_on(coupon, preview.offer, app.clock()),
     )
 
 
 async def confirm(request: Request) -> Response:
     """POST /redeem: the member pressed "Redeem now"; the one-time token proves it."""
     params = await form_params(request)
+    remember_language(request, params.get("lang"))
     link = link_from(params)
     token = params.get("token", "")
     if not token:
-        raise InvalidFormToken("The confirmation is missing.")
+        raise InvalidFormToken(N_("The confirmation is missing."))
     if not FORM_TOKEN.fullmatch(token):
-        raise InvalidFormToken("The confirmation is not valid.")
+        raise InvalidFormToken(N_("The confirmation is not valid."))
     app = services(request)
     result = await app.redemptions.redeem(
         link,
@@ -95,8 +111,8 @@ async def show_receipt(request: Request) -> Response:
     result = await redemptions.receipt(receipt)
     if result is None:
         if await redemptions.in_flight(receipt):
-            return render(request, "in_progress.html", 200)
-        return render(request, "not_found.html", 404, detail="This receipt does not exist.")
+            return render(request, "in_progress.html", 200, refresh=str(IN_PROGRESS_REFRESH))
+        return render(request, "not_found.html", 404, detail=N_("This receipt does not exist."))
     structlog.contextvars.bind_contextvars(outcome=result.outcome.value)
     offer = await redemptions.offer(result.link, result.offer_id) if result.offer_id else None
     return _result_page(request, result, offer)
@@ -106,26 +122,47 @@ async def _answer(request: Request, result: Redemption) -> Response:
     structlog.contextvars.bind_contextvars(outcome=result.outcome.value, replayed=result.replayed)
     if result.receipt:
         # 303: the browser GETs the receipt, so reloading it never re-submits the form.
-        return RedirectResponse(f"/redeemed/{result.receipt}", status_code=303)
+        lang = requested_language(request)
+        query = f"?{urlencode({'lang': lang})}" if lang else ""
+        return RedirectResponse(f"/redeemed/{result.receipt}{query}", status_code=303)
     # Redis failed after the upstream answered: show the answer itself rather than lose it.
     redemptions = services(request).redemptions
     offer = await redemptions.offer(result.link, result.offer_id) if result.offer_id else None
     return _result_page(request, result, offer)
 
 
-def _result_page(request: Request, result: Redemption, offer: object) -> Response:
+def _result_page(request: Request, result: Redemption, offer: Offer | None) -> Response:
+    app = services(request)
+    url = link_url(result.link, app.settings.link_keys, requested_language(request))
+    live, refresh = None, None
+    if result.outcome is Outcome.REDEEMED:
+        code = app.redemptions.verification_code(result.receipt) if result.receipt else None
+        live = Liveness(result.redeemed_at, app.clock(), app.settings.live_seconds, code)
+        if live.live:
+            # A receipt reloads as its dimmed self; a page without one (Redis failed after
+            # PassKit answered) moves on to the coupon's current state instead.
+            refresh = str(live.refresh_after) + ("" if result.receipt else f"; url={url}")
+    elif result.outcome is Outcome.IN_PROGRESS:
+        refresh = str(IN_PROGRESS_REFRESH)
     return render(
         request,
         RESULT_PAGES[result.outcome],
+        refresh=refresh,
         result=result,
         offer=offer,
         redeemed_at=result.redeemed_at,
-        retry_url=(
-            link_url(result.link, services(request).settings.link_keys)
-            if result.outcome is Outcome.UPSTREAM_ERROR
-            else None
-        ),
+        live=live,
+        state_url=url,
+        retry_url=url if result.outcome is Outcome.UPSTREAM_ERROR else None,
     )
+
+
+def _expired_on(coupon: Coupon | None, offer: Offer | None, now: datetime) -> datetime | None:
+    """When an expired coupon stopped being valid, if a date says so."""
+    for end in (coupon.expiry_date if coupon else None, offer.ends if offer else None):
+        if end is not None and end <= now:
+            return end
+    return None
 
 
 routes = [

@@ -6,6 +6,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from datetime import datetime
+
     from starlette.requests import Request
     from starlette.templating import Jinja2Templates
 
@@ -13,6 +16,7 @@ if TYPE_CHECKING:
     from resolver.redemption import Redemptions
     from resolver.settings import Settings
     from resolver.store import Store
+    from resolver.web.i18n import Catalogues
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,7 +28,9 @@ class Services:
     store: Store
     client_limiter: ClientLimiter
     templates: Jinja2Templates
+    catalogues: Catalogues
     upstream: str  # a human description for /readyz and the logs, e.g. "passkit (eu)"
+    clock: Callable[[], datetime]  # the pages' "now", the same one the use case follows
 
 
 def services(request: Request) -> Services:

@@ -67,6 +67,11 @@ async def test_security_headers_are_on_every_response(
         headers = answer.headers
         assert "default-src 'none'" in headers["content-security-policy"]
         assert "frame-ancestors 'none'" in headers["content-security-policy"]
+        assert (
+            "script-src 'self'; style-src 'self'; img-src 'self';"
+            in headers["content-security-policy"]
+        )
+        assert "unsafe" not in headers["content-security-policy"]
         assert headers["x-content-type-options"] == "nosniff"
         assert headers["x-frame-options"] == "DENY"
         assert headers["referrer-policy"] == "no-referrer"

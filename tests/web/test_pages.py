@@ -7,11 +7,11 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-import html5lib
 import pytest
 
 from resolver.app import create_app
 from tests.conftest import running
+from tests.support.pages import assert_valid_html5, form_of
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable
@@ -23,20 +23,6 @@ if TYPE_CHECKING:
     from tests.support.passkit import PassKitDouble
 
 LINK = {"externalId": "member-1", "campaignId": "camp-1"}
-
-
-def form_of(page: httpx.Response) -> dict[str, str]:
-    """The hidden fields of the confirm form."""
-    fields = re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', page.text)
-    return dict(fields)
-
-
-def assert_valid_html5(page: httpx.Response) -> None:
-    parser = html5lib.HTMLParser(strict=True)
-    parser.parse(page.text)  # raises on any parse error
-    assert re.search(r'<html lang="[a-z]{2}', page.text)
-    assert re.search(r"<title>[^<]+</title>", page.text)
-    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in page.text
 
 
 async def test_an_unredeemed_coupon_shows_the_offer_and_a_redeem_button(
@@ -65,7 +51,9 @@ async def test_an_already_redeemed_coupon_says_when(
     page = await client.get("/redeem", params=LINK)
     assert page.status_code == 200
     assert "already redeemed" in page.text
-    assert "01 March 2026, 10:30" in page.text  # Europe/Paris
+    assert "Sunday, March 1, 2026" in page.text
+    assert ">10:30:00\u202fAM</time>" in page.text  # Europe/Paris, in Babel's English format
+    assert '<time datetime="2026-03-01T10:30:00+01:00">' in page.text
     assert "<form" not in page.text
 
 

@@ -1,0 +1,196 @@
+"""Real headless Chromium for the screen tests: getting it, serving the app to it, auditing pages.
+
+Chromium is Debian's package (/usr/bin/chromium), driven by Playwright: browsers downloaded by
+test tools do not install everywhere, and a distribution's package does. When it is missing and
+the tests run as root, the session installs it with apt-get; otherwise the browser tests skip
+and say why. axe-core is the copy the `axe-playwright-python` wheel ships (no hand-written
+accessibility checks, no download at test time).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import uvicorn
+from axe_playwright_python.async_playwright import Axe
+
+if TYPE_CHECKING:
+    from playwright.async_api import BrowserContext, ConsoleMessage, Page, Request
+    from starlette.types import ASGIApp
+
+CHROMIUM = Path("/usr/bin/chromium")
+LAUNCH_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+APT_TIMEOUT_S = 900
+ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts" / "screens"
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
+# Records what the page's own Content-Security-Policy refused (init scripts are not subject to it).
+CSP_LISTENER = """
+window.__csp = [];
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.__csp.push(`${event.effectiveDirective} ${event.blockedURI}`);
+});
+"""
+SMALL_TARGETS = """
+() => [...document.querySelectorAll("a[href], button, input:not([type=hidden]), select, textarea")]
+  .map((element) => [element.outerHTML.slice(0, 80), element.getBoundingClientRect()])
+  .filter(([, box]) => box.width < 44 || box.height < 44)
+  .map(([html, box]) => `${html} is ${Math.round(box.width)}x${Math.round(box.height)}`)
+"""
+
+
+def ensure_chromium() -> str | None:
+    """None when Chromium is there (installed now if need be), else why it cannot be had."""
+    if CHROMIUM.exists():
+        return None
+    if os.geteuid() != 0:
+        return f"{CHROMIUM} is missing and the tests do not run as root to install it"
+    apt = shutil.which("apt-get")
+    if apt is None:
+        return f"{CHROMIUM} is missing and there is no apt-get to install Debian's chromium"
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    # Wait for another apt (someone else's test run) rather than fail on its lock.
+    install = [apt, "-o", "DPkg::Lock::Timeout=300", "install", "-y", "--no-install-recommends"]
+    for command in ([*install, "chromium"], [apt, "update"], [*install, "chromium"]):
+        subprocess.run(command, env=env, capture_output=True, timeout=APT_TIMEOUT_S, check=False)  # noqa: S603  # fixed arguments
+        if CHROMIUM.exists():
+            return None
+    return "apt-get could not install chromium (offline, or no such package here)"
+
+
+class _Server(uvicorn.Server):
+    """uvicorn that tells the test thread when start-up is over, however it went."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.startup_done = threading.Event()
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        try:
+            await super().startup(sockets)
+        finally:
+            self.startup_done.set()
+
+
+class ServedApp:
+    """The app behind a real uvicorn server on a free port, in a daemon thread."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._sock.bind(("127.0.0.1", 0))
+        port = int(self._sock.getsockname()[1])
+        self.url = f"http://127.0.0.1:{port}"
+        config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="on")
+        self._server = _Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True
+        )
+
+    def __enter__(self) -> ServedApp:
+        self._thread.start()
+        if not self._server.startup_done.wait(10) or not self._server.started:
+            self.__exit__()
+            raise RuntimeError("the app did not start")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.should_exit = True
+        self._thread.join(10)
+        self._sock.close()
+
+
+@dataclass
+class Audit:
+    """Everything one page load did that a test may assert on."""
+
+    origin: str
+    status: int = 0  # the document's HTTP status
+    console_errors: list[str] = field(default_factory=list)
+    foreign_requests: list[str] = field(default_factory=list)
+    requests: list[Request] = field(default_factory=list)
+
+    def watch(self, page: Page) -> None:
+        page.on("console", self._console)
+        page.on("pageerror", lambda error: self.console_errors.append(f"page error: {error}"))
+        page.on("request", self._request)
+
+    def _console(self, message: ConsoleMessage) -> None:
+        if message.type == "error":
+            self.console_errors.append(message.text)
+
+    def _request(self, request: Request) -> None:
+        self.requests.append(request)
+        if not request.url.startswith((f"{self.origin}/", "data:")):
+            self.foreign_requests.append(request.url)
+
+    async def transferred_bytes(self) -> int:
+        """Bytes on the wire for every response the page loaded (headers and bodies)."""
+        total = 0
+        for request in self.requests:
+            if request.failure is not None:
+                continue  # refused or blocked: nothing came over the wire
+            sizes = await request.sizes()
+            total += sizes["responseHeadersSize"] + sizes["responseBodySize"]
+        return total
+
+
+async def open_page(context: BrowserContext, url: str, origin: str) -> tuple[Page, Audit]:
+    """A page that records console errors, requests and CSP violations, opened at `url`."""
+    await context.add_init_script(CSP_LISTENER)
+    page = await context.new_page()
+    audit = Audit(origin)
+    audit.watch(page)
+    response = await page.goto(url, wait_until="load")
+    audit.status = response.status if response is not None else 0
+    return page, audit
+
+
+async def csp_violations(page: Page) -> list[str]:
+    violations: list[str] = await page.evaluate("window.__csp")
+    return violations
+
+
+async def small_targets(page: Page) -> list[str]:
+    found: list[str] = await page.evaluate(SMALL_TARGETS)
+    return found
+
+
+async def overflows(page: Page) -> bool:
+    """True when the page scrolls sideways (unreadable at this width)."""
+    wider: bool = await page.evaluate(
+        "document.documentElement.scrollWidth > document.documentElement.clientWidth"
+    )
+    return wider
+
+
+async def serious_accessibility_violations(page: Page) -> list[str]:
+    """axe-core's serious and critical violations (WCAG 2.2 AA and best practice)."""
+    options = {"runOnly": {"type": "tag", "values": AXE_TAGS}, "resultTypes": ["violations"]}
+    results = await Axe().run(page, options=options)
+    violations: list[dict[str, Any]] = results.response["violations"]
+    return [
+        f"{item['id']} ({item['impact']}): {[node['target'] for node in item['nodes']]}"
+        for item in violations
+        if item["impact"] in ("serious", "critical")
+    ]
+
+
+async def screenshot(page: Page, name: str) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    await page.screenshot(path=str(path), animations="allow")
+    return path
