@@ -44,6 +44,8 @@ class Settings(BaseSettings):
         env_prefix=ENV_PREFIX,
         env_file=".env",
         env_file_encoding="utf-8",
+        # `RESOLVER_UPSTREAM=` copied blank from .env.example means "unset", not "".
+        env_ignore_empty=True,
         extra="ignore",
         frozen=True,
         secrets_dir=None,

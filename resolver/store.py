@@ -185,7 +185,8 @@ class Store:
 
     def __init__(self, redis: Redis, secret: bytes, notifier: Notifier | None = None) -> None:
         self.redis = redis
-        self._secret = secret
+        # BLAKE2b takes keys of at most 64 bytes; a configured secret may be any length.
+        self._secret = hashlib.sha256(secret).digest() if len(secret) > 64 else secret
         self._notifier = notifier
         self._claim = redis.register_script(CLAIM)
         self._hit = redis.register_script(HIT)

@@ -144,3 +144,12 @@ def test_a_logo_is_a_small_image_file_or_an_https_url(tmp_path: Path) -> None:
     with pytest.raises(ValidationError) as caught:
         make(brand_logo=str(logo))
     assert "RESOLVER_BRAND_LOGO" in describe_error(caught.value)
+
+
+def test_a_copied_env_example_starts_the_demo(tmp_path: Path) -> None:
+    """Blank values in a .env copied from .env.example mean unset, so start-up works."""
+    env = tmp_path / ".env"
+    env.write_text((Path(__file__).resolve().parent.parent / ".env.example").read_text())
+    settings = Settings(_env_file=env)
+    assert settings.upstream == "sandbox"
+    assert settings.redis_url is None

@@ -220,3 +220,11 @@ def test_a_verification_code_needs_the_secret(store: Store, redis: Redis) -> Non
     assert [store.verification_code(r) for r in receipts] != [
         other.verification_code(r) for r in receipts
     ]
+
+
+def test_a_secret_of_any_length_can_key_the_hashes(redis: Redis) -> None:
+    """A configured secret longer than BLAKE2b's 64-byte key limit works, distinctly."""
+    long_secret = Store(redis, b"x" * 128)
+    assert len(long_secret.key("passkit", LINK)) == 16
+    assert long_secret.key("passkit", LINK) != Store(redis, b"y" * 128).key("passkit", LINK)
+    assert long_secret.verification_code("k-n")
