@@ -187,8 +187,10 @@ class RedeemDetails:
     """What the resolver tells the upstream about a redemption (who, where, through what)."""
 
     source: str
-    reference: str = ""
+    reference: str = ""  # free text: store, staff member, device
     metadata: dict[str, str] = field(default_factory=dict)
+    lat: float | None = None  # where the redeeming device was, when the member allowed it
+    lon: float | None = None
 
 
 # How far apart our clock and the upstream's may be when we decide whether a REDEEMED coupon

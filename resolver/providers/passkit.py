@@ -59,6 +59,8 @@ class PassKit:
             redemption["redemptionReference"] = details.reference
         if details.metadata:
             redemption["metaData"] = details.metadata
+        if details.lat is not None and details.lon is not None:
+            redemption["lat"], redemption["lon"] = details.lat, details.lon
         body = {
             "externalId": link.external_id,
             "campaignId": link.campaign_id,

@@ -60,7 +60,9 @@ async def test_redeem_puts_the_link_and_details_and_returns_the_id(
     """PUT /coupon/singleUse/coupon/redeem with externalId, campaignId, redemptionDetails."""
     provider, router = passkit
     route = router.put("/coupon/singleUse/coupon/redeem").respond(200, json={"id": "c1"})
-    details = RedeemDetails(source="resolver/1", reference="store 4", metadata={"k": "v"})
+    details = RedeemDetails(
+        source="resolver/1", reference="store 4", metadata={"k": "v"}, lat=51.5, lon=-0.12
+    )
     assert (await provider.redeem(LINK, details)).coupon_id == "c1"
     body = route.calls.last.request.read()
     assert b'"externalId":"a+b@example.com"' in body.replace(b" ", b"")
@@ -69,6 +71,8 @@ async def test_redeem_puts_the_link_and_details_and_returns_the_id(
         "redemptionSource": "resolver/1",
         "redemptionReference": "store 4",
         "metaData": {"k": "v"},
+        "lat": 51.5,
+        "lon": -0.12,
     }
 
 
