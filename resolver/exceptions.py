@@ -15,7 +15,11 @@ ResolverError
 │   ├── UpstreamTimeout ....... the request left and no answer came in time: outcome unknown
 │   ├── UpstreamConnectionLost  the connection broke after the request left: outcome unknown
 │   ├── UpstreamRejected ...... an answer other than success (status and message kept)
-│   │   └── UpstreamAuthError . 401/403: the credentials are wrong; nothing was applied
+│   │   ├── UpstreamNotApplied  the back end says it applied nothing, for a reason that is not
+│   │   │   │                   about the coupon (e.g. Skycore's E809): safe to try again
+│   │   │   └── UpstreamAuthError  401/403: the credentials are wrong; nothing was applied
+│   │   └── CouponRefused ..... the back end names why it refused the coupon (unknown, already
+│   │                           redeemed, expired) in a documented way; nothing was applied
 │   └── UpstreamBadAnswer ..... a 2xx whose body is not what the API documents
 ├── RateLimited ............... too many requests from one client or for one coupon (429)
 └── StoreUnavailable .......... Redis cannot be reached: duplicate protection is impossible
@@ -30,7 +34,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from resolver.models import Link
+    from resolver.models import CouponState, Link
 
 
 class ResolverError(Exception):
@@ -115,8 +119,24 @@ class UpstreamRejected(UpstreamError):
         self.message = message
 
 
-class UpstreamAuthError(UpstreamRejected):
+class UpstreamNotApplied(UpstreamRejected):
+    """The back end said, in a documented way, that it applied nothing: the claim is released."""
+
+
+class UpstreamAuthError(UpstreamNotApplied):
     """401 or 403: the credentials are wrong or lack permission; nothing was applied."""
+
+
+class CouponRefused(UpstreamRejected):
+    """The back end refused the coupon for a documented reason; nothing was applied.
+
+    `state` is what the refusal says about the coupon. A back end that can read a coupon back
+    still gets read back (for the redemption time); one that cannot is settled by this alone.
+    """
+
+    def __init__(self, status_code: int, message: str, state: CouponState) -> None:
+        super().__init__(status_code, message)
+        self.state = state
 
 
 class UpstreamBadAnswer(UpstreamError):
