@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import signal
 import sys
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
@@ -71,6 +72,10 @@ def serve(args: argparse.Namespace) -> int:
     if args.workers < 1:
         print("resolver: --workers must be at least 1", file=sys.stderr)
         return 2
+    # uvicorn drains requests on SIGTERM, then raises the signal again for the handler found
+    # before it started. Python's default for SIGTERM ends the process on the spot, before
+    # the `with` below stops the embedded Redis and sandbox and removes their files.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
     with contextlib.ExitStack() as stack:
         if settings.redis_url is None:
             redis = stack.enter_context(EmbeddedRedis())
@@ -99,6 +104,10 @@ def serve(args: argparse.Namespace) -> int:
             server_header=False,
         )
     return 0
+
+
+def _exit_cleanly(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 def sandbox(args: argparse.Namespace) -> int:
