@@ -1,0 +1,58 @@
+"""What a phone or a till does to a running service: open a link, confirm, call the JSON API."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+import httpx
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+BROWSER = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
+)
+HIDDEN_FIELD = re.compile(r'<input type="hidden" name="(\w+)" value="([^"]*)">')
+PAGE_STATE = re.compile(r'<body class="state-([a-z_-]+)">')
+RECEIPT = re.compile(r"/redeemed/[a-z2-7]{16}-[a-z2-7]{16}")
+
+
+def phone(base_url: str, connections: int = 10) -> httpx.AsyncClient:
+    """A client that looks like a member's browser, with room for `connections` at once."""
+    return httpx.AsyncClient(
+        base_url=base_url,
+        headers={"user-agent": BROWSER},
+        timeout=httpx.Timeout(20.0),
+        limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
+    )
+
+
+def page_state(page: httpx.Response) -> str:
+    """Which page this is ("confirm", "success", "already", "progress", ...), by its body class."""
+    found = PAGE_STATE.search(page.text)
+    assert found, page.text[:500]
+    return found.group(1)
+
+
+async def open_link(client: httpx.AsyncClient, link: Mapping[str, str]) -> dict[str, str]:
+    """GET the pass link; answers the confirm form's hidden fields."""
+    page = await client.get("/redeem", params=dict(link))
+    assert page.status_code == 200, page.text[:500]
+    assert page_state(page) == "confirm"
+    return dict(HIDDEN_FIELD.findall(page.text))
+
+
+async def confirm(client: httpx.AsyncClient, form: Mapping[str, str]) -> httpx.Response:
+    """POST the confirm form as the browser would (the 303 is not followed)."""
+    return await client.post("/redeem", data=dict(form))
+
+
+async def redeem_json(client: httpx.AsyncClient, link: Mapping[str, str]) -> httpx.Response:
+    """POST /api/v1/redeem with a JSON body, as a till would."""
+    return await client.post("/api/v1/redeem", json=dict(link))
+
+
+def link(campaign: str, external_id: str) -> dict[str, str]:
+    return {"campaignId": campaign, "externalId": external_id}
