@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+import ssl
+from contextlib import AsyncExitStack, asynccontextmanager
+from functools import cache
 from typing import TYPE_CHECKING
 
 import httpx
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import AsyncIterator, Mapping
 
 BROWSER = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
@@ -19,14 +22,31 @@ PAGE_STATE = re.compile(r'<body class="state-([a-z_-]+)">')
 RECEIPT = re.compile(r"/redeemed/[a-z2-7]{16}-[a-z2-7]{16}")
 
 
-def phone(base_url: str, connections: int = 10) -> httpx.AsyncClient:
-    """A client that looks like a member's browser, with room for `connections` at once."""
+def phone(base_url: str) -> httpx.AsyncClient:
+    """A client that looks like a member's browser."""
     return httpx.AsyncClient(
         base_url=base_url,
         headers={"user-agent": BROWSER},
         timeout=httpx.Timeout(20.0),
-        limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
+        verify=_tls(),
     )
+
+
+@asynccontextmanager
+async def phones(base_url: str, count: int) -> AsyncIterator[list[httpx.AsyncClient]]:
+    """`count` phones, each with its own connections, as at a busy counter.
+
+    Not one client with `count` connections: httpx's pool scans every connection for every
+    request, so at a few hundred connections the test itself would be the bottleneck.
+    """
+    async with AsyncExitStack() as stack:
+        yield [await stack.enter_async_context(phone(base_url)) for _ in range(count)]
+
+
+@cache
+def _tls() -> ssl.SSLContext:
+    # Loading the CA bundle costs ~20 ms per client; the servers are plain HTTP anyway.
+    return ssl.create_default_context()
 
 
 def page_state(page: httpx.Response) -> str:
