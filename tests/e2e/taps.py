@@ -6,12 +6,14 @@ import re
 import ssl
 from contextlib import AsyncExitStack, asynccontextmanager
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Mapping
+    from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+
+    Trace = Callable[[str, dict[str, Any]], Awaitable[None]]
 
 BROWSER = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
@@ -64,14 +66,23 @@ async def open_link(client: httpx.AsyncClient, link: Mapping[str, str]) -> dict[
     return dict(HIDDEN_FIELD.findall(page.text))
 
 
-async def confirm(client: httpx.AsyncClient, form: Mapping[str, str]) -> httpx.Response:
+async def confirm(
+    client: httpx.AsyncClient, form: Mapping[str, str], trace: Trace | None = None
+) -> httpx.Response:
     """POST the confirm form as the browser would (the 303 is not followed)."""
-    return await client.post("/redeem", data=dict(form))
+    return await client.post("/redeem", data=dict(form), extensions=_traced(trace))
 
 
-async def redeem_json(client: httpx.AsyncClient, link: Mapping[str, str]) -> httpx.Response:
+async def redeem_json(
+    client: httpx.AsyncClient, link: Mapping[str, str], trace: Trace | None = None
+) -> httpx.Response:
     """POST /api/v1/redeem with a JSON body, as a till would."""
-    return await client.post("/api/v1/redeem", json=dict(link))
+    return await client.post("/api/v1/redeem", json=dict(link), extensions=_traced(trace))
+
+
+def _traced(trace: Trace | None) -> dict[str, Any]:
+    # httpcore calls `trace(event, info)` at each step of sending and receiving.
+    return {} if trace is None else {"trace": trace}
 
 
 def link(campaign: str, external_id: str) -> dict[str, str]:
