@@ -96,8 +96,8 @@ class Child:
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
-    def start(self, *, wait: bool = True) -> None:
-        """Start the child; with `wait`, return once `ready_path` answers 200."""
+    def start(self) -> None:
+        """Start the child; return once `ready_path` answers 200, else stop it and raise."""
         self._log = self.log_path.open("ab")
         self._process = subprocess.Popen(  # noqa: S603  # our own interpreter and argv, no shell
             self.args,
@@ -108,8 +108,11 @@ class Child:
             stderr=self._log,
             preexec_fn=die_with_parent if sys.platform == "linux" else None,  # noqa: PLW1509
         )
-        if wait:
+        try:
             self.wait_ready()
+        except BaseException:
+            self.stop()  # `with` never calls __exit__ when __enter__ raises
+            raise
 
     def wait_ready(self, timeout: float = START_TIMEOUT) -> None:
         """Poll `ready_path` until it answers 200; raise, quoting stderr, if it never does."""

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 CAMPAIGN = "e2e-shutdown"
 # Long enough that SIGTERM reaches the workers while every redeem is still upstream: the
 # multi-worker supervisor looks at its signals only every 0.5 s.
-REDEEM_LATENCY_MS = 1_000
+REDEEM_LATENCY_MS = 1_500
 SINGLE_TAPS, REPEATED, TAPS_EACH = 10, 10, 4  # 10 + 10 x 4 = 50 taps on 20 coupons
 
 
@@ -41,7 +41,7 @@ class SentCounter:
 async def test_sigterm_answers_every_request_in_flight_and_redeems_nothing_twice(
     start_serve: Callable[..., Child], upstream: Upstream, workers: int
 ) -> None:
-    """50 taps held by a 1 s upstream, then SIGTERM: all answered, exit 0, one call a coupon."""
+    """50 taps held by a slow upstream, then SIGTERM: all answered, exit 0, one call a coupon."""
     ids = await upstream.coupons(CAMPAIGN, "stop-", SINGLE_TAPS + REPEATED)
     await upstream.slow_redeems(REDEEM_LATENCY_MS)
     serve = start_serve(workers=workers)
