@@ -28,12 +28,13 @@ def test_the_script_numbers_bodies_and_stops_at_the_count() -> None:
     )
     assert '["Content-Type"] = "application/json"' in script
     assert "wrk.thread:stop()" in script
+    assert "}\\n'," in script  # the result line's newline is escaped, not a raw line break
 
 
 def test_the_result_line_becomes_figures_in_milliseconds() -> None:
     """Microseconds become milliseconds; requests never answered count as failed."""
     line = (
-        f'{RESULT_MARK}{{"completed": 990, "failed": 3, "broken": 0, "micros": 2000000, '
+        f'{RESULT_MARK}{{"completed": 990, "failed": 3, "micros": 2000000, '
         '"p50": 51000, "p95": 60500, "p99": 70000}'
     )
     measured = parse_result(f"Running...\n{line}\n", "", LOAD)
