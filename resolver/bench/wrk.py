@@ -13,10 +13,12 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
 from resolver.bench.load import NUMBER, Load, Measured
+from resolver.embedded import die_with_parent
 
 RESULT_MARK = "RESOLVER_BENCH "
 # wrk stops itself at the count; this bounds a run that went wrong (a script error leaves wrk
@@ -109,6 +111,8 @@ class Wrk:
                 capture_output=True,
                 text=True,
                 check=False,
+                # An interrupted benchmark must not leave wrk loading a port for minutes.
+                preexec_fn=die_with_parent if sys.platform == "linux" else None,
             )
         return parse_result(done.stdout, done.stderr, load)
 
