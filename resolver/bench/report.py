@@ -66,6 +66,8 @@ def render(figures: Figures) -> str:
         f"  {TARGET}",
     ]
     lines += [f"  FAILED         {problem}" for problem in problems(figures)]
+    if figures.logs:
+        lines.append(f"  logs           serve's and the sandbox's output: {figures.logs}")
     return "\n".join(lines)
 
 

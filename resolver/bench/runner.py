@@ -16,6 +16,7 @@ import contextlib
 import json
 import os
 import secrets
+import shutil
 import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -81,6 +82,7 @@ class Figures:
     supervisor_rss: int | None  # bytes; None with one worker (it is the worker)
     max_redeem_calls: int
     coupons_redeemed: int
+    logs: str | None = None  # where serve's and the sandbox's output was kept, after a failure
 
 
 def pick_generator(choice: GeneratorChoice) -> Generator:
@@ -144,6 +146,9 @@ def run(options: Options, say: Callable[[str], None]) -> Figures:
             None if options.workers == 1 else psutil.Process(serve.pid).memory_info().rss
         )
         tallies = admin.get("/_sandbox/stats").json()["coupons"].values()
+        max_redeem_calls = max((tally["count"] for tally in tallies), default=0)
+        troubled = service.failed or alone.failed or max_redeem_calls != 1
+        logs = keep_logs(workdir) if troubled else None
 
     return Figures(
         options=options,
@@ -161,8 +166,9 @@ def run(options: Options, say: Callable[[str], None]) -> Figures:
         cpu_seconds=cpu_seconds,
         worker_rss=worker_rss,
         supervisor_rss=supervisor_rss,
-        max_redeem_calls=max((tally["count"] for tally in tallies), default=0),
+        max_redeem_calls=max_redeem_calls,
         coupons_redeemed=sum(1 for tally in tallies if tally["applied"]),
+        logs=logs,
     )
 
 
@@ -202,6 +208,14 @@ def direct_redeems(sandbox_url: str, count: int, connections: int) -> Load:
     body = json.dumps({"externalId": "s-{n}", "campaignId": CAMPAIGN})
     headers = {**JSON_HEADERS, "Authorization": token}
     return Load(sandbox_url, "PUT", REDEEM_PATH, count, connections, body, headers)
+
+
+def keep_logs(workdir: Path) -> str:
+    """Copy the children's output out of the working directory (deleted at the end)."""
+    kept = Path(tempfile.mkdtemp(prefix="resolver-bench-logs-"))
+    for log in workdir.glob("*.stderr"):
+        shutil.copy(log, kept / log.name)
+    return str(kept)
 
 
 def command_counts(client: redis.Redis) -> dict[str, int]:

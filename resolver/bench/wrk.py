@@ -42,13 +42,16 @@ function setup(thread)
 end
 
 function init(args)
-  issued, answered, failed, running = 0, 0, 0, false
+  reserved, sent, answered, failed, running = 0, 0, 0, 0, false
 end
 
 function delay()
   running = true
-  -- every request is handed out: park this connection (for longer than any run)
-  if issued >= total then return 3600000 end
+  -- every number is handed out: park this connection (for longer than any run)
+  if reserved >= total then return 3600000 end
+  -- reserve the number here: several connections can pass this check before any of them
+  -- gets to request(), and counting there would hand out more than `total`
+  reserved = reserved + 1
   return 0
 end
 
@@ -56,8 +59,8 @@ function request()
   -- wrk calls request() once before the run to check it: that call must not use a number
   if not running then return wrk.format(method, path, headers, nil) end
   local body = nil
-  if before ~= "" or after ~= "" then body = before .. issued .. after end
-  issued = issued + 1
+  if before ~= "" or after ~= "" then body = before .. sent .. after end
+  sent = sent + 1
   return wrk.format(method, path, headers, body)
 end
 

@@ -48,3 +48,9 @@ def test_failed_requests_fail_the_run() -> None:
     assert problems(replace(FIGURES, service=replace(CLEAN, failed=3))) == [
         "3 service requests failed or were refused"
     ]
+
+
+def test_a_failed_run_says_where_the_logs_were_kept() -> None:
+    """The children's output outlives the run's temporary directory when something failed."""
+    report = render(replace(FIGURES, max_redeem_calls=2, logs="logs-dir"))
+    assert "logs           serve's and the sandbox's output: logs-dir" in report
