@@ -10,15 +10,13 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from tests.conftest import BROWSER
+
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 
     Trace = Callable[[str, dict[str, Any]], Awaitable[None]]
 
-BROWSER = (
-    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
-    "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
-)
 HIDDEN_FIELD = re.compile(r'<input type="hidden" name="(\w+)" value="([^"]*)">')
 PAGE_STATE = re.compile(r'<body class="state-([a-z_-]+)">')
 RECEIPT = re.compile(r"/redeemed/[a-z2-7]{16}-[a-z2-7]{16}")

@@ -14,8 +14,9 @@ import pytest
 
 from resolver.bench import processes
 from resolver.sandbox import DEMO
+from tests.conftest import BROWSER
 from tests.e2e.conftest import watch
-from tests.e2e.taps import BROWSER, HIDDEN_FIELD, RECEIPT, page_state
+from tests.e2e.taps import HIDDEN_FIELD, RECEIPT, page_state
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
