@@ -1,8 +1,9 @@
-"""The `resolver` command: serve · sandbox.
+"""The `resolver` command: serve · sandbox · bench.
 
 `resolver serve` with nothing configured is a complete local demo: it starts a private Redis
 and the PassKit sandbox beside the service and prints links to try. Anything configured in the
 environment (or `.env`) replaces the embedded part, which is how production runs it.
+`resolver bench` starts its own sandbox, Redis and serve, and measures serve under load.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import signal
 import sys
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
@@ -66,6 +68,31 @@ def build_parser() -> argparse.ArgumentParser:
         "--latency-ms", type=float, default=0.0, help="added to every PassKit call"
     )
     sandbox_cmd.set_defaults(run=sandbox)
+
+    bench_cmd = commands.add_parser(
+        "bench", help="measure serve under load against the sandbox (starts everything itself)"
+    )
+    bench_cmd.add_argument("--workers", type=int, default=2, help="serve's workers (default 2)")
+    bench_cmd.add_argument(
+        "--requests", type=int, default=5000, help="redemptions measured, one per coupon"
+    )
+    bench_cmd.add_argument(
+        "--concurrency", type=int, default=100, help="connections at once (default 100)"
+    )
+    bench_cmd.add_argument(
+        "--latency-ms", type=float, default=50.0, help="the sandbox's latency (default 50)"
+    )
+    bench_cmd.add_argument(
+        "--warmup", type=int, default=1000, help="redemptions before measuring (default 1000)"
+    )
+    bench_cmd.add_argument("--redis-url", help="use this Redis instead of an embedded one")
+    bench_cmd.add_argument(
+        "--generator",
+        choices=["auto", "wrk", "python"],
+        default="auto",
+        help="load generator: wrk when on PATH (auto), else the Python client",
+    )
+    bench_cmd.set_defaults(run=bench)
     return parser
 
 
@@ -89,6 +116,10 @@ def serve(args: argparse.Namespace) -> int:
     if args.workers < 1:
         print("resolver: --workers must be at least 1", file=sys.stderr)
         return 2
+    # uvicorn drains requests on SIGTERM, then raises the signal again for the handler found
+    # before it started. Python's default for SIGTERM ends the process on the spot, before
+    # the `with` below stops the embedded Redis and sandbox and removes their files.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
     with contextlib.ExitStack() as stack:
         if settings.redis_url is None:
             redis = stack.enter_context(EmbeddedRedis())
@@ -165,6 +196,10 @@ def link(args: argparse.Namespace) -> int:
     return 0
 
 
+def _exit_cleanly(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
 def sandbox(args: argparse.Namespace) -> int:
     from resolver.sandbox.server import serve as serve_sandbox  # noqa: PLC0415
 
@@ -174,6 +209,28 @@ def sandbox(args: argparse.Namespace) -> int:
     )
     serve_sandbox(args.host, args.port, latency_ms=args.latency_ms)
     return 0
+
+
+def bench(args: argparse.Namespace) -> int:
+    from resolver.bench.report import problems, render  # noqa: PLC0415  # only bench needs it
+    from resolver.bench.runner import Options, run  # noqa: PLC0415
+
+    if min(args.workers, args.requests, args.concurrency) < 1 or args.warmup < 0:
+        message = "--workers, --requests and --concurrency must be at least 1, --warmup 0"
+        print(f"resolver: {message}", file=sys.stderr)
+        return 2
+    options = Options(
+        workers=args.workers,
+        requests=args.requests,
+        concurrency=args.concurrency,
+        latency_ms=args.latency_ms,
+        warmup=args.warmup,
+        redis_url=args.redis_url,
+        generator=args.generator,
+    )
+    figures = run(options, say=lambda message: say(f"bench: {message}"))
+    print(render(figures), flush=True)
+    return 1 if problems(figures) else 0
 
 
 def say_sandbox_banner(url: str, settings: Settings) -> None:

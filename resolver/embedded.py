@@ -87,7 +87,7 @@ class EmbeddedRedis:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            preexec_fn=_die_with_parent if sys.platform == "linux" else None,  # noqa: PLW1509
+            preexec_fn=die_with_parent if sys.platform == "linux" else None,  # noqa: PLW1509
         )
         self._wait_until_ready()
         self.url = f"unix://{self.socket_path}"
@@ -127,7 +127,7 @@ class EmbeddedRedis:
         raise RuntimeError(f"redis-server did not start within {START_TIMEOUT} s")
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """In the child, before exec: ask Linux to SIGTERM it when its parent dies."""
     pr_set_pdeathsig = 1
     with contextlib.suppress(OSError, AttributeError):

@@ -17,6 +17,7 @@ def test_python_dash_m_resolver_is_the_command() -> None:
     )
     assert "serve" in done.stdout
     assert "sandbox" in done.stdout
+    assert "bench" in done.stdout
 
 
 def test_serve_accepts_host_port_and_workers() -> None:
@@ -34,3 +35,11 @@ def test_a_bad_setting_stops_start_up_naming_the_variable(
         main(["serve"])
     assert stopped.value.code == 2
     assert "RESOLVER_REDEEM_MODE" in capsys.readouterr().err
+
+
+def test_bench_refuses_nonsense_sizes(capsys: pytest.CaptureFixture[str]) -> None:
+    """Zero requests exits 2 with a message, before anything is started."""
+    with pytest.raises(SystemExit) as stopped:
+        main(["bench", "--requests", "0"])
+    assert stopped.value.code == 2
+    assert "--requests" in capsys.readouterr().err

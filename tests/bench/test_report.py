@@ -1,0 +1,56 @@
+"""When a benchmark run does not count: more than one redeem call, or failed requests."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from resolver.bench.load import Measured
+from resolver.bench.report import problems, render
+from resolver.bench.runner import Figures, Options
+
+CLEAN = Measured(completed=100, failed=0, seconds=0.1, p50=55.0, p95=60.0, p99=65.0)
+FIGURES = Figures(
+    options=Options(requests=100),
+    cores=2,
+    generator="wrk",
+    redis="embedded",
+    ceiling=Measured(5000, 0, 0.5, 1.0, 2.0, 3.0),
+    sandbox=replace(CLEAN, p50=51.0, p95=52.0, p99=53.0),
+    service=CLEAN,
+    redis_commands={"evalsha": 200, "hset": 200},
+    cpu_seconds={"workers": 0.2, "sandbox": 0.05, "redis": 0.01, "generator": 0.01},
+    worker_rss=[70 * 1024 * 1024, 71 * 1024 * 1024],
+    supervisor_rss=40 * 1024 * 1024,
+    max_redeem_calls=1,
+    coupons_redeemed=100,
+)
+
+
+def test_a_clean_run_has_no_problems_and_reports_its_figures() -> None:
+    """One call per coupon, nothing failed: no FAILED line; added latency is the difference."""
+    assert problems(FIGURES) == []
+    report = render(FIGURES)
+    assert "FAILED" not in report
+    assert "added          p50 4.0 ms · p95 8.0 ms · p99 12.0 ms" in report
+    assert "4.00 commands/redemption (evalsha 2.00, hset 2.00" in report
+    assert "70 MiB · 71 MiB (supervisor 40 MiB)" in report
+
+
+def test_a_second_redeem_call_fails_the_run() -> None:
+    """Any coupon with two redeem calls means exactly-once is broken."""
+    found = problems(replace(FIGURES, max_redeem_calls=2))
+    assert found == ["a coupon got 2 redeem calls: exactly once is broken"]
+    assert "FAILED" in render(replace(FIGURES, max_redeem_calls=2))
+
+
+def test_failed_requests_fail_the_run() -> None:
+    """Refused or unanswered requests mean the figures describe something else."""
+    assert problems(replace(FIGURES, service=replace(CLEAN, failed=3))) == [
+        "3 service requests failed or were refused"
+    ]
+
+
+def test_a_failed_run_says_where_the_logs_were_kept() -> None:
+    """The children's output outlives the run's temporary directory when something failed."""
+    report = render(replace(FIGURES, max_redeem_calls=2, logs="logs-dir"))
+    assert "logs           serve's and the sandbox's output: logs-dir" in report
