@@ -20,8 +20,9 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from resolver import logs
+from resolver import campaigns, logs
 from resolver.notifier import Notifier
+from resolver.providers.accounts import Wiring
 from resolver.providers.passkit import PassKit
 from resolver.providers.passkit_auth import PassKitJWTAuth, PassKitTokenAuth
 from resolver.providers.routing import Router
@@ -29,6 +30,7 @@ from resolver.ratelimit import ClientLimiter, CouponLimit, parse_limit
 from resolver.redemption import Policy, Redemptions
 from resolver.settings import SANDBOX_API_KEY, SANDBOX_API_SECRET, Settings, load_settings
 from resolver.store import CHANNEL, Store, shared_secret
+from resolver.token_cache import SharedTokens
 from resolver.web import api, errors, openapi, ops, pages
 from resolver.web.branding import Brand
 from resolver.web.i18n import Catalogues
@@ -48,8 +50,13 @@ def create_app(
     upstream_transport: httpx.AsyncBaseTransport | None = None,
     clock: Callable[[], datetime] | None = None,
 ) -> Starlette:
-    """The resolver as an ASGI app; a test may stand in for the network and for the clock."""
+    """The resolver as an ASGI app; a test may stand in for the network and for the clock.
+
+    A campaigns file is read here, not in the lifespan, so that a bad one stops start-up at
+    once with a message naming the file and the entry (`ConfigurationError`).
+    """
     logs.configure(settings.log_level, settings.log_format)
+    accounts = campaigns.load(settings.campaigns_file) if settings.campaigns_file else None
     now = clock or (lambda: datetime.now(UTC))
     brand = Brand.from_settings(settings)
     templates = make_templates(brand)
@@ -76,7 +83,8 @@ def create_app(
             )
             await notifier.start(wait=settings.redis_timeout)
             store = Store(redis, secret, notifier)
-            redemptions = Redemptions(Router(PassKit(http)), store, policy(settings), clock=now)
+            router = build_router(settings, accounts, Wiring(http, SharedTokens(redis)))
+            redemptions = Redemptions(router, store, policy(settings), clock=now)
             client_limiter = ClientLimiter(redis, parse_limit(settings.rate_limit_ip))
             yield {
                 "services": Services(
@@ -86,7 +94,7 @@ def create_app(
                     client_limiter=client_limiter,
                     templates=templates,
                     catalogues=catalogues,
-                    upstream=describe_upstream(settings),
+                    upstream=describe_upstream(settings, accounts),
                     clock=now,
                 )
             }
@@ -129,6 +137,21 @@ def proxy_middleware(settings: Settings) -> list[Middleware]:
     return [Middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.forwarded_allow_ips))]
 
 
+def build_router(
+    settings: Settings, accounts: campaigns.CampaignsFile | None, wiring: Wiring
+) -> Router:
+    """Campaign → provider: from the campaigns file; else the one PassKit account of the
+    settings, which in sandbox mode is joined by a demo campaign for every simulated back end."""
+    if accounts is not None:
+        return campaigns.router(accounts, wiring)
+    passkit = PassKit(wiring.http)
+    if settings.upstream == "sandbox":
+        from resolver.sandbox.accounts import demo_accounts  # noqa: PLC0415  # sandbox mode only
+
+        return campaigns.router(demo_accounts(settings.passkit_url), wiring, default=passkit)
+    return Router(passkit)
+
+
 def policy(settings: Settings) -> Policy:
     return Policy(
         duplicate_window=settings.duplicate_window,
@@ -160,7 +183,11 @@ def connect_redis(url: str, settings: Settings) -> Redis:
 def upstream_client(
     settings: Settings, transport: httpx.AsyncBaseTransport | None = None
 ) -> httpx.AsyncClient:
-    """One client for the process's lifetime, with explicit timeouts and pool limits."""
+    """One client for the process's lifetime, with explicit timeouts and pool limits.
+
+    Every provider shares it; PassKit of the single-provider settings uses its base URL and
+    auth, every other provider (and every campaigns-file account) brings its own.
+    """
     limits = httpx.Limits(
         max_connections=settings.upstream_max_connections,
         max_keepalive_connections=settings.upstream_max_connections,
@@ -172,11 +199,12 @@ def upstream_client(
         write=settings.upstream_timeout,
         pool=settings.upstream_connect_timeout,
     )
+    single = settings.upstream != "campaigns"
     return httpx.AsyncClient(
-        base_url=settings.passkit_url,
-        auth=upstream_auth(settings),
+        base_url=settings.passkit_url if single else "",
+        auth=upstream_auth(settings) if single else None,
         timeout=timeout,
-        # retries= only repeats failed connects, which never reached PassKit: always safe.
+        # retries= only repeats failed connects, which never reached a back end: always safe.
         transport=transport or httpx.AsyncHTTPTransport(retries=2, limits=limits),
         headers={"user-agent": f"resolver/{version('resolver')}"},
     )
@@ -193,7 +221,9 @@ def upstream_auth(settings: Settings) -> httpx.Auth:
     return PassKitJWTAuth(SANDBOX_API_KEY, SANDBOX_API_SECRET)
 
 
-def describe_upstream(settings: Settings) -> str:
+def describe_upstream(settings: Settings, accounts: campaigns.CampaignsFile | None = None) -> str:
+    if accounts is not None:
+        return accounts.describe()
     if settings.upstream == "sandbox":
         return f"sandbox at {settings.passkit_url}"
     if settings.passkit_base_url:

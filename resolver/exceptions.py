@@ -22,7 +22,9 @@ ResolverError
 │   │                           redeemed, expired) in a documented way; nothing was applied
 │   └── UpstreamBadAnswer ..... a 2xx whose body is not what the API documents
 ├── RateLimited ............... too many requests from one client or for one coupon (429)
-└── StoreUnavailable .......... Redis cannot be reached: duplicate protection is impossible
+├── StoreUnavailable .......... Redis cannot be reached: duplicate protection is impossible
+└── ConfigurationError ........ the campaigns file cannot be used: start-up stops, naming the
+                                file and the entry
 ```
 
 The redemption use case turns upstream errors into outcomes (reading the coupon back when an
@@ -154,3 +156,7 @@ class RateLimited(ResolverError):
 
 class StoreUnavailable(ResolverError):
     """Redis cannot be reached, so duplicate protection cannot be guaranteed."""
+
+
+class ConfigurationError(ResolverError):
+    """The deployment's configuration (the campaigns file) cannot be used; raised at start-up."""
