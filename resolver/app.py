@@ -144,7 +144,7 @@ def build_router(
     settings, which in sandbox mode is joined by a demo campaign for every simulated back end."""
     if accounts is not None:
         return campaigns.router(accounts, wiring)
-    passkit = PassKit(wiring.http)
+    passkit = PassKit(wiring.http, base_url=settings.passkit_url, auth=upstream_auth(settings))
     if settings.upstream == "sandbox":
         from resolver.sandbox.accounts import demo_accounts  # noqa: PLC0415  # sandbox mode only
 
@@ -185,8 +185,8 @@ def upstream_client(
 ) -> httpx.AsyncClient:
     """One client for the process's lifetime, with explicit timeouts and pool limits.
 
-    Every provider shares it; PassKit of the single-provider settings uses its base URL and
-    auth, every other provider (and every campaigns-file account) brings its own.
+    Every provider shares it and brings its own base URL and credentials: the client carries
+    none, so no back end can ever be sent another back end's credentials.
     """
     limits = httpx.Limits(
         max_connections=settings.upstream_max_connections,
@@ -199,10 +199,7 @@ def upstream_client(
         write=settings.upstream_timeout,
         pool=settings.upstream_connect_timeout,
     )
-    single = settings.upstream != "campaigns"
     return httpx.AsyncClient(
-        base_url=settings.passkit_url if single else "",
-        auth=upstream_auth(settings) if single else None,
         timeout=timeout,
         # retries= only repeats failed connects, which never reached a back end: always safe.
         transport=transport or httpx.AsyncHTTPTransport(retries=2, limits=limits),

@@ -43,8 +43,8 @@ async def send(
     """Send one request through the process's shared client; transport failures classified.
 
     `url` may be absolute (a provider with its own base URL) or relative to the client's base.
-    `auth` replaces the client's own auth for this request only. `backend` names the back end
-    in error messages.
+    `auth` is the provider's own; the shared client has none, so no back end ever receives
+    another's credentials. `backend` names the back end in error messages.
     """
     try:
         return await client.request(
@@ -53,7 +53,7 @@ async def send(
             json=json,
             params=params,
             headers=headers,
-            auth=auth if auth is not None else httpx.USE_CLIENT_DEFAULT,
+            auth=auth,
         )
     except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as error:
         raise UpstreamUnreachable(f"{backend} unreachable: {type(error).__name__}") from error
