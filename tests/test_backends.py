@@ -165,9 +165,10 @@ async def test_a_skycore_error_code_settles_the_coupon_without_read_back(
 async def test_a_skycore_success_keeps_the_tracking_id_on_the_receipt(
     deployment: Deployment, redis: Redis
 ) -> None:
-    """The queued update's tracking-id is the stored result's reference."""
+    """The queued update's tracking-id is the stored result's reference, and the API's."""
     await deployment.coupon("skycore", "tracked")
-    await deployment.redeem("skycore", "tracked")
+    answer = await deployment.redeem("skycore", "tracked")
+    assert answer["reference"].startswith("T")
     stored = [await redis.hget(key, "r") for key in await redis.keys("rr:{*}")]
     references = [json.loads(value)["reference"] for value in stored if value]
     assert len(references) == 1

@@ -2,7 +2,8 @@
 
 Machines need no confirm step, so a POST redeems directly and answers with the true outcome:
 
-    {"outcome", "campaignId", "externalId", "couponId", "redeemedAt", "replayed", "detail"}
+    {"outcome", "campaignId", "externalId", "couponId", "redeemedAt", "replayed", "detail",
+     "reference"}
 
 A GET redeems only when the operator chose instant mode (a pass link pointing here instead of at
 a Make webhook), and never for HEAD, prefetch, previews or scanners: links get opened by things
@@ -99,6 +100,7 @@ def redemption_response(result: Redemption) -> JSONResponse:
             redeemed_at=result.redeemed_at,
             replayed=result.replayed,
             detail=result.detail,
+            reference=result.reference,
         ),
         status_code=status,
         headers=headers,
@@ -113,6 +115,7 @@ def body(
     redeemed_at: datetime | None = None,
     replayed: bool = False,
     detail: str = "",
+    reference: str | None = None,
 ) -> dict[str, Any]:
     return {
         "outcome": outcome,
@@ -122,6 +125,9 @@ def body(
         "redeemedAt": rfc3339(redeemed_at),
         "replayed": replayed,
         "detail": detail,
+        # The back end's own reference for the redemption, e.g. Skycore's queued update's
+        # tracking id: what its support asks for.
+        "reference": reference,
     }
 
 

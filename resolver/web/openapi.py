@@ -44,6 +44,7 @@ RESULT_FIELDS = (
     "redeemedAt",
     "replayed",
     "detail",
+    "reference",
 )
 
 
@@ -127,6 +128,11 @@ def document() -> dict[str, Any]:
                         "redeemedAt": {"type": ["string", "null"], "format": "date-time"},
                         "replayed": {"type": "boolean"},
                         "detail": {"type": "string"},
+                        "reference": {
+                            "type": ["string", "null"],
+                            "description": "The back end's own reference for the redemption "
+                            "(e.g. Skycore's tracking id), when it gives one.",
+                        },
                     },
                 }
             },

@@ -27,5 +27,6 @@ async def test_the_document_is_served_and_lists_every_status_the_api_uses(
         "redeemedAt",
         "replayed",
         "detail",
+        "reference",
     }
     assert "rate_limited" in result["properties"]["outcome"]["enum"]
