@@ -41,6 +41,7 @@ from resolver.providers.passkit_auth import PassKitJWTAuth, PassKitTokenAuth
 from resolver.providers.passworks import DEFAULT_BASE_URL as PASSWORKS_BASE_URL
 from resolver.providers.passworks import Passworks
 from resolver.providers.skycore import Skycore
+from resolver.settings import PASSKIT_REGIONS
 
 if TYPE_CHECKING:
     import httpx
@@ -48,7 +49,6 @@ if TYPE_CHECKING:
     from resolver.providers import Provider
     from resolver.token_cache import SharedTokens
 
-PASSKIT_REGIONS = {"eu": "https://api.pub1.passkit.io", "us": "https://api.pub2.passkit.io"}
 SECRET_FILE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*")
 DAY_S = 86_400
 # How long a back end without read-back has its successes remembered, unless its account says.
@@ -238,7 +238,6 @@ class HttpAccount(Strict):
         return value
 
     def build(self, name: str, wiring: Wiring) -> Provider:
-        secrets = {k: v.get_secret_value() for k, v in self.secret_headers.items()}
         return GenericHttp(
             wiring.http,
             name=name,
@@ -246,7 +245,8 @@ class HttpAccount(Strict):
             redeem=self.redeem,
             lookup=self.lookup,
             offer=self.offer,
-            headers={**self.headers, **secrets},
+            headers=self.headers,
+            secret_headers={k: v.get_secret_value() for k, v in self.secret_headers.items()},
             coupon_id=self.coupon_id,
             remember=self.remember_days * DAY_S,
         )

@@ -25,7 +25,14 @@ from resolver.models import Coupon, CouponState, Link, Offer
 from resolver.providers import Capabilities, RedeemAnswer
 from resolver.providers.http_templates import fill, json_at
 from resolver.providers.passkit import parse_date
-from resolver.providers.transport import as_text, json_object, raw_text, refusal, send
+from resolver.providers.transport import (
+    HeadersAuth,
+    as_text,
+    json_object,
+    raw_text,
+    refusal,
+    send,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -61,6 +68,7 @@ class GenericHttp:
         lookup: LookupTemplate | None = None,
         offer: StaticOffer | None = None,
         headers: Mapping[str, str] | None = None,
+        secret_headers: Mapping[str, str] | None = None,
         coupon_id: str = "{external_id}",
         remember: float = 0.0,
     ) -> None:
@@ -70,6 +78,7 @@ class GenericHttp:
         self._lookup = lookup
         self._offer = offer
         self._headers = dict(headers or {})
+        self._auth = HeadersAuth(secret_headers or {})
         self._coupon_id = coupon_id
         self.name = name
         self.capabilities = Capabilities(
@@ -156,6 +165,7 @@ class GenericHttp:
             json=request.body,
             params=request.query or None,
             headers={**self._headers, **request.headers},
+            auth=self._auth,
         )
 
     def _synthetic_id(self, link: Link) -> str:

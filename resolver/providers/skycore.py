@@ -37,6 +37,7 @@ from resolver.models import Coupon, CouponState, Link, Offer
 from resolver.providers import Capabilities, RedeemAnswer
 from resolver.providers.transport import (
     MESSAGE_LIMIT,
+    HeadersAuth,
     as_object,
     as_text,
     raw_text,
@@ -81,7 +82,7 @@ class Skycore:
     ) -> None:
         self._client = client
         self._endpoint = endpoint
-        self._headers = {"X-Api-Key": api_key}
+        self._auth = HeadersAuth({"X-Api-Key": api_key})
         self.name = name
         self.capabilities = Capabilities(read_back=False, offers=True, remember=remember)
 
@@ -121,7 +122,7 @@ class Skycore:
             self._endpoint,
             backend=BACKEND,
             json={"action": action, **fields},
-            headers=self._headers,
+            auth=self._auth,
         )
         if response.status_code in (401, 403):
             raise refusal(response, raw_text(response))

@@ -23,7 +23,7 @@ from resolver.exceptions import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Generator, Mapping
 
 # How much of an upstream message is kept: enough to diagnose, never a whole HTML error page.
 MESSAGE_LIMIT = 200
@@ -65,6 +65,17 @@ async def send(
         raise UpstreamConnectionLost(
             f"connection to {backend} broke: {type(error).__name__}"
         ) from error
+
+
+class HeadersAuth(httpx.Auth):
+    """Credentials sent as fixed headers (`X-Api-Key: …`, `Authorization: Bearer …`)."""
+
+    def __init__(self, headers: Mapping[str, str]) -> None:
+        self._headers = dict(headers)
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response]:
+        request.headers.update(self._headers)
+        yield request
 
 
 def refusal(response: httpx.Response, message: str) -> UpstreamRejected:

@@ -70,7 +70,7 @@ def inhouse(client: httpx.AsyncClient, *, lookup: bool = True) -> GenericHttp:
         base_url=BASE,
         redeem=RedeemTemplate.model_validate(INHOUSE_REDEEM),
         lookup=LookupTemplate.model_validate(INHOUSE_LOOKUP) if lookup else None,
-        headers={"Authorization": "Bearer s3cret"},
+        secret_headers={"Authorization": "Bearer s3cret"},
         remember=3600,
     )
 
@@ -264,7 +264,7 @@ async def test_a_make_webhook_is_a_success_only_when_it_says_accepted(
                 "success": {"status": [200], "body_contains": "Accepted"},
             }
         ),
-        headers={"x-make-apikey": "k"},
+        secret_headers={"x-make-apikey": "k"},
     )
     hook.respond(200, text="Accepted")
     await make.redeem(LINK, DETAILS)
