@@ -25,6 +25,7 @@ from resolver.notifier import Notifier
 from resolver.providers.passkit import PassKit
 from resolver.providers.passkit_auth import PassKitJWTAuth, PassKitTokenAuth
 from resolver.providers.routing import Router
+from resolver.providers.transport import PoolsTransport
 from resolver.ratelimit import ClientLimiter, CouponLimit, parse_limit
 from resolver.redemption import Policy, Redemptions
 from resolver.settings import SANDBOX_API_KEY, SANDBOX_API_SECRET, Settings, load_settings
@@ -40,6 +41,9 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable
 
 STATIC = Path(__file__).resolve().parent / "static"
+# Idle upstream connections are kept this long: below the idle timeouts of the load balancers
+# in front of APIs (60 s and more), so we close a connection before the other side does.
+KEEPALIVE_SECONDS = 30.0
 
 
 def create_app(
@@ -161,11 +165,6 @@ def upstream_client(
     settings: Settings, transport: httpx.AsyncBaseTransport | None = None
 ) -> httpx.AsyncClient:
     """One client for the process's lifetime, with explicit timeouts and pool limits."""
-    limits = httpx.Limits(
-        max_connections=settings.upstream_max_connections,
-        max_keepalive_connections=settings.upstream_max_connections,
-        keepalive_expiry=30,
-    )
     timeout = httpx.Timeout(
         connect=settings.upstream_connect_timeout,
         read=settings.upstream_timeout,
@@ -177,7 +176,10 @@ def upstream_client(
         auth=upstream_auth(settings),
         timeout=timeout,
         # retries= only repeats failed connects, which never reached PassKit: always safe.
-        transport=transport or httpx.AsyncHTTPTransport(retries=2, limits=limits),
+        transport=transport
+        or PoolsTransport(
+            settings.upstream_max_connections, retries=2, keepalive_expiry=KEEPALIVE_SECONDS
+        ),
         headers={"user-agent": f"resolver/{version('resolver')}"},
     )
 

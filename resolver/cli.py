@@ -20,6 +20,10 @@ from pydantic import ValidationError
 
 from resolver.settings import Settings, describe_error, load_settings
 
+# How long `serve` keeps an idle client connection: above a load balancer's idle timeout
+# (commonly 60 s), so the balancer never reuses a connection uvicorn has just closed.
+SERVER_KEEPALIVE_SECONDS = 75
+
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
@@ -148,6 +152,7 @@ def serve(args: argparse.Namespace) -> int:
             proxy_headers=False,
             timeout_graceful_shutdown=int(settings.lease_seconds),
             server_header=False,
+            timeout_keep_alive=SERVER_KEEPALIVE_SECONDS,
         )
     return 0
 
