@@ -141,6 +141,19 @@ class StaffDirectory:
     def policy(self, campaign_id: str, default: VerificationPolicy) -> VerificationPolicy:
         return self.campaigns.get(campaign_id, default)
 
+    def employee(self, store_id: str, employee_id: str) -> EmployeeEntry | None:
+        store = self.spec.stores.get(store_id)
+        return store.employees.get(employee_id) if store else None
+
+    def pin_hashes(self, except_for: tuple[str, str] | None = None) -> list[PinHash]:
+        """Every employee's PIN hash but `except_for`'s (store id, employee id)."""
+        return [
+            PinHash.parse(employee.pin_hash)
+            for store_id, store in self.spec.stores.items()
+            for employee_id, employee in store.employees.items()
+            if (store_id, employee_id) != except_for
+        ]
+
     def code(self, store_id: str) -> StoreCode | None:
         """The store's rotating code, when it has one."""
         store = self.spec.stores.get(store_id)
