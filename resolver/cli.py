@@ -91,7 +91,7 @@ def add_staff_parsers(commands: argparse._SubParsersAction[argparse.ArgumentPars
     add_store.add_argument("--store", required=True, help="the store's id, e.g. paris-01")
     add_store.add_argument("--name", help="the name staff and members see")
     add_store.add_argument(
-        "--step", type=int, default=600, help="seconds each code lasts (default 600; 30-86400)"
+        "--step", type=int, help="seconds each code lasts, 30-86400 (default: as it was, or 600)"
     )
     codes = add_store.add_mutually_exclusive_group()
     codes.add_argument("--no-code", action="store_true", help="PINs only, no rotating code")

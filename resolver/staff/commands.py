@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, TextIO
 import segno
 
 from resolver.exceptions import StaffFileError
-from resolver.staff.credentials import PIN, StoreCode, hash_pin, matches
+from resolver.staff.credentials import DEFAULT_STEP, PIN, StoreCode, hash_pin, matches
 from resolver.staff.directory import STAFF_ID
 from resolver.staff.editing import StaffFileEditor
 
@@ -72,7 +72,8 @@ def add_store(args: argparse.Namespace, path: Path, settings: Settings, out: Tex
         )
     editor.put_store(store_id, args.name)
     secret = None if args.no_code else StoreCode.new_secret()
-    editor.set_code(store_id, secret, args.step)
+    known = editor.current.code(store_id) if editor.current else None
+    editor.set_code(store_id, secret, args.step or (known.step if known else DEFAULT_STEP))
     staff = editor.save()
     print(f"{'Updated' if exists else 'Added'} store {store_id} in {path}.", file=out)
     if secret is not None:

@@ -63,6 +63,19 @@ def test_add_store_writes_a_private_file_and_prints_the_code_setup(
     assert "Restart the service" in out
 
 
+def test_a_new_code_keeps_the_stores_step_unless_told(staff_file: Path) -> None:
+    """--new-code replaces the secret; the period the staff's apps know stays as it was."""
+    staff("add-store", "--store", "paris", "--step", "30")
+    first = directory.load(staff_file).code("paris")
+    assert staff("add-store", "--store", "paris", "--new-code") == 0
+    second = directory.load(staff_file).code("paris")
+    assert first is not None
+    assert second is not None
+    assert second.secret != first.secret
+    assert second.step == 30
+    assert staff("add-store", "--store", "paris") == 2  # exists: say so rather than replace
+
+
 def test_code_prints_the_stores_current_code(
     staff_file: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
