@@ -244,6 +244,19 @@ class RedeemDetails:
     lat: float | None = None  # where the redeeming device was, when the member allowed it
     lon: float | None = None
 
+    @classmethod
+    def of(
+        cls, source: str, staff: Attribution | None, location: tuple[float, float] | None
+    ) -> RedeemDetails:
+        """Who verified (when staff did) and where the device was (when known)."""
+        return cls(
+            source=source,
+            reference=staff.reference if staff else "",
+            metadata=staff.metadata if staff else {},
+            lat=location[0] if location else None,
+            lon=location[1] if location else None,
+        )
+
 
 # How far apart our clock and the upstream's may be when we decide whether a REDEEMED coupon
 # read back after an unclear answer was redeemed by our own attempt or before it.

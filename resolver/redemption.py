@@ -219,13 +219,7 @@ class Redemptions:
                 await admit()
                 admit = None
             staff = await verify(key)
-        details = RedeemDetails(
-            source=self.policy.source,
-            reference=staff.reference if staff else "",
-            metadata=staff.metadata if staff else {},
-            lat=location[0] if location else None,
-            lon=location[1] if location else None,
-        )
+        details = RedeemDetails.of(self.policy.source, staff, location)
         token, nonce = secrets.token_hex(8), new_nonce()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.policy.coalesce_wait
