@@ -13,7 +13,7 @@ from resolver.app import create_app
 from resolver.exceptions import StaffFileError
 from tests.conftest import running
 from tests.support.pages import assert_valid_html5, form_of
-from tests.support.staff import OTHER_PIN, PIN, write_staff_file
+from tests.support.staff import OTHER_PIN, PIN, store_code, write_staff_file
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable
@@ -223,11 +223,13 @@ async def test_the_store_code_redeems_as_the_store(
     required: httpx.AsyncClient, passkit: PassKitDouble
 ) -> None:
     """The rotating code names the store, and says it was the store code."""
-    from tests.support.staff import store_code  # noqa: PLC0415  # beside its only use
-
     passkit.add("member-1")
-    answer = await required.post(API, json=LINK | {"staffCode": store_code(datetime.now(UTC))})
+    code = store_code(datetime.now(UTC))
+    answer = await required.post(API, json=LINK | {"staffCode": code})
+    again = await required.post(API, json=LINK | {"staffCode": code})
     assert answer.json()["verifiedBy"]["method"] == "store_code"
+    assert again.json()["replayed"] is True
+    assert passkit.redeem_calls == 1
     details = passkit.redeem_bodies[0]["redemptionDetails"]
     assert details["redemptionReference"] == "Paris Opéra (paris) · store code"
     assert details["metaData"]["verifiedBy"] == "store_code"
@@ -315,6 +317,18 @@ async def test_instant_mode_shows_the_form_when_a_code_is_required(
     assert 'name="staffCode"' in page.text
     assert form_of(page)["token"]
     assert passkit.redeem_calls == 0
+
+
+async def test_instant_mode_still_redeems_at_once_when_a_code_is_optional(
+    staff_settings: Callable[..., Settings], passkit: PassKitDouble, redis: Redis
+) -> None:
+    """Optional asks nothing of a member who opens the link: one tap, unverified."""
+    settings = staff_settings(redeem_mode="instant", staff_verification="optional")
+    async with running(create_app(settings)) as client:
+        passkit.add("member-1")
+        opened = await client.get("/redeem", params=LINK)
+    assert opened.status_code == 303
+    assert passkit.redeem_calls == 1
 
 
 async def test_pins_never_appear_in_logs_or_pages(
