@@ -86,11 +86,11 @@ def add_employee(args: argparse.Namespace, path: Path, settings: Settings, out: 
     store_id, employee_id = _id("--store", args.store), _id("--employee", args.employee)
     if editor.store(store_id) is None:
         raise CommandError(f"there is no store {store_id}; add it with `resolver staff add-store`")
-    current = editor.current
-    known = current.employee(store_id, employee_id) if current else None
+    current = editor.loaded()  # every other PIN must be readable, to refuse a PIN in use
+    known = current.employee(store_id, employee_id)
     if known is not None and not args.replace:
         raise CommandError(f"{employee_id} exists at {store_id}; --replace sets a new PIN")
-    others = current.pin_hashes(except_for=(store_id, employee_id)) if current else []
+    others = current.pin_hashes(except_for=(store_id, employee_id))
     pin = _ask_pin()
     if matches(pin, others):
         raise CommandError("another employee has this PIN; choose another (a PIN names one person)")

@@ -16,6 +16,7 @@ import tempfile
 from typing import TYPE_CHECKING, cast
 
 import tomlkit
+import tomlkit.exceptions
 from tomlkit.items import Table
 
 from resolver.exceptions import StaffFileError
@@ -42,12 +43,21 @@ class StaffFileEditor:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        if path.exists():
-            self.doc = tomlkit.parse(path.read_text(encoding="utf-8"))
-            self.current: StaffDirectory | None = directory.parse(self.doc.as_string())
-        else:
+        self.current: StaffDirectory | None = None
+        # Why the file as it is cannot be loaded; a change (say, removing one of two employees
+        # who share a PIN) may still fix it, and `save` checks the result either way.
+        self.problem: StaffFileError | None = None
+        if not path.exists():
             self.doc = _new_document()
-            self.current = None
+            return
+        try:
+            self.doc = tomlkit.parse(path.read_text(encoding="utf-8"))
+        except tomlkit.exceptions.ParseError as error:
+            raise StaffFileError(f"{path}: not valid TOML: {error}") from None
+        try:
+            self.current = directory.parse(self.doc.as_string())
+        except StaffFileError as error:
+            self.problem = error
 
     def store(self, store_id: str) -> Table | None:
         stores = self.doc.get("stores")
@@ -55,7 +65,9 @@ class StaffFileEditor:
         return found if isinstance(found, Table) else None
 
     def loaded(self) -> StaffDirectory:
-        """The file as it is, which must exist."""
+        """The file as it is, which must exist and be valid."""
+        if self.problem is not None:
+            raise StaffFileError(f"{self.path}: {self.problem}")
         if self.current is None:
             raise StaffFileError(
                 f"{self.path} does not exist; begin with `resolver staff add-store`"

@@ -13,7 +13,7 @@ import pytest
 
 from resolver.cli import main
 from resolver.staff import directory
-from tests.support.staff import PIN
+from tests.support.staff import PIN, pin_hashes
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -183,6 +183,21 @@ def test_list_and_remove_show_and_drop_people_but_never_secrets(
     assert staff("remove", "--store", "paris", "--employee", "ana") == 2
     assert staff("remove", "--store", "paris") == 0
     assert not directory.load(staff_file).spec.stores
+
+
+def test_a_file_start_up_would_refuse_can_still_be_mended(
+    staff_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two employees sharing a PIN (edited by hand): remove one, and the file loads again."""
+    ana, _ = pin_hashes()
+    staff_file.parent.mkdir()
+    staff_file.write_text(
+        f'[stores.a.employees.x]\npin_hash = "{ana}"\n[stores.a.employees.y]\npin_hash = "{ana}"\n'
+    )
+    assert staff("list") == 2
+    assert "same PIN" in capsys.readouterr().err
+    assert staff("remove", "--store", "a", "--employee", "y") == 0
+    assert directory.load(staff_file).employee("a", "x") is not None
 
 
 def test_without_a_file_the_commands_say_how_to_name_one(
