@@ -1,7 +1,8 @@
 """`create_app(settings)`: builds the Starlette app; its lifespan owns every resource.
 
-The lifespan opens one Redis pool, one httpx client and one pub/sub subscription per process,
-hands them to the use case, and closes them on shutdown. Nothing here runs at import time.
+The lifespan reads the staff file (a bad one stops start-up), opens one Redis pool, one httpx
+client and one pub/sub subscription per process, hands them to the use case, and closes them on
+shutdown. Nothing here runs at import time.
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ from resolver.providers.transport import PoolsTransport
 from resolver.ratelimit import ClientLimiter, CouponLimit, parse_limit
 from resolver.redemption import Policy, Redemptions
 from resolver.settings import SANDBOX_API_KEY, SANDBOX_API_SECRET, Settings, load_settings
+from resolver.staff import directory as staff_directory
+from resolver.staff.lockout import Lockout
+from resolver.staff.verification import StaffCheck
 from resolver.store import CHANNEL, Store, shared_secret
 from resolver.web import api, errors, openapi, ops, pages
 from resolver.web.branding import Brand
@@ -61,6 +65,12 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[dict[str, Any]]:
+        # Read once, before anything opens: a bad staff file stops start-up with its problems.
+        directory = (
+            staff_directory.load(Path(settings.staff_file), settings.staff_verification)
+            if settings.staff_file
+            else None
+        )
         if settings.redis_url is None:
             raise RuntimeError("RESOLVER_REDIS_URL is not set (`resolver serve` starts one)")
         if settings.upstream == "sandbox" and settings.passkit_base_url is None:
@@ -82,12 +92,27 @@ def create_app(
             store = Store(redis, secret, notifier)
             redemptions = Redemptions(Router(PassKit(http)), store, policy(settings), clock=now)
             client_limiter = ClientLimiter(redis, parse_limit(settings.rate_limit_ip))
+            lockout = Lockout(
+                redis,
+                secret,
+                per_coupon=settings.staff_max_failures,
+                per_client=settings.staff_max_failures_per_ip,
+                period=settings.staff_lockout_seconds,
+            )
+            staff = StaffCheck(
+                directory,
+                lockout,
+                default=settings.staff_verification,
+                drift=settings.staff_code_drift,
+                clock=now,
+            )
             yield {
                 "services": Services(
                     settings=settings,
                     redemptions=redemptions,
                     store=store,
                     client_limiter=client_limiter,
+                    staff=staff,
                     templates=templates,
                     catalogues=catalogues,
                     upstream=describe_upstream(settings),

@@ -18,6 +18,9 @@ from resolver.exceptions import (
     UpstreamError,
     UpstreamTimeout,
     UpstreamUnreachable,
+    VerificationError,
+    VerificationFailed,
+    VerificationLocked,
 )
 from resolver.models import Outcome
 from resolver.redemption import DETAILS
@@ -82,6 +85,33 @@ async def rate_limited(request: Request, error: Exception) -> Response:
     return render(request, "too_many.html", 429, headers=headers, retry_after=error.retry_after)
 
 
+async def verification_error(request: Request, error: Exception) -> Response:
+    """A staff code missing, wrong (403, with the tries left) or locked out (429, Retry-After).
+
+    The confirm page handles missing and wrong codes itself (it asks again); pages only get
+    here when locked out.
+    """
+    assert isinstance(error, VerificationError)
+    structlog.contextvars.bind_contextvars(outcome=error.outcome)
+    headers = {}
+    if isinstance(error, VerificationLocked):
+        headers["retry-after"] = str(error.retry_after)
+        detail = f"Too many wrong staff codes; try again in {error.retry_after} seconds."
+    elif isinstance(error, VerificationFailed):
+        detail = f"The staff code is not right; {error.tries_left} tries left."
+    else:
+        detail = "This campaign requires a staff code (staffCode)."
+    if _wants_json(request):
+        tries_left = error.tries_left if isinstance(error, VerificationFailed) else None
+        payload = body(error.outcome, detail=detail, tries_left=tries_left)
+        return JSONResponse(payload, status_code=error.status_code, headers=headers)
+    if isinstance(error, VerificationLocked):
+        return render(
+            request, "staff_locked.html", 429, headers=headers, retry_after=error.retry_after
+        )
+    return render(request, "invalid.html", error.status_code, detail=detail)
+
+
 async def store_unavailable(request: Request, error: Exception) -> Response:
     """Redis is down: refuse rather than redeem without duplicate protection."""
     log.error("store_unavailable", error=str(error))
@@ -128,6 +158,7 @@ handlers: dict[type[Exception] | int, ExceptionHandler] = {
     BadSignature: bad_signature,
     InvalidRequest: invalid_request,
     RateLimited: rate_limited,
+    VerificationError: verification_error,
     StoreUnavailable: store_unavailable,
     UpstreamError: upstream_error,
     HTTPException: http_error,

@@ -22,7 +22,17 @@ if TYPE_CHECKING:
 
 URL = "/api/v1/redeem"
 LINK = {"externalId": "member-1", "campaignId": "camp-1"}
-FIELDS = {"outcome", "campaignId", "externalId", "couponId", "redeemedAt", "replayed", "detail"}
+FIELDS = {
+    "outcome",
+    "campaignId",
+    "externalId",
+    "couponId",
+    "redeemedAt",
+    "replayed",
+    "detail",
+    "verifiedBy",
+    "triesLeft",
+}
 
 
 async def test_a_redemption_answers_200_with_the_documented_fields(
