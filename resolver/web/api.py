@@ -54,6 +54,7 @@ async def redeem(request: Request) -> JSONResponse:
         refuse_get(request, instant=app.settings.redeem_mode == "instant")
     params = await api_params(request)
     link = verified_link(params, app.settings.link_keys)
+    request.state.link = link  # error answers from here on name the link they are about
     # A caller holding an API token is a known machine (a till, a server): no per-IP limit.
     admit = None if authenticated else partial(app.client_limiter.check, request)
     verify = staff_check(request, link, params)

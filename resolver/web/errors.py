@@ -22,7 +22,7 @@ from resolver.exceptions import (
     VerificationFailed,
     VerificationLocked,
 )
-from resolver.models import Outcome
+from resolver.models import Link, Outcome
 from resolver.redemption import DETAILS
 from resolver.web.api import body
 from resolver.web.rendering import render
@@ -32,6 +32,12 @@ if TYPE_CHECKING:
     from starlette.types import ExceptionHandler
 
 log = structlog.get_logger("resolver.errors")
+
+
+def parsed_link(request: Request) -> Link | None:
+    """The link the API request named, once it was read: echoed so a caller can match answers."""
+    link = getattr(request.state, "link", None)
+    return link if isinstance(link, Link) else None
 
 
 def _wants_json(request: Request) -> bool:
@@ -57,7 +63,9 @@ async def invalid_request(request: Request, error: Exception) -> Response:
         headers["allow"] = "POST" if _wants_json(request) else "GET, POST"
     if _wants_json(request):
         return JSONResponse(
-            body(outcome, detail=error.detail), status_code=error.status_code, headers=headers
+            body(outcome, link=parsed_link(request), detail=error.detail),
+            status_code=error.status_code,
+            headers=headers,
         )
     return render(request, "invalid.html", error.status_code, detail=error.detail)
 
@@ -81,7 +89,11 @@ async def rate_limited(request: Request, error: Exception) -> Response:
     headers = {"retry-after": str(error.retry_after)}
     detail = f"Too many requests; try again in {error.retry_after} seconds."
     if _wants_json(request):
-        return JSONResponse(body("rate_limited", detail=detail), status_code=429, headers=headers)
+        return JSONResponse(
+            body("rate_limited", link=parsed_link(request), detail=detail),
+            status_code=429,
+            headers=headers,
+        )
     return render(request, "too_many.html", 429, headers=headers, retry_after=error.retry_after)
 
 
@@ -103,7 +115,9 @@ async def verification_error(request: Request, error: Exception) -> Response:
         detail = "This campaign requires a staff code (staffCode)."
     if _wants_json(request):
         tries_left = error.tries_left if isinstance(error, VerificationFailed) else None
-        payload = body(error.outcome, detail=detail, tries_left=tries_left)
+        payload = body(
+            error.outcome, link=parsed_link(request), detail=detail, tries_left=tries_left
+        )
         return JSONResponse(payload, status_code=error.status_code, headers=headers)
     if isinstance(error, VerificationLocked):
         return render(
@@ -119,7 +133,9 @@ async def store_unavailable(request: Request, error: Exception) -> Response:
     detail = "Duplicate protection is unavailable; nothing was redeemed. Try again shortly."
     if _wants_json(request):
         return JSONResponse(
-            body("unavailable", detail=detail), status_code=503, headers={"retry-after": "5"}
+            body("unavailable", link=parsed_link(request), detail=detail),
+            status_code=503,
+            headers={"retry-after": "5"},
         )
     return render(request, "unavailable.html", 503, retry_url=_retry_url(request))
 
@@ -135,7 +151,11 @@ async def upstream_error(request: Request, error: Exception) -> Response:
         status = 504
     if _wants_json(request):
         return JSONResponse(
-            body("upstream_error", detail="The coupon service did not answer usably."),
+            body(
+                "upstream_error",
+                link=parsed_link(request),
+                detail="The coupon service did not answer usably.",
+            ),
             status_code=status,
         )
     return render(request, "unavailable.html", status, retry_url=_retry_url(request))
@@ -148,7 +168,9 @@ async def http_error(request: Request, error: Exception) -> Response:
     if _wants_json(request):
         outcome = "invalid_request"
         return JSONResponse(
-            body(outcome, detail=error.detail), status_code=error.status_code, headers=headers
+            body(outcome, link=parsed_link(request), detail=error.detail),
+            status_code=error.status_code,
+            headers=headers,
         )
     page = "not_found.html" if error.status_code == 404 else "invalid.html"
     return render(request, page, error.status_code, detail=error.detail)

@@ -26,7 +26,7 @@ ID_PATTERN = re.compile(r"[A-Za-z0-9._~@+\-]+")
 BAD_ESCAPE = re.compile(rb"%(?![0-9A-Fa-f]{2})")
 LINK_FIELDS = ("externalId", "campaignId")
 # Fields a JSON body must send as strings: a number would lose a staff code's leading zeros.
-STRING_FIELDS = (*LINK_FIELDS, "staffCode")
+STRING_FIELDS = (*LINK_FIELDS, "kid", "sig", "staffCode")
 
 
 def parse_pairs(raw: bytes, where: str) -> dict[str, str]:
