@@ -1,7 +1,8 @@
 """`create_app(settings)`: builds the Starlette app; its lifespan owns every resource.
 
-The lifespan opens one Redis pool, one httpx client and one pub/sub subscription per process,
-hands them to the use case, and closes them on shutdown. Nothing here runs at import time.
+The lifespan reads the staff file (a bad one stops start-up), opens one Redis pool, one httpx
+client and one pub/sub subscription per process, hands them to the use case, and closes them on
+shutdown. Nothing here runs at import time.
 """
 
 from __future__ import annotations
@@ -26,9 +27,13 @@ from resolver.providers.accounts import Wiring
 from resolver.providers.passkit import PassKit
 from resolver.providers.passkit_auth import PassKitJWTAuth, PassKitTokenAuth
 from resolver.providers.routing import Router
+from resolver.providers.transport import PoolsTransport
 from resolver.ratelimit import ClientLimiter, CouponLimit, parse_limit
 from resolver.redemption import Policy, Redemptions
 from resolver.settings import SANDBOX_API_KEY, SANDBOX_API_SECRET, Settings, load_settings
+from resolver.staff import directory as staff_directory
+from resolver.staff.lockout import Lockout
+from resolver.staff.verification import StaffCheck
 from resolver.store import CHANNEL, Store, shared_secret
 from resolver.token_cache import SharedTokens
 from resolver.web import api, errors, openapi, ops, pages
@@ -42,6 +47,9 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable
 
 STATIC = Path(__file__).resolve().parent / "static"
+# Idle upstream connections are kept this long: below the idle timeouts of the load balancers
+# in front of APIs (60 s and more), so we close a connection before the other side does.
+KEEPALIVE_SECONDS = 30.0
 
 
 def create_app(
@@ -64,6 +72,12 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[dict[str, Any]]:
+        # Read once, before anything opens: a bad staff file stops start-up with its problems.
+        directory = (
+            staff_directory.load(Path(settings.staff_file), settings.staff_verification)
+            if settings.staff_file
+            else None
+        )
         if settings.redis_url is None:
             raise RuntimeError("RESOLVER_REDIS_URL is not set (`resolver serve` starts one)")
         if settings.upstream == "sandbox" and settings.passkit_base_url is None:
@@ -86,12 +100,27 @@ def create_app(
             router = build_router(settings, accounts, Wiring(http, SharedTokens(redis)))
             redemptions = Redemptions(router, store, policy(settings), clock=now)
             client_limiter = ClientLimiter(redis, parse_limit(settings.rate_limit_ip))
+            lockout = Lockout(
+                redis,
+                secret,
+                per_coupon=settings.staff_max_failures,
+                per_client=settings.staff_max_failures_per_ip,
+                period=settings.staff_lockout_seconds,
+            )
+            staff = StaffCheck(
+                directory,
+                lockout,
+                default=settings.staff_verification,
+                drift=settings.staff_code_drift,
+                clock=now,
+            )
             yield {
                 "services": Services(
                     settings=settings,
                     redemptions=redemptions,
                     store=store,
                     client_limiter=client_limiter,
+                    staff=staff,
                     templates=templates,
                     catalogues=catalogues,
                     upstream=describe_upstream(settings, accounts),
@@ -188,11 +217,6 @@ def upstream_client(
     Every provider shares it and brings its own base URL and credentials: the client carries
     none, so no back end can ever be sent another back end's credentials.
     """
-    limits = httpx.Limits(
-        max_connections=settings.upstream_max_connections,
-        max_keepalive_connections=settings.upstream_max_connections,
-        keepalive_expiry=30,
-    )
     timeout = httpx.Timeout(
         connect=settings.upstream_connect_timeout,
         read=settings.upstream_timeout,
@@ -202,7 +226,10 @@ def upstream_client(
     return httpx.AsyncClient(
         timeout=timeout,
         # retries= only repeats failed connects, which never reached a back end: always safe.
-        transport=transport or httpx.AsyncHTTPTransport(retries=2, limits=limits),
+        transport=transport
+        or PoolsTransport(
+            settings.upstream_max_connections, retries=2, keepalive_expiry=KEEPALIVE_SECONDS
+        ),
         headers={"user-agent": f"resolver/{version('resolver')}"},
     )
 

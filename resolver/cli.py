@@ -1,4 +1,4 @@
-"""The `resolver` command: serve · sandbox · bench.
+"""The `resolver` command: serve · sandbox · link · bench · staff.
 
 `resolver serve` with nothing configured is a complete local demo: it starts a private Redis
 and the PassKit sandbox beside the service and prints links to try. Anything configured in the
@@ -13,12 +13,17 @@ import contextlib
 import os
 import signal
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from pydantic import ValidationError
 
 from resolver.settings import Settings, describe_error, load_settings
+
+# How long `serve` keeps an idle client connection: above a load balancer's idle timeout
+# (commonly 60 s), so the balancer never reuses a connection uvicorn has just closed.
+SERVER_KEEPALIVE_SECONDS = 75
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -93,7 +98,52 @@ def build_parser() -> argparse.ArgumentParser:
         help="load generator: wrk when on PATH (auto), else the Python client",
     )
     bench_cmd.set_defaults(run=bench)
+    add_staff_parsers(commands)
     return parser
+
+
+def add_staff_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`resolver staff …`; the commands themselves live in resolver.staff.commands."""
+    staff_cmd = commands.add_parser(
+        "staff", help="set up the stores and staff who may verify redemptions"
+    )
+    staff_cmd.set_defaults(run=lambda _: _usage(staff_cmd))
+    actions = staff_cmd.add_subparsers(title="staff commands")
+    file_option = argparse.ArgumentParser(add_help=False)
+    file_option.add_argument("--file", help="the staff file (default: RESOLVER_STAFF_FILE)")
+
+    def action(name: str, command: str, help_text: str) -> argparse.ArgumentParser:
+        parser = actions.add_parser(name, parents=[file_option], help=help_text)
+        parser.set_defaults(run=staff, staff=command)
+        return parser
+
+    add_store = action("add-store", "add_store", "add a store; print its code's QR for an app")
+    add_store.add_argument("--store", required=True, help="the store's id, e.g. paris-01")
+    add_store.add_argument("--name", help="the name staff and members see")
+    add_store.add_argument(
+        "--step", type=int, help="seconds each code lasts, 30-86400 (default: as it was, or 600)"
+    )
+    codes = add_store.add_mutually_exclusive_group()
+    codes.add_argument("--no-code", action="store_true", help="PINs only, no rotating code")
+    codes.add_argument(
+        "--new-code", action="store_true", help="give an existing store a new code secret"
+    )
+    employee = action("add-employee", "add_employee", "add an employee and ask for their PIN")
+    employee.add_argument("--store", required=True)
+    employee.add_argument("--employee", required=True, help="the employee's id, e.g. ana")
+    employee.add_argument("--name", help="the name on receipts, e.g. Ana Lima")
+    employee.add_argument("--replace", action="store_true", help="set a new PIN for them")
+    code = action("code", "code", "print a store's current code")
+    code.add_argument("--store", required=True)
+    action("list", "list", "list campaigns' policies, stores and employees (no secrets)")
+    remove = action("remove", "remove", "remove an employee, or a whole store")
+    remove.add_argument("--store", required=True)
+    remove.add_argument("--employee")
+    campaign = action("campaign", "campaign", "set a campaign's own verification policy")
+    campaign.add_argument("--campaign", required=True)
+    campaign.add_argument(
+        "--policy", required=True, choices=["off", "optional", "required", "default"]
+    )
 
 
 def settings_or_exit(**overrides: Any) -> Settings:
@@ -122,6 +172,15 @@ def serve(args: argparse.Namespace) -> int:
     # before it started. Python's default for SIGTERM ends the process on the spot, before
     # the `with` below stops the embedded Redis and sandbox and removes their files.
     signal.signal(signal.SIGTERM, _exit_cleanly)
+    if settings.staff_file:  # each worker reads it again; this says what is wrong just once
+        from resolver.exceptions import StaffFileError  # noqa: PLC0415
+        from resolver.staff import directory  # noqa: PLC0415
+
+        try:
+            directory.load(Path(settings.staff_file), settings.staff_verification)
+        except StaffFileError as error:
+            print(f"resolver: {error}", file=sys.stderr)
+            return 2
     with contextlib.ExitStack() as stack:
         if settings.redis_url is None:
             redis = stack.enter_context(EmbeddedRedis())
@@ -150,6 +209,7 @@ def serve(args: argparse.Namespace) -> int:
             proxy_headers=False,
             timeout_graceful_shutdown=int(settings.lease_seconds),
             server_header=False,
+            timeout_keep_alive=SERVER_KEEPALIVE_SECONDS,
         )
     return 0
 
@@ -218,6 +278,17 @@ def campaigns_file_ok(settings: Settings) -> bool:
 
 def _exit_cleanly(signum: int, frame: object) -> None:
     raise SystemExit(0)
+
+
+def staff(args: argparse.Namespace) -> int:
+    from resolver.staff import commands  # noqa: PLC0415  # only the staff commands need it
+
+    return commands.run(args, settings_or_exit())
+
+
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return 2
 
 
 def sandbox(args: argparse.Namespace) -> int:

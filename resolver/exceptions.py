@@ -21,8 +21,13 @@ ResolverError
 │   │   └── CouponRefused ..... the back end names why it refused the coupon (unknown, already
 │   │                           redeemed, expired) in a documented way; nothing was applied
 │   └── UpstreamBadAnswer ..... a 2xx whose body is not what the API documents
+├── VerificationError ......... a staff code was needed and did not verify (nothing was claimed)
+│   ├── VerificationRequired .. the campaign requires a staff code and none came
+│   ├── VerificationFailed .... the code is no store's current code and no employee's PIN
+│   └── VerificationLocked .... too many wrong codes for this coupon or from this client: wait
 ├── RateLimited ............... too many requests from one client or for one coupon (429)
 ├── StoreUnavailable .......... Redis cannot be reached: duplicate protection is impossible
+├── StaffFileError ............ the staff file is missing, unreadable or invalid: start-up stops
 └── ConfigurationError ........ the campaigns file cannot be used: start-up stops, naming the
                                 file and the entry
 ```
@@ -145,6 +150,38 @@ class UpstreamBadAnswer(UpstreamError):
     """A success status whose body is not what the API documents."""
 
 
+class VerificationError(ResolverError):
+    """A staff code was required or given, and it did not verify; nothing was claimed."""
+
+    outcome = "verification_failed"
+    status_code = 403
+
+
+class VerificationRequired(VerificationError):
+    """The campaign's policy is `required` and the request carried no staff code."""
+
+    outcome = "verification_required"
+
+
+class VerificationFailed(VerificationError):
+    """The code matches no store's code of the moment and no employee's PIN."""
+
+    def __init__(self, tries_left: int) -> None:
+        super().__init__(f"wrong staff code; {tries_left} tries left")
+        self.tries_left = tries_left
+
+
+class VerificationLocked(VerificationError):
+    """Too many wrong codes for this coupon link or from this client; retry after a while."""
+
+    outcome = "verification_locked"
+    status_code = 429
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"staff codes locked; retry after {retry_after} s")
+        self.retry_after = retry_after
+
+
 class RateLimited(ResolverError):
     """Too many requests from one client IP or for one coupon link; retry after a while."""
 
@@ -156,6 +193,13 @@ class RateLimited(ResolverError):
 
 class StoreUnavailable(ResolverError):
     """Redis cannot be reached, so duplicate protection cannot be guaranteed."""
+
+
+class StaffFileError(ResolverError):
+    """The staff file (RESOLVER_STAFF_FILE) cannot be read or is invalid; start-up stops.
+
+    The message names the file and every problem by its place in the file, never a value.
+    """
 
 
 class ConfigurationError(ResolverError):

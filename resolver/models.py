@@ -12,6 +12,8 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 CouponStatus = Literal["UNREDEEMED", "REDEEMED"]
+# Whether a campaign's redemptions need a staff member's code: never, when one is given, always.
+VerificationPolicy = Literal["off", "optional", "required"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +148,7 @@ class Redemption:
     failure: Failure | None = None
     receipt: str | None = None
     reference: str | None = None  # the back end's own reference, e.g. a queued update's id
+    verified_by: Attribution | None = None  # who confirmed it at the counter, when staff did
     replayed: bool = False
     retry_after: int | None = None
 
@@ -167,6 +170,7 @@ class Redemption:
             "failure": self.failure.value if self.failure else None,
             "receipt": self.receipt,
             "reference": self.reference,
+            "verified_by": self.verified_by.to_dict() if self.verified_by else None,
         }
 
     @classmethod
@@ -181,7 +185,55 @@ class Redemption:
             failure=Failure(data["failure"]) if data.get("failure") else None,
             receipt=data.get("receipt"),
             reference=data.get("reference"),
+            verified_by=Attribution.from_dict(data["verified_by"])
+            if data.get("verified_by")
+            else None,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Attribution:
+    """Who confirmed a redemption at the counter: a store, and its employee when a PIN said so.
+
+    Without an employee, the store's rotating code was given ("store code"). Ids and names
+    only: a PIN or a code is never part of it, so it may go upstream, into receipts and logs.
+    """
+
+    store_id: str
+    store_name: str
+    employee_id: str | None = None
+    employee_name: str | None = None
+
+    @property
+    def method(self) -> Literal["pin", "store_code"]:
+        return "pin" if self.employee_id else "store_code"
+
+    @property
+    def reference(self) -> str:
+        """One line for the upstream's free-text reference, e.g. `Paris (paris) · Ana (ana)`."""
+        store = f"{self.store_name} ({self.store_id})"
+        if self.employee_id:
+            return f"{store} · {self.employee_name or self.employee_id} ({self.employee_id})"
+        return f"{store} · store code"
+
+    @property
+    def metadata(self) -> dict[str, str]:
+        """The same as string fields, for the upstream's metadata map."""
+        fields = {
+            "verifiedBy": self.method,
+            "storeId": self.store_id,
+            "storeName": self.store_name,
+            "employeeId": self.employee_id,
+            "employeeName": self.employee_name,
+        }
+        return {name: value for name, value in fields.items() if value}
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Attribution:
+        return cls(**data)
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,6 +245,19 @@ class RedeemDetails:
     metadata: dict[str, str] = field(default_factory=dict)
     lat: float | None = None  # where the redeeming device was, when the member allowed it
     lon: float | None = None
+
+    @classmethod
+    def of(
+        cls, source: str, staff: Attribution | None, location: tuple[float, float] | None
+    ) -> RedeemDetails:
+        """Who verified (when staff did) and where the device was (when known)."""
+        return cls(
+            source=source,
+            reference=staff.reference if staff else "",
+            metadata=staff.metadata if staff else {},
+            lat=location[0] if location else None,
+            lon=location[1] if location else None,
+        )
 
 
 # How far apart our clock and the upstream's may be when we decide whether a REDEEMED coupon

@@ -9,6 +9,9 @@ enforces (docs/reliability.md):
 - a request that never left releases the claim, so the next tap may try again;
 - any other failure is settled by reading the coupon back, never by guessing or retrying blind;
 - when even the read-back fails, the state is marked unknown and the next tap reads back first.
+
+A staff code, when the campaign asks for one, is checked before the claim (`verify`), so a wrong
+code never touches the coupon's state, the member's form token or the upstream.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from resolver.exceptions import (
 from resolver.models import (
     CLOCK_TOLERANCE,
     OUTCOME_FOR_STATE,
+    Attribution,
     Coupon,
     CouponState,
     Failure,
@@ -59,6 +63,8 @@ log = structlog.get_logger("resolver.redemption")
 
 # A check a request must pass before it may redeem (the client's rate limit); raises to refuse.
 Admission = Callable[[], Awaitable[None]]
+# The staff check for the link hashed `key`: who verified (None: nobody had to); raises to refuse.
+Verify = Callable[[str], Awaitable[Attribution | None]]
 
 # First and last pause between re-checks while waiting for a redemption in flight; the
 # notifier usually wakes the waiter long before the pause ends.
@@ -112,6 +118,8 @@ class _Attempt:
     coupon_id: str
     offer_id: str
     keep_receipt: bool
+    details: RedeemDetails  # what the upstream hears about who redeemed, and where
+    staff: Attribution | None
 
 
 class Redemptions:
@@ -183,6 +191,8 @@ class Redemptions:
         seen: Coupon | None = None,
         keep_receipt: bool = False,
         admit: Admission | None = None,
+        verify: Verify | None = None,
+        location: tuple[float, float] | None = None,
     ) -> Redemption:
         """Redeem the link's active coupon at most once and say truthfully how it ended.
 
@@ -193,6 +203,8 @@ class Redemptions:
         callers have no receipt page, and a busy day's receipts would fill Redis for nothing).
         `admit` (e.g. the client's rate limit) runs alongside the first claim, so it adds no
         round trip; when it refuses, a claim already taken is released before it raises.
+        `verify` (the staff check) runs before anything is claimed, after `admit`; who it names
+        goes upstream and into the result. `location` (lat, lon) goes upstream.
         """
         key = self.key(link)
         structlog.contextvars.bind_contextvars(coupon=key)
@@ -203,6 +215,13 @@ class Redemptions:
             return Redemption(
                 Outcome.NO_ACTIVE_COUPON, link, detail=DETAILS[Outcome.NO_ACTIVE_COUPON]
             )
+        staff = None
+        if verify is not None:
+            if admit is not None:  # over its rate limit, a client gets no code checked either
+                await admit()
+                admit = None
+            staff = await verify(key)
+        details = RedeemDetails.of(self.policy.source, staff, location)
         token, nonce = secrets.token_hex(8), new_nonce()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.policy.coalesce_wait
@@ -232,9 +251,20 @@ class Redemptions:
                 await self.store.wait(key, min(remaining, pause))
                 pause = min(pause * 2, LAST_PAUSE)
                 continue
-            return await self._act(
-                provider, key, link, token, claim, seen=seen, keep_receipt=keep_receipt
+            attempt = _Attempt(
+                provider=provider,
+                key=key,
+                link=link,
+                token=token,
+                nonce=claim.nonce,
+                since=claim.since or self._clock(),
+                coupon_id=claim.coupon_id or (seen.id if seen else ""),
+                offer_id=claim.offer_id or (seen.offer_id if seen else ""),
+                keep_receipt=keep_receipt,
+                details=details,
+                staff=staff,
             )
+            return await self._act(attempt, claim)
 
     async def _claim_if_admitted(
         self, key: str, link: Link, token: str, claiming: Awaitable[Claim], admit: Admission
@@ -265,48 +295,26 @@ class Redemptions:
         key, nonce = split_receipt(receipt)
         return await self.store.in_flight(key, nonce)
 
-    async def _act(
-        self,
-        provider: Provider,
-        key: str,
-        link: Link,
-        token: str,
-        claim: Claim,
-        *,
-        seen: Coupon | None,
-        keep_receipt: bool,
-    ) -> Redemption:
+    async def _act(self, attempt: _Attempt, claim: Claim) -> Redemption:
         if claim.kind is ClaimKind.DONE and claim.result is not None:
-            return claim.result.replay().with_receipt(receipt_id(key, claim.nonce))
+            return claim.result.replay().with_receipt(receipt_id(attempt.key, claim.nonce))
         if claim.kind is ClaimKind.BAD_TOKEN:
             raise InvalidFormToken("This confirmation has expired or belongs to another coupon.")
         if claim.kind is ClaimKind.USED_TOKEN:
             raise InvalidFormToken("This confirmation was already used.")
-        attempt = _Attempt(
-            provider=provider,
-            key=key,
-            link=link,
-            token=token,
-            nonce=claim.nonce,
-            since=claim.since or self._clock(),
-            coupon_id=claim.coupon_id or (seen.id if seen else ""),
-            offer_id=claim.offer_id or (seen.offer_id if seen else ""),
-            keep_receipt=keep_receipt,
-        )
         if claim.kind is ClaimKind.RECONCILE:
             log.info("reconciling", reason="an earlier attempt ended in doubt")
             return await self._read_back(attempt, cause=None)
         return await self._call_upstream(attempt)
 
     async def _call_upstream(self, attempt: _Attempt) -> Redemption:
-        details = RedeemDetails(source=self.policy.source)
         try:
-            answer = await attempt.provider.redeem(attempt.link, details)
+            answer = await attempt.provider.redeem(attempt.link, attempt.details)
         except (UpstreamUnreachable, UpstreamNotApplied) as error:
             return await self._settle(attempt, "release", self._failure(attempt, error))
         except CouponRefused as error:
-            if attempt.provider.capabilities.read_back:
-                log.info("redeem_refused", **_describe(error))
+            log.info("redeem_refused", **_describe(error))
+            if attempt.provider.capabilities.read_back:  # the read-back knows more (the time)
                 return await self._read_back(attempt, cause=error)
             return await self._refused(attempt, error)
         except UpstreamError as error:
@@ -320,6 +328,7 @@ class Redemptions:
             redeemed_at=self._clock(),
             detail=DETAILS[Outcome.REDEEMED],
             reference=answer.reference,
+            verified_by=attempt.staff,
         )
         return await self._settle(attempt, "done", result)
 
@@ -346,6 +355,7 @@ class Redemptions:
         assert coupon is not None or state is CouponState.NO_ACTIVE_COUPON
         outcome = OUTCOME_FOR_STATE[state]
         redeemed_at = coupon.redeemed_at if coupon else None
+        staff = None
         refused = isinstance(cause, UpstreamRejected) and 400 <= cause.status_code < 500
         if (
             state is CouponState.ALREADY_REDEEMED
@@ -354,6 +364,8 @@ class Redemptions:
         ):
             outcome = Outcome.REDEEMED  # our own attempt was applied after all
             redeemed_at = redeemed_at or self._clock()
+            # ours when we just sent it; an earlier attempt's staff were never recorded
+            staff = attempt.staff if cause is not None else None
         result = Redemption(
             outcome,
             attempt.link,
@@ -362,22 +374,17 @@ class Redemptions:
             redeemed_at=redeemed_at,
             detail=DETAILS[outcome],
             replayed=cause is None and outcome is Outcome.REDEEMED,
+            verified_by=staff,
         )
         return await self._settle(attempt, "done", result)
 
     async def _refused(self, attempt: _Attempt, refusal: CouponRefused) -> Redemption:
         """Settle a documented refusal from a back end that cannot read the coupon back."""
-        log.info("redeem_refused", **_describe(refusal))
         outcome = OUTCOME_FOR_STATE.get(refusal.state)
         if outcome is None:  # a refusal that says the coupon is redeemable says nothing
             return await self._settle(attempt, "unknown", self._failure(attempt, refusal))
-        result = Redemption(
-            outcome,
-            attempt.link,
-            coupon_id=attempt.coupon_id or None,
-            offer_id=attempt.offer_id or None,
-            detail=DETAILS[outcome],
-        )
+        coupon, offer = attempt.coupon_id or None, attempt.offer_id or None
+        result = Redemption(outcome, attempt.link, coupon, offer, detail=DETAILS[outcome])
         return await self._settle(attempt, "done", result)
 
     async def _settle(

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from resolver.models import VerificationPolicy  # noqa: TC001  # pydantic reads it at runtime
 from resolver.ratelimit import parse_limit
 from resolver.signing import LinkKey, parse_keys
 
@@ -82,6 +83,17 @@ class Settings(BaseSettings):
     form_token_ttl: int = Field(default=600, ge=10, le=86_400)
     receipt_ttl: int = Field(default=3_600, ge=60, le=30 * 86_400)
     offer_cache_ttl: int = Field(default=300, ge=0, le=86_400)
+
+    # --- staff verification ---------------------------------------------------------------
+    # off: the confirm button alone; optional: a staff code is checked when given; required.
+    # Campaigns may override it in the staff file's [campaigns] table.
+    staff_verification: VerificationPolicy = "off"
+    staff_file: str | None = None
+    staff_max_failures: int = Field(default=5, ge=1, le=100)
+    staff_max_failures_per_ip: int = Field(default=20, ge=1, le=10_000)
+    staff_lockout_seconds: int = Field(default=900, ge=1, le=86_400)
+    staff_code_drift: int = Field(default=1, ge=0, le=10)
+    capture_location: bool = False
 
     # --- screens --------------------------------------------------------------------------
     live_seconds: int = Field(default=120, ge=10, le=3_600)
@@ -150,6 +162,7 @@ class Settings(BaseSettings):
         "redis_url",
         "brand_logo",
         "support_url",
+        "staff_file",
         "campaigns_file",
         mode="before",
     )
@@ -212,6 +225,12 @@ class Settings(BaseSettings):
             raise ValueError(f"is larger than {MAX_LOGO_BYTES // 1024} KB (pages must stay small)")
         return str(path.resolve())
 
+    @field_validator("staff_file")
+    @classmethod
+    def _staff_file(cls, value: str | None) -> str | None:
+        # Read (and checked) at start-up, not here: `resolver staff add-store` creates it.
+        return str(Path(value).expanduser()) if value else value
+
     @field_validator("support_url")
     @classmethod
     def _support_url(cls, value: str | None) -> str | None:
@@ -235,6 +254,11 @@ class Settings(BaseSettings):
             raise ValueError("RESOLVER_UPSTREAM=campaigns needs RESOLVER_CAMPAIGNS_FILE")
         if self.upstream is None:
             object.__setattr__(self, "upstream", "passkit" if self.has_credentials else "sandbox")
+        if self.staff_verification != "off" and self.staff_file is None:
+            raise ValueError(
+                f"RESOLVER_STAFF_VERIFICATION={self.staff_verification} needs RESOLVER_STAFF_FILE "
+                "(the stores and staff who may verify)"
+            )
         if self.upstream == "passkit" and not self.has_credentials:
             raise ValueError(
                 "RESOLVER_UPSTREAM=passkit needs RESOLVER_PASSKIT_API_KEY and "

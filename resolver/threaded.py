@@ -18,6 +18,9 @@ if TYPE_CHECKING:
     from types import TracebackType
 
 STARTUP_TIMEOUT_S = 10.0
+# Idle client connections are kept longer than any client pool here keeps them (uvicorn's
+# default of 5 s would close connections our upstream pool is about to reuse).
+SERVER_KEEPALIVE_SECONDS = 75
 
 
 class Server(uvicorn.Server):
@@ -93,6 +96,7 @@ def start(
         log_level=log_level,
         lifespan=lifespan,
         timeout_graceful_shutdown=int(grace),
+        timeout_keep_alive=SERVER_KEEPALIVE_SECONDS,
     )
     server = Server(config, before_shutdown)
     bound_port = int(sock.getsockname()[1])

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from resolver.models import (
+    Attribution,
     Coupon,
     CouponState,
     Failure,
@@ -67,6 +68,36 @@ def test_redemptions_round_trip_through_their_stored_form() -> None:
     )
     restored = Redemption.from_dict(original.to_dict())
     assert restored == dataclasses.replace(original, replayed=False)
+
+
+@pytest.mark.parametrize(
+    "who",
+    [Attribution("paris", "Paris Opéra", "ana", "Ana Lima"), Attribution("paris", "Paris Opéra")],
+)
+def test_who_verified_round_trips_with_the_redemption(who: Attribution) -> None:
+    """A receipt keeps the store and employee (or store code) that verified it."""
+    original = Redemption(Outcome.REDEEMED, Link("k", "e"), redeemed_at=NOW, verified_by=who)
+    assert Redemption.from_dict(original.to_dict()) == original
+
+
+def test_an_attribution_says_who_in_the_upstreams_terms() -> None:
+    """A one-line reference and a metadata map, with ids and names only."""
+    ana = Attribution("paris", "Paris Opéra", "ana", "Ana Lima")
+    assert ana.reference == "Paris Opéra (paris) · Ana Lima (ana)"
+    assert ana.metadata == {
+        "verifiedBy": "pin",
+        "storeId": "paris",
+        "storeName": "Paris Opéra",
+        "employeeId": "ana",
+        "employeeName": "Ana Lima",
+    }
+    store = Attribution("paris", "Paris Opéra")
+    assert store.reference == "Paris Opéra (paris) · store code"
+    assert store.metadata == {
+        "verifiedBy": "store_code",
+        "storeId": "paris",
+        "storeName": "Paris Opéra",
+    }
 
 
 def test_offers_round_trip_through_their_cached_form() -> None:

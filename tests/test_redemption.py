@@ -11,8 +11,8 @@ import pytest
 from redis.asyncio import Redis
 
 from resolver.app import create_app
-from resolver.exceptions import InvalidFormToken
-from resolver.models import CouponState, Failure, Link, Outcome
+from resolver.exceptions import InvalidFormToken, RateLimited, VerificationFailed
+from resolver.models import Attribution, CouponState, Failure, Link, Outcome
 from resolver.providers import Capabilities
 from resolver.providers.passkit import PassKit
 from resolver.providers.routing import Router
@@ -374,3 +374,63 @@ async def test_without_offers_the_offer_is_simply_unknown(
     assert preview.state is CouponState.REDEEMABLE
     assert preview.offer is None
     assert passkit.router.routes["offer"].call_count == 0
+
+
+ANA = Attribution("paris", "Paris Opéra", "ana", "Ana Lima")
+
+
+async def test_who_verified_and_where_go_upstream_and_into_the_result(
+    redemptions: Redemptions, passkit: PassKitDouble
+) -> None:
+    """The staff check's answer becomes redemptionReference and metaData; lat/lon go along."""
+    passkit.add("member-1")
+
+    async def verify(key: str) -> Attribution:
+        return ANA
+
+    result = await redemptions.redeem(LINK, verify=verify, location=(48.8708, 2.3317))
+    details = passkit.redeem_bodies[0]["redemptionDetails"]
+    assert details["redemptionReference"] == "Paris Opéra (paris) · Ana Lima (ana)"
+    assert details["metaData"] == ANA.metadata
+    assert (details["lat"], details["lon"]) == (48.8708, 2.3317)
+    assert result.verified_by == ANA
+    assert (await redemptions.receipt(result.receipt or "")) == result
+
+
+async def test_a_refused_staff_check_claims_nothing_and_calls_nothing(
+    redemptions: Redemptions, passkit: PassKitDouble, redis: Redis
+) -> None:
+    """Checked before the claim: the coupon's state and the member's token stay untouched."""
+    passkit.add("member-1")
+    preview = await redemptions.preview(LINK, with_form_token=True)
+
+    async def refuse(key: str) -> Attribution:
+        raise VerificationFailed(tries_left=2)
+
+    with pytest.raises(VerificationFailed):
+        await redemptions.redeem(LINK, form_token=preview.form_token, verify=refuse)
+    assert passkit.redeem_calls == 0
+    assert await redis.exists(f"rr:{{{redemptions.key(LINK)}}}") == 0
+    again = await redemptions.redeem(LINK, form_token=preview.form_token)  # the token still works
+    assert again.outcome is Outcome.REDEEMED
+    assert again.verified_by is None
+
+
+async def test_the_rate_limit_is_checked_before_any_staff_code(
+    redemptions: Redemptions, passkit: PassKitDouble
+) -> None:
+    """A client over its limit gets no code checked: admission comes first."""
+    passkit.add("member-1")
+    checked = []
+
+    async def over_limit() -> None:
+        raise RateLimited(30, scope="client")
+
+    async def verify(key: str) -> Attribution:
+        checked.append(key)
+        return ANA
+
+    with pytest.raises(RateLimited):
+        await redemptions.redeem(LINK, admit=over_limit, verify=verify)
+    assert checked == []
+    assert passkit.calls == 0

@@ -73,6 +73,11 @@ def test_settings_come_from_resolver_prefixed_variables(monkeypatch: pytest.Monk
         ({"brand_logo": "/etc/hostname"}, "RESOLVER_BRAND_LOGO"),
         ({"support_url": "javascript:alert(1)"}, "RESOLVER_SUPPORT_URL"),
         ({"support_url": "http://help.example.com"}, "RESOLVER_SUPPORT_URL"),
+        ({"staff_verification": "sometimes"}, "RESOLVER_STAFF_VERIFICATION"),
+        ({"staff_verification": "required"}, "RESOLVER_STAFF_FILE"),
+        ({"staff_max_failures": 0}, "RESOLVER_STAFF_MAX_FAILURES"),
+        ({"staff_lockout_seconds": 0}, "RESOLVER_STAFF_LOCKOUT_SECONDS"),
+        ({"staff_code_drift": 11}, "RESOLVER_STAFF_CODE_DRIFT"),
     ],
 )
 def test_a_bad_setting_is_reported_by_its_variable_name(
@@ -153,3 +158,20 @@ def test_a_copied_env_example_starts_the_demo(tmp_path: Path) -> None:
     settings = Settings(_env_file=env)
     assert settings.upstream == "sandbox"
     assert settings.redis_url is None
+
+
+def test_staff_verification_is_off_by_default_with_sensible_limits() -> None:
+    """Off; 5 wrong codes per coupon and 20 per client IP in 15 minutes; one step of drift."""
+    settings = make()
+    assert settings.staff_verification == "off"
+    assert settings.staff_file is None
+    assert (settings.staff_max_failures, settings.staff_max_failures_per_ip) == (5, 20)
+    assert (settings.staff_lockout_seconds, settings.staff_code_drift) == (900, 1)
+    assert settings.capture_location is False
+
+
+def test_the_staff_file_path_is_not_read_by_the_settings(tmp_path: Path) -> None:
+    """It may not exist yet (`resolver staff add-store` creates it); start-up reads it."""
+    path = tmp_path / "later" / "staff.toml"
+    settings = make(staff_verification="required", staff_file=str(path))
+    assert settings.staff_file == str(path)

@@ -23,9 +23,7 @@ from typing import TYPE_CHECKING
 from resolver.exceptions import CouponRefused, UpstreamBadAnswer, UpstreamNotApplied
 from resolver.models import Coupon, CouponState, Link, Offer
 from resolver.providers import Capabilities, RedeemAnswer
-from resolver.providers.http_templates import fill, json_at
-from resolver.providers.passkit import parse_date
-from resolver.providers.transport import (
+from resolver.providers.exchange import (
     HeadersAuth,
     as_text,
     json_object,
@@ -33,6 +31,8 @@ from resolver.providers.transport import (
     refusal,
     send,
 )
+from resolver.providers.http_templates import fill, json_at
+from resolver.providers.passkit import parse_date
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

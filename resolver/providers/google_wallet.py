@@ -20,8 +20,7 @@ from urllib.parse import quote
 from resolver.exceptions import CouponRefused, UpstreamBadAnswer
 from resolver.models import Coupon, CouponState, Link, Offer
 from resolver.providers import Capabilities, RedeemAnswer
-from resolver.providers.passkit import parse_date
-from resolver.providers.transport import (
+from resolver.providers.exchange import (
     MESSAGE_LIMIT,
     as_object,
     as_text,
@@ -30,6 +29,7 @@ from resolver.providers.transport import (
     refusal,
     send,
 )
+from resolver.providers.passkit import parse_date
 
 if TYPE_CHECKING:
     import httpx

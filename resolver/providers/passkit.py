@@ -15,7 +15,7 @@ from urllib.parse import quote
 from resolver.exceptions import UpstreamBadAnswer
 from resolver.models import Coupon, CouponStatus, Link, Offer, RedeemDetails
 from resolver.providers import Capabilities, RedeemAnswer
-from resolver.providers.transport import (
+from resolver.providers.exchange import (
     MESSAGE_LIMIT,
     as_object,
     as_text,

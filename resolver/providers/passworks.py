@@ -29,7 +29,7 @@ import httpx
 from resolver.exceptions import UpstreamBadAnswer
 from resolver.models import Coupon, Link, Offer
 from resolver.providers import Capabilities, RedeemAnswer
-from resolver.providers.transport import (
+from resolver.providers.exchange import (
     MESSAGE_LIMIT,
     as_object,
     as_text,

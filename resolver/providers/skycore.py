@@ -35,7 +35,7 @@ from resolver.exceptions import (
 )
 from resolver.models import Coupon, CouponState, Link, Offer
 from resolver.providers import Capabilities, RedeemAnswer
-from resolver.providers.transport import (
+from resolver.providers.exchange import (
     MESSAGE_LIMIT,
     HeadersAuth,
     as_object,

@@ -13,7 +13,7 @@ from resolver import threaded
 from resolver.sandbox.app import create_sandbox_app
 from resolver.sandbox.auth import DEFAULT_API_KEY, DEFAULT_API_SECRET
 from resolver.sandbox.state import SandboxState
-from resolver.threaded import Server, ThreadedServer
+from resolver.threaded import SERVER_KEEPALIVE_SECONDS, Server, ThreadedServer
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -71,6 +71,7 @@ def serve(
         log_level=log_level,
         lifespan="off",
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+        timeout_keep_alive=SERVER_KEEPALIVE_SECONDS,
     )
     # Hung calls are let go first: uvicorn waits for open requests before it stops.
     Server(config, before_shutdown=state.faults.release_hung).run()

@@ -3,7 +3,11 @@
 Machines need no confirm step, so a POST redeems directly and answers with the true outcome:
 
     {"outcome", "campaignId", "externalId", "couponId", "redeemedAt", "replayed", "detail",
-     "reference"}
+     "verifiedBy", "triesLeft", "reference"}
+
+A till sends the staff member's PIN or the store's code as `staffCode` when the campaign asks for
+staff verification; `verifiedBy` then says who, and a wrong code answers 403 with `triesLeft`.
+`reference` is the back end's own reference for the redemption, when it gives one.
 
 A GET redeems only when the operator chose instant mode (a pass link pointing here instead of at
 a Make webhook), and never for HEAD, prefetch, previews or scanners: links get opened by things
@@ -22,11 +26,12 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from resolver.exceptions import MethodNotAllowed, Unauthorized
-from resolver.models import Failure, Link, Outcome, Redemption
+from resolver.models import Attribution, Failure, Link, Outcome, Redemption
 from resolver.web.links import verified_link
 from resolver.web.params import api_params
 from resolver.web.scanners import is_not_a_person
 from resolver.web.services import services
+from resolver.web.staff import staff_check, verified_by
 
 if TYPE_CHECKING:
     from pydantic import SecretStr
@@ -48,10 +53,13 @@ async def redeem(request: Request) -> JSONResponse:
     authenticated = authorize(request, app.settings.api_token)
     if request.method != "POST":
         refuse_get(request, instant=app.settings.redeem_mode == "instant")
-    link = verified_link(await api_params(request), app.settings.link_keys)
+    params = await api_params(request)
+    link = verified_link(params, app.settings.link_keys)
+    request.state.link = link  # error answers from here on name the link they are about
     # A caller holding an API token is a known machine (a till, a server): no per-IP limit.
     admit = None if authenticated else partial(app.client_limiter.check, request)
-    result = await app.redemptions.redeem(link, admit=admit)
+    verify = staff_check(request, link, params)
+    result = await app.redemptions.redeem(link, admit=admit, verify=verify)
     structlog.contextvars.bind_contextvars(outcome=result.outcome.value, replayed=result.replayed)
     return redemption_response(result)
 
@@ -100,6 +108,7 @@ def redemption_response(result: Redemption) -> JSONResponse:
             redeemed_at=result.redeemed_at,
             replayed=result.replayed,
             detail=result.detail,
+            verified=result.verified_by,
             reference=result.reference,
         ),
         status_code=status,
@@ -115,6 +124,8 @@ def body(
     redeemed_at: datetime | None = None,
     replayed: bool = False,
     detail: str = "",
+    verified: Attribution | None = None,
+    tries_left: int | None = None,
     reference: str | None = None,
 ) -> dict[str, Any]:
     return {
@@ -125,6 +136,8 @@ def body(
         "redeemedAt": rfc3339(redeemed_at),
         "replayed": replayed,
         "detail": detail,
+        "verifiedBy": verified_by(verified),
+        "triesLeft": tries_left,
         # The back end's own reference for the redemption, e.g. Skycore's queued update's
         # tracking id: what its support asks for.
         "reference": reference,

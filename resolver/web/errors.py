@@ -18,8 +18,11 @@ from resolver.exceptions import (
     UpstreamError,
     UpstreamTimeout,
     UpstreamUnreachable,
+    VerificationError,
+    VerificationFailed,
+    VerificationLocked,
 )
-from resolver.models import Outcome
+from resolver.models import Link, Outcome
 from resolver.redemption import DETAILS
 from resolver.web.api import body
 from resolver.web.rendering import render
@@ -29,6 +32,12 @@ if TYPE_CHECKING:
     from starlette.types import ExceptionHandler
 
 log = structlog.get_logger("resolver.errors")
+
+
+def parsed_link(request: Request) -> Link | None:
+    """The link the API request named, once it was read: echoed so a caller can match answers."""
+    link = getattr(request.state, "link", None)
+    return link if isinstance(link, Link) else None
 
 
 def _wants_json(request: Request) -> bool:
@@ -54,7 +63,9 @@ async def invalid_request(request: Request, error: Exception) -> Response:
         headers["allow"] = "POST" if _wants_json(request) else "GET, POST"
     if _wants_json(request):
         return JSONResponse(
-            body(outcome, detail=error.detail), status_code=error.status_code, headers=headers
+            body(outcome, link=parsed_link(request), detail=error.detail),
+            status_code=error.status_code,
+            headers=headers,
         )
     return render(request, "invalid.html", error.status_code, detail=error.detail)
 
@@ -78,8 +89,41 @@ async def rate_limited(request: Request, error: Exception) -> Response:
     headers = {"retry-after": str(error.retry_after)}
     detail = f"Too many requests; try again in {error.retry_after} seconds."
     if _wants_json(request):
-        return JSONResponse(body("rate_limited", detail=detail), status_code=429, headers=headers)
+        return JSONResponse(
+            body("rate_limited", link=parsed_link(request), detail=detail),
+            status_code=429,
+            headers=headers,
+        )
     return render(request, "too_many.html", 429, headers=headers, retry_after=error.retry_after)
+
+
+async def verification_error(request: Request, error: Exception) -> Response:
+    """A staff code missing, wrong (403, with the tries left) or locked out (429, Retry-After).
+
+    The confirm page handles missing and wrong codes itself (it asks again); pages only get
+    here when locked out.
+    """
+    assert isinstance(error, VerificationError)
+    structlog.contextvars.bind_contextvars(outcome=error.outcome)
+    headers = {}
+    if isinstance(error, VerificationLocked):
+        headers["retry-after"] = str(error.retry_after)
+        detail = f"Too many wrong staff codes; try again in {error.retry_after} seconds."
+    elif isinstance(error, VerificationFailed):
+        detail = f"The staff code is not right; {error.tries_left} tries left."
+    else:
+        detail = "This campaign requires a staff code (staffCode)."
+    if _wants_json(request):
+        tries_left = error.tries_left if isinstance(error, VerificationFailed) else None
+        payload = body(
+            error.outcome, link=parsed_link(request), detail=detail, tries_left=tries_left
+        )
+        return JSONResponse(payload, status_code=error.status_code, headers=headers)
+    if isinstance(error, VerificationLocked):
+        return render(
+            request, "staff_locked.html", 429, headers=headers, retry_after=error.retry_after
+        )
+    return render(request, "invalid.html", error.status_code, detail=detail)
 
 
 async def store_unavailable(request: Request, error: Exception) -> Response:
@@ -89,7 +133,9 @@ async def store_unavailable(request: Request, error: Exception) -> Response:
     detail = "Duplicate protection is unavailable; nothing was redeemed. Try again shortly."
     if _wants_json(request):
         return JSONResponse(
-            body("unavailable", detail=detail), status_code=503, headers={"retry-after": "5"}
+            body("unavailable", link=parsed_link(request), detail=detail),
+            status_code=503,
+            headers={"retry-after": "5"},
         )
     return render(request, "unavailable.html", 503, retry_url=_retry_url(request))
 
@@ -105,7 +151,11 @@ async def upstream_error(request: Request, error: Exception) -> Response:
         status = 504
     if _wants_json(request):
         return JSONResponse(
-            body("upstream_error", detail="The coupon service did not answer usably."),
+            body(
+                "upstream_error",
+                link=parsed_link(request),
+                detail="The coupon service did not answer usably.",
+            ),
             status_code=status,
         )
     return render(request, "unavailable.html", status, retry_url=_retry_url(request))
@@ -118,7 +168,9 @@ async def http_error(request: Request, error: Exception) -> Response:
     if _wants_json(request):
         outcome = "invalid_request"
         return JSONResponse(
-            body(outcome, detail=error.detail), status_code=error.status_code, headers=headers
+            body(outcome, link=parsed_link(request), detail=error.detail),
+            status_code=error.status_code,
+            headers=headers,
         )
     page = "not_found.html" if error.status_code == 404 else "invalid.html"
     return render(request, page, error.status_code, detail=error.detail)
@@ -128,6 +180,7 @@ handlers: dict[type[Exception] | int, ExceptionHandler] = {
     BadSignature: bad_signature,
     InvalidRequest: invalid_request,
     RateLimited: rate_limited,
+    VerificationError: verification_error,
     StoreUnavailable: store_unavailable,
     UpstreamError: upstream_error,
     HTTPException: http_error,

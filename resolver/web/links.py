@@ -25,6 +25,8 @@ MAX_ID_LENGTH = 128
 ID_PATTERN = re.compile(r"[A-Za-z0-9._~@+\-]+")
 BAD_ESCAPE = re.compile(rb"%(?![0-9A-Fa-f]{2})")
 LINK_FIELDS = ("externalId", "campaignId")
+# Fields a JSON body must send as strings: a number would lose a staff code's leading zeros.
+STRING_FIELDS = (*LINK_FIELDS, "kid", "sig", "staffCode")
 
 
 def parse_pairs(raw: bytes, where: str) -> dict[str, str]:
@@ -57,7 +59,7 @@ def parse_json_object(raw: bytes) -> dict[str, str]:
         raise InvalidBody("the JSON body must be an object")
     params: dict[str, str] = {}
     for name, value in data.items():
-        if name in LINK_FIELDS and not isinstance(value, str):
+        if name in STRING_FIELDS and not isinstance(value, str):
             raise InvalidLink(f"{name} must be a string")
         if isinstance(value, str):
             params[name] = value

@@ -95,3 +95,8 @@ def moment(value: datetime, timezone: str | None, locale: Locale) -> Moment:
 def ago(elapsed: timedelta, locale: Locale) -> str:
     """How long ago, in words: "3 minutes ago", "il y a 3 minutes"."""
     return format_timedelta(-elapsed, add_direction=True, locale=locale)
+
+
+def duration(seconds: int, locale: Locale) -> str:
+    """How long, in words: "15 minutes", "15 Minuten"."""
+    return format_timedelta(timedelta(seconds=seconds), locale=locale)

@@ -13,24 +13,36 @@ from typing import TYPE_CHECKING, Any
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from resolver.exceptions import VerificationFailed, VerificationLocked, VerificationRequired
 from resolver.models import Outcome
 from resolver.web.links import ID_PATTERN, MAX_ID_LENGTH
+from resolver.web.staff import STAFF_CODE
 
 if TYPE_CHECKING:
     from starlette.requests import Request
 
-OTHER_OUTCOMES = ("invalid_request", "unauthorized", "rate_limited", "unavailable")
+OTHER_OUTCOMES = (
+    "invalid_request",
+    "unauthorized",
+    "rate_limited",
+    "unavailable",
+    *(error.outcome for error in (VerificationRequired, VerificationFailed, VerificationLocked)),
+)
 RESPONSES = {
     "200": "`redeemed` (with `replayed: true`, a repeat of an earlier success in the window)",
     "400": "`invalid_request`: `detail` says what is wrong; nothing was sent upstream",
     "401": "`unauthorized`: an API token is configured and none valid was sent",
+    "403": "`verification_required`: the campaign requires a staff code and none was sent; "
+    "`verification_failed`: the staff code is wrong (`triesLeft` says how many remain). "
+    "Nothing was claimed or sent upstream",
     "404": "`no_active_coupon` (also for a missing or wrong link signature)",
     "405": "`invalid_request`: HEAD, or GET outside instant mode, or GET from a non-person",
     "409": "`already_redeemed`, or `in_progress` (with Retry-After)",
     "410": "`expired`",
     "413": "`invalid_request`: the body is larger than 8 KiB",
     "415": "`invalid_request`: the body is neither JSON nor a urlencoded form",
-    "429": "`rate_limited` (with Retry-After)",
+    "429": "`rate_limited`, or `verification_locked`: too many wrong staff codes for this "
+    "coupon or from this client (both with Retry-After)",
     "502": "`upstream_error`: the coupon service gave an unusable answer",
     "503": "`upstream_error` (unreachable) or `unavailable` (Redis down; with Retry-After)",
     "504": "`upstream_error`: the coupon service did not answer in time",
@@ -44,6 +56,8 @@ RESULT_FIELDS = (
     "redeemedAt",
     "replayed",
     "detail",
+    "verifiedBy",
+    "triesLeft",
     "reference",
 )
 
@@ -65,6 +79,11 @@ def document() -> dict[str, Any]:
         "campaignId": _id("coupon campaign", "id"),
         "kid": {"type": "string", "description": "Signing key id (signed links)."},
         "sig": {"type": "string", "description": "Link signature (signed links)."},
+        STAFF_CODE: {
+            "type": "string",
+            "description": "A staff member's PIN or the store's current code, when the "
+            "campaign asks for staff verification (ignored when it does not).",
+        },
     }
     link_body = {"type": "object", "properties": link_fields}
     parameters = [
@@ -128,13 +147,30 @@ def document() -> dict[str, Any]:
                         "redeemedAt": {"type": ["string", "null"], "format": "date-time"},
                         "replayed": {"type": "boolean"},
                         "detail": {"type": "string"},
+                        "verifiedBy": {
+                            "oneOf": [{"type": "null"}, {"$ref": "#/components/schemas/Staff"}]
+                        },
+                        "triesLeft": {"type": ["integer", "null"], "minimum": 0},
                         "reference": {
                             "type": ["string", "null"],
                             "description": "The back end's own reference for the redemption "
                             "(e.g. Skycore's tracking id), when it gives one.",
                         },
                     },
-                }
+                },
+                "Staff": {
+                    "type": "object",
+                    "description": "Who verified the redemption at the counter.",
+                    "additionalProperties": False,
+                    "required": ["method", "storeId", "storeName", "employeeId", "employeeName"],
+                    "properties": {
+                        "method": {"enum": ["pin", "store_code"]},
+                        "storeId": {"type": "string"},
+                        "storeName": {"type": "string"},
+                        "employeeId": {"type": ["string", "null"]},
+                        "employeeName": {"type": ["string", "null"]},
+                    },
+                },
             },
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer"},

@@ -5,6 +5,10 @@ POST /redeem                              redeems, then 303 See Other to the rec
 GET  /redeemed/{receipt}                  the attempt's result; reloading redeems nothing
 
 `?lang=` (or the form's `lang`) picks the language and is carried on to the receipt.
+
+When the campaign asks for staff verification, the confirm form carries a staff code; a missing
+or wrong one shows the confirm page again (with a fresh token, and the tries left), having
+claimed and sent nothing. A GET cannot carry a code, so instant mode then shows the form too.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import structlog
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from resolver.exceptions import InvalidFormToken
+from resolver.exceptions import InvalidFormToken, VerificationFailed, VerificationRequired
 from resolver.models import Coupon, CouponState, Offer, Outcome, Redemption
 from resolver.web.i18n import N_
 from resolver.web.links import link_from, link_url, verified_link
@@ -27,11 +31,14 @@ from resolver.web.params import form_params, query_params
 from resolver.web.rendering import remember_language, render, requested_language
 from resolver.web.scanners import is_not_a_person
 from resolver.web.services import services
+from resolver.web.staff import StaffField, location_from, staff_check
 
 if TYPE_CHECKING:
     from datetime import datetime
 
     from starlette.requests import Request
+
+    from resolver.redemption import Preview
 
 FORM_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 RECEIPT = re.compile(r"[a-z2-7]{16}-[a-z2-7]{16}")
@@ -61,25 +68,17 @@ async def open_link(request: Request) -> Response:
         return render(request, "neutral.html")
     app = services(request)
     link = verified_link(query_params(request), app.settings.link_keys)
-    instant = app.settings.redeem_mode == "instant"
+    # A staff code needs the form, even in instant mode.
+    instant = (
+        app.settings.redeem_mode == "instant" and app.staff.policy(link.campaign_id) != "required"
+    )
     preview = await app.redemptions.preview(
         link, with_form_token=not instant, admit=partial(app.client_limiter.check, request)
     )
     if instant and preview.state is CouponState.REDEEMABLE:
         result = await app.redemptions.redeem(link, seen=preview.coupon, keep_receipt=True)
         return await _answer(request, result)
-    structlog.contextvars.bind_contextvars(outcome=preview.state.value)
-    template, status = PREVIEW_PAGES[preview.state]
-    coupon = preview.coupon
-    return render(
-        request,
-        template,
-        status,
-        preview=preview,
-        offer=preview.offer,
-        redeemed_at=coupon.redeemed_at if coupon else None,
-        expired_on=_expired_on(coupon, preview.offer, app.clock()),
-    )
+    return _preview_page(request, preview)
 
 
 async def confirm(request: Request) -> Response:
@@ -93,12 +92,19 @@ async def confirm(request: Request) -> Response:
     if not FORM_TOKEN.fullmatch(token):
         raise InvalidFormToken(N_("The confirmation is not valid."))
     app = services(request)
-    result = await app.redemptions.redeem(
-        link,
-        form_token=token,
-        keep_receipt=True,
-        admit=partial(app.client_limiter.check, request),
-    )
+    try:
+        result = await app.redemptions.redeem(
+            link,
+            form_token=token,
+            keep_receipt=True,
+            admit=partial(app.client_limiter.check, request),
+            verify=staff_check(request, link, params),
+            location=location_from(params, enabled=app.settings.capture_location),
+        )
+    except (VerificationRequired, VerificationFailed) as refusal:
+        # Nothing was claimed and the token is unused; a fresh one restarts its time limit.
+        preview = await app.redemptions.preview(link, with_form_token=True)
+        return _preview_page(request, preview, refusal=refusal)
     return await _answer(request, result)
 
 
@@ -129,6 +135,35 @@ async def _answer(request: Request, result: Redemption) -> Response:
     redemptions = services(request).redemptions
     offer = await redemptions.offer(result.link, result.offer_id) if result.offer_id else None
     return _result_page(request, result, offer)
+
+
+def _preview_page(
+    request: Request,
+    preview: Preview,
+    *,
+    refusal: VerificationRequired | VerificationFailed | None = None,
+) -> Response:
+    """The coupon as it is now; the confirm form asks for what the campaign needs."""
+    app = services(request)
+    structlog.contextvars.bind_contextvars(
+        outcome=refusal.outcome if refusal else preview.state.value
+    )
+    template, status = PREVIEW_PAGES[preview.state]
+    field = StaffField.asking(app.staff.policy(preview.link.campaign_id))
+    if field is not None and refusal is not None and preview.state is CouponState.REDEEMABLE:
+        field, status = field.after(refusal), refusal.status_code
+    coupon = preview.coupon
+    return render(
+        request,
+        template,
+        status,
+        preview=preview,
+        offer=preview.offer,
+        redeemed_at=coupon.redeemed_at if coupon else None,
+        expired_on=_expired_on(coupon, preview.offer, app.clock()),
+        staff=field,
+        ask_location=app.settings.capture_location,
+    )
 
 
 def _result_page(request: Request, result: Redemption, offer: Offer | None) -> Response:

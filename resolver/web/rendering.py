@@ -17,7 +17,7 @@ from starlette.templating import Jinja2Templates
 from resolver.models import Offer
 from resolver.web.branding import fingerprint
 from resolver.web.i18n import N_, Language, negotiate, parse_tag
-from resolver.web.localized import Moment, ago, moment, offer_text
+from resolver.web.localized import Moment, ago, duration, moment, offer_text
 from resolver.web.services import services
 
 if TYPE_CHECKING:
@@ -126,6 +126,7 @@ def render(
     context["lang_param"] = requested_language(request)
     context["when"] = when
     context["ago"] = since
+    context["duration"] = lambda seconds: duration(seconds, language.locale)
     context["explain"] = lambda detail: (
         functions["gettext"](detail) if detail in KNOWN_DETAILS else ""
     )

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from resolver.ratelimit import ClientLimiter
     from resolver.redemption import Redemptions
     from resolver.settings import Settings
+    from resolver.staff.verification import StaffCheck
     from resolver.store import Store
     from resolver.web.i18n import Catalogues
 
@@ -27,6 +28,7 @@ class Services:
     redemptions: Redemptions
     store: Store
     client_limiter: ClientLimiter
+    staff: StaffCheck  # verification policies per campaign, and the staff code check
     templates: Jinja2Templates
     catalogues: Catalogues
     upstream: str  # a human description for /readyz and the logs, e.g. "passkit (eu)"

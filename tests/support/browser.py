@@ -16,16 +16,23 @@ import subprocess
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import uvicorn
 from axe_playwright_python.async_playwright import Axe
 
 if TYPE_CHECKING:
-    from playwright.async_api import BrowserContext, ConsoleMessage, Page, Request
+    from collections.abc import Awaitable, Callable
+
+    from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Page, Request, Route
     from starlette.types import ASGIApp
 
 CHROMIUM = Path("/usr/bin/chromium")
+PHONE = (
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/126.0.0.0 Mobile Safari/537.36"
+)
+MAX_PAGE_BYTES = 30 * 1024
 LAUNCH_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -194,3 +201,82 @@ async def screenshot(page: Page, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     await page.screenshot(path=str(path), animations="allow")
     return path
+
+
+@dataclass(frozen=True)
+class View:
+    """A phone's screen: size, colour scheme and language."""
+
+    name: str
+    width: int
+    height: int
+    scheme: Literal["light", "dark"]
+    locale: str
+
+
+VIEWS = [View("390x844", 390, 844, "light", "en-US"), View("320x640", 320, 640, "dark", "de-DE")]
+
+
+async def page_problems(page: Page, audit: Audit, status: int) -> list[str]:
+    """What is wrong with a loaded page, short of accessibility: console errors, CSP
+    violations, other origins, small tap targets, sideways scrolling, weight."""
+    # Chrome reports the document's own error status (404, 410…) as a console error.
+    expected = f"the server responded with a status of {status} "
+    found = [f"console: {e}" for e in audit.console_errors if expected not in e]
+    found += [f"CSP: {violation}" for violation in await csp_violations(page)]
+    found += [f"foreign request: {url}" for url in audit.foreign_requests]
+    found += [f"tap target: {target}" for target in await small_targets(page)]
+    if await overflows(page):
+        found.append("scrolls sideways")
+    weight = await audit.transferred_bytes()
+    if weight > MAX_PAGE_BYTES:
+        found.append(f"{weight} bytes on the wire")
+    return found
+
+
+async def audit_screen(
+    browser: Browser,
+    base_url: str,
+    path: str,
+    name: str,
+    status: int,
+    *,
+    check: Callable[[Page], Awaitable[None]] | None = None,
+    user_agent: str = PHONE,
+    hold_still: bool = False,
+) -> None:
+    """Render `path` in every view and fail with everything found wrong in any of them.
+
+    `hold_still` drops the Refresh header, so a self-reloading page stays put while audited.
+    """
+    problems: list[str] = []
+    for view in VIEWS:
+        context = await browser.new_context(
+            viewport={"width": view.width, "height": view.height},
+            color_scheme=view.scheme,
+            locale=view.locale,
+            user_agent=user_agent,
+            device_scale_factor=1,
+        )
+        try:
+            if hold_still:
+                await context.route(f"{base_url}/**", _without_refresh)
+            page, audit = await open_page(context, base_url + path, base_url)
+            assert audit.status == status
+            html_lang = await page.evaluate("document.documentElement.lang")
+            assert html_lang == view.locale, f"{view.name}: <html lang={html_lang}>"
+            found = await page_problems(page, audit, status)
+            if check is not None:
+                await check(page)
+            await screenshot(page, f"{name}-{view.name}")
+            found += await serious_accessibility_violations(page)
+            problems += [f"{view.name}: {problem}" for problem in found]
+        finally:
+            await context.close()
+    assert not problems, "\n".join(problems)
+
+
+async def _without_refresh(route: Route) -> None:
+    response = await route.fetch()
+    headers = {k: v for k, v in response.headers.items() if k.lower() != "refresh"}
+    await route.fulfill(response=response, headers=headers)

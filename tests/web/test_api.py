@@ -30,6 +30,8 @@ FIELDS = {
     "redeemedAt",
     "replayed",
     "detail",
+    "verifiedBy",
+    "triesLeft",
     "reference",
 }
 
@@ -317,3 +319,27 @@ async def test_unknown_api_paths_answer_json(client: httpx.AsyncClient) -> None:
     answer = await client.post("/api/v1/nope")
     assert answer.status_code == 404
     assert answer.json()["outcome"] == "invalid_request"
+
+
+async def test_refusals_after_the_link_is_read_still_name_it(
+    make_settings: Callable[..., Settings], passkit: PassKitDouble, redis: Redis
+) -> None:
+    """A 429 (or any later refusal) echoes campaignId and externalId, so a till can match it."""
+    passkit.add("member-1")
+    async with running(create_app(make_settings(rate_limit_coupon="1/minute"))) as client:
+        await client.post(URL, params=LINK)
+        limited = await client.post(URL, params=LINK)
+    assert limited.status_code == 429
+    assert limited.json()["campaignId"] == "camp-1"
+    assert limited.json()["externalId"] == "member-1"
+
+
+@pytest.mark.parametrize("field", ["kid", "sig", "staffCode"])
+async def test_non_string_optional_fields_are_refused_not_dropped(
+    client: httpx.AsyncClient, passkit: PassKitDouble, field: str
+) -> None:
+    """`"kid": 5` is a clear 400, not silently an unsigned link."""
+    answer = await client.post(URL, json=LINK | {field: 5})
+    assert answer.status_code == 400
+    assert f"{field} must be a string" in answer.json()["detail"]
+    assert passkit.calls == 0

@@ -8,49 +8,30 @@ scroll sideways, and pass axe-core without serious or critical violations.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import pytest
-from playwright.async_api import Error as PlaywrightError
-from playwright.async_api import async_playwright
 
 from resolver.app import create_app
 from resolver.models import Link
 from resolver.store import Store
 from resolver.web.links import link_url
 from tests.conftest import SECRET_KEY, Clock, settings_for
-from tests.support.browser import (
-    CHROMIUM,
-    LAUNCH_ARGS,
-    ServedApp,
-    csp_violations,
-    ensure_chromium,
-    open_page,
-    overflows,
-    screenshot,
-    serious_accessibility_violations,
-    small_targets,
-)
+from tests.support.browser import PHONE, ServedApp, audit_screen, open_page
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+    from collections.abc import Iterator
 
-    from playwright.async_api import Browser, Page, Route
+    from playwright.async_api import Browser, Page
     from redis.asyncio import Redis
 
     from tests.support.passkit import PassKitDouble
 
-PHONE = (
-    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/126.0.0.0 Mobile Safari/537.36"
-)
 SLACK = "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)"
 MEMBER = Link("camp-1", "member-1")
 LINK = link_url(MEMBER, ())
 LIVE_SECONDS = 120
-MAX_PAGE_BYTES = 30 * 1024
 LOGO = (
     '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 180 32" width="180" height="32">'
     '<circle cx="16" cy="16" r="11" fill="none" stroke="#10302b" stroke-width="4"/>'
@@ -58,18 +39,6 @@ LOGO = (
     '<text x="38" y="22" font-family="sans-serif" font-size="16" font-weight="700" '
     'fill="#10302b">Café Lumière</text></svg>'
 )
-
-
-@dataclass(frozen=True)
-class View:
-    name: str
-    width: int
-    height: int
-    scheme: Literal["light", "dark"]
-    locale: str
-
-
-VIEWS = [View("390x844", 390, 844, "light", "en-US"), View("320x640", 320, 640, "dark", "de-DE")]
 
 
 @pytest.fixture(scope="module")
@@ -98,81 +67,6 @@ def served(
     )
     with ServedApp(create_app(settings, clock=clock)) as served:
         yield served
-
-
-@pytest.fixture(scope="session")
-async def browser() -> AsyncIterator[Browser]:
-    """Debian's Chromium (installed when missing and we are root), or a skip saying why not."""
-    reason = ensure_chromium()
-    if reason is not None:
-        pytest.skip(reason)
-    async with async_playwright() as playwright:
-        try:
-            browser = await playwright.chromium.launch(
-                executable_path=str(CHROMIUM), args=LAUNCH_ARGS
-            )
-        except PlaywrightError as error:
-            pytest.skip(f"{CHROMIUM} does not start here: {error.message.splitlines()[0]}")
-        yield browser
-        await browser.close()
-
-
-async def audit_screen(
-    browser: Browser,
-    served: ServedApp,
-    path: str,
-    name: str,
-    status: int,
-    *,
-    check: Callable[[Page], Awaitable[None]] | None = None,
-    user_agent: str = PHONE,
-    hold_still: bool = False,
-) -> None:
-    """Render `path` in every view and fail with everything found wrong in any of them.
-
-    `hold_still` drops the Refresh header, so a self-reloading page stays put while audited.
-    """
-    problems: list[str] = []
-    for view in VIEWS:
-        context = await browser.new_context(
-            viewport={"width": view.width, "height": view.height},
-            color_scheme=view.scheme,
-            locale=view.locale,
-            user_agent=user_agent,
-            device_scale_factor=1,
-        )
-        try:
-            if hold_still:
-                await context.route(f"{served.url}/**", _without_refresh)
-            page, audit = await open_page(context, served.url + path, served.url)
-            assert audit.status == status
-            html_lang = await page.evaluate("document.documentElement.lang")
-            assert html_lang == view.locale, f"{view.name}: <html lang={html_lang}>"
-            # Chrome reports the document's own error status (404, 410…) as a console error.
-            expected = f"the server responded with a status of {status} "
-            found = [f"console: {e}" for e in audit.console_errors if expected not in e]
-            found += [f"CSP: {violation}" for violation in await csp_violations(page)]
-            found += [f"foreign request: {url}" for url in audit.foreign_requests]
-            found += [f"tap target: {target}" for target in await small_targets(page)]
-            if await overflows(page):
-                found.append("scrolls sideways")
-            weight = await audit.transferred_bytes()
-            if weight > MAX_PAGE_BYTES:
-                found.append(f"{weight} bytes on the wire")
-            if check is not None:
-                await check(page)
-            await screenshot(page, f"{name}-{view.name}")
-            found += await serious_accessibility_violations(page)
-            problems += [f"{view.name}: {problem}" for problem in found]
-        finally:
-            await context.close()
-    assert not problems, "\n".join(problems)
-
-
-async def _without_refresh(route: Route) -> None:
-    response = await route.fetch()
-    headers = {k: v for k, v in response.headers.items() if k.lower() != "refresh"}
-    await route.fulfill(response=response, headers=headers)
 
 
 async def redeem(browser: Browser, served: ServedApp, path: str = LINK) -> str:
@@ -210,7 +104,7 @@ async def test_the_confirm_screen_shows_the_offer_and_one_big_button(
         assert box["height"] >= 48
         assert box["width"] >= 0.8 * (await page.evaluate("innerWidth"))
 
-    await audit_screen(browser, served, LINK, "confirm", 200, check=check)
+    await audit_screen(browser, served.url, LINK, "confirm", 200, check=check)
 
 
 async def test_a_success_screen_proves_it_is_live(
@@ -231,7 +125,7 @@ async def test_a_success_screen_proves_it_is_live(
         )
         assert {"sweep", "pulse"} <= set(await running_animations(page))
 
-    await audit_screen(browser, served, receipt, "success", 200, check=check)
+    await audit_screen(browser, served.url, receipt, "success", 200, check=check)
 
 
 async def test_reduced_motion_keeps_a_subtle_motion_and_no_javascript_keeps_the_proof(
@@ -266,7 +160,7 @@ async def test_a_success_screen_past_its_live_period_is_dimmed(
         assert await page.get_attribute("main a.button", "href") == LINK
 
     try:
-        await audit_screen(browser, served, receipt, "stale", 200, check=check)
+        await audit_screen(browser, served.url, receipt, "stale", 200, check=check)
     finally:
         clock.shift = timedelta(0)
 
@@ -284,7 +178,7 @@ async def test_already_redeemed_looks_different_and_says_when(
         banner = await page.eval_on_selector(".banner", "e => getComputedStyle(e).backgroundColor")
         assert banner == "rgb(240, 165, 0)"  # amber, where success is green
 
-    await audit_screen(browser, served, LINK, "already-redeemed", 200, check=check)
+    await audit_screen(browser, served.url, LINK, "already-redeemed", 200, check=check)
 
 
 STATES = {
@@ -318,7 +212,7 @@ async def test_every_other_state_renders_cleanly(
         assert await page.locator(".banner svg.icon").count() == 1
 
     await audit_screen(
-        browser, served, path, state, STATES[state], check=check, user_agent=user_agent
+        browser, served.url, path, state, STATES[state], check=check, user_agent=user_agent
     )
 
 
@@ -330,4 +224,4 @@ async def test_in_progress_renders_cleanly(
     key = store.key("passkit", MEMBER)
     await store.claim(key, token="t" * 16, nonce="n" * 16, lease=30, hold=60)
     receipt = f"/redeemed/{key}-{'n' * 16}"
-    await audit_screen(browser, served, receipt, "in-progress", 200, hold_still=True)
+    await audit_screen(browser, served.url, receipt, "in-progress", 200, hold_still=True)

@@ -75,6 +75,8 @@ async def test_missing_or_wrong_signatures_look_like_an_unknown_coupon(
         "redeemedAt": None,
         "replayed": False,
         "detail": "There is no active coupon for this link.",
+        "verifiedBy": None,
+        "triesLeft": None,
         "reference": None,
     }
 
