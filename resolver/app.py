@@ -21,8 +21,9 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from resolver import logs
+from resolver import campaigns, logs
 from resolver.notifier import Notifier
+from resolver.providers.accounts import Wiring
 from resolver.providers.passkit import PassKit
 from resolver.providers.passkit_auth import PassKitJWTAuth, PassKitTokenAuth
 from resolver.providers.routing import Router
@@ -34,6 +35,7 @@ from resolver.staff import directory as staff_directory
 from resolver.staff.lockout import Lockout
 from resolver.staff.verification import StaffCheck
 from resolver.store import CHANNEL, Store, shared_secret
+from resolver.token_cache import SharedTokens
 from resolver.web import api, errors, openapi, ops, pages
 from resolver.web.branding import Brand
 from resolver.web.i18n import Catalogues
@@ -56,8 +58,13 @@ def create_app(
     upstream_transport: httpx.AsyncBaseTransport | None = None,
     clock: Callable[[], datetime] | None = None,
 ) -> Starlette:
-    """The resolver as an ASGI app; a test may stand in for the network and for the clock."""
+    """The resolver as an ASGI app; a test may stand in for the network and for the clock.
+
+    A campaigns file is read here, not in the lifespan, so that a bad one stops start-up at
+    once with a message naming the file and the entry (`ConfigurationError`).
+    """
     logs.configure(settings.log_level, settings.log_format)
+    accounts = campaigns.load(settings.campaigns_file) if settings.campaigns_file else None
     now = clock or (lambda: datetime.now(UTC))
     brand = Brand.from_settings(settings)
     templates = make_templates(brand)
@@ -90,7 +97,8 @@ def create_app(
             )
             await notifier.start(wait=settings.redis_timeout)
             store = Store(redis, secret, notifier)
-            redemptions = Redemptions(Router(PassKit(http)), store, policy(settings), clock=now)
+            router = build_router(settings, accounts, Wiring(http, SharedTokens(redis)))
+            redemptions = Redemptions(router, store, policy(settings), clock=now)
             client_limiter = ClientLimiter(redis, parse_limit(settings.rate_limit_ip))
             lockout = Lockout(
                 redis,
@@ -115,7 +123,7 @@ def create_app(
                     staff=staff,
                     templates=templates,
                     catalogues=catalogues,
-                    upstream=describe_upstream(settings),
+                    upstream=describe_upstream(settings, accounts),
                     clock=now,
                 )
             }
@@ -158,6 +166,21 @@ def proxy_middleware(settings: Settings) -> list[Middleware]:
     return [Middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.forwarded_allow_ips))]
 
 
+def build_router(
+    settings: Settings, accounts: campaigns.CampaignsFile | None, wiring: Wiring
+) -> Router:
+    """Campaign → provider: from the campaigns file; else the one PassKit account of the
+    settings, which in sandbox mode is joined by a demo campaign for every simulated back end."""
+    if accounts is not None:
+        return campaigns.router(accounts, wiring)
+    passkit = PassKit(wiring.http, base_url=settings.passkit_url, auth=upstream_auth(settings))
+    if settings.upstream == "sandbox":
+        from resolver.sandbox.accounts import demo_accounts  # noqa: PLC0415  # sandbox mode only
+
+        return campaigns.router(demo_accounts(settings.passkit_url), wiring, default=passkit)
+    return Router(passkit)
+
+
 def policy(settings: Settings) -> Policy:
     return Policy(
         duplicate_window=settings.duplicate_window,
@@ -189,7 +212,11 @@ def connect_redis(url: str, settings: Settings) -> Redis:
 def upstream_client(
     settings: Settings, transport: httpx.AsyncBaseTransport | None = None
 ) -> httpx.AsyncClient:
-    """One client for the process's lifetime, with explicit timeouts and pool limits."""
+    """One client for the process's lifetime, with explicit timeouts and pool limits.
+
+    Every provider shares it and brings its own base URL and credentials: the client carries
+    none, so no back end can ever be sent another back end's credentials.
+    """
     timeout = httpx.Timeout(
         connect=settings.upstream_connect_timeout,
         read=settings.upstream_timeout,
@@ -197,10 +224,8 @@ def upstream_client(
         pool=settings.upstream_connect_timeout,
     )
     return httpx.AsyncClient(
-        base_url=settings.passkit_url,
-        auth=upstream_auth(settings),
         timeout=timeout,
-        # retries= only repeats failed connects, which never reached PassKit: always safe.
+        # retries= only repeats failed connects, which never reached a back end: always safe.
         transport=transport
         or PoolsTransport(
             settings.upstream_max_connections, retries=2, keepalive_expiry=KEEPALIVE_SECONDS
@@ -220,7 +245,9 @@ def upstream_auth(settings: Settings) -> httpx.Auth:
     return PassKitJWTAuth(SANDBOX_API_KEY, SANDBOX_API_SECRET)
 
 
-def describe_upstream(settings: Settings) -> str:
+def describe_upstream(settings: Settings, accounts: campaigns.CampaignsFile | None = None) -> str:
+    if accounts is not None:
+        return accounts.describe()
     if settings.upstream == "sandbox":
         return f"sandbox at {settings.passkit_url}"
     if settings.passkit_base_url:

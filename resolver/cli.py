@@ -66,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     link_cmd.set_defaults(run=link)
 
-    sandbox_cmd = commands.add_parser("sandbox", help="run the simulated PassKit API")
+    sandbox_cmd = commands.add_parser("sandbox", help="run the simulated back ends' APIs")
     sandbox_cmd.add_argument("--host", default="127.0.0.1")
     sandbox_cmd.add_argument("--port", type=int, default=8100)
     sandbox_cmd.add_argument(
@@ -166,6 +166,8 @@ def serve(args: argparse.Namespace) -> int:
     if args.workers < 1:
         print("resolver: --workers must be at least 1", file=sys.stderr)
         return 2
+    if not campaigns_file_ok(settings):
+        return 2
     # uvicorn drains requests on SIGTERM, then raises the signal again for the handler found
     # before it started. Python's default for SIGTERM ends the process on the spot, before
     # the `with` below stops the embedded Redis and sandbox and removes their files.
@@ -256,6 +258,24 @@ def link(args: argparse.Namespace) -> int:
     return 0
 
 
+def campaigns_file_ok(settings: Settings) -> bool:
+    """Whether the campaigns file (if any) loads; says what is wrong when it does not.
+
+    Each worker loads it again; checking here first stops `serve` before any worker starts.
+    """
+    from resolver import campaigns  # noqa: PLC0415
+    from resolver.exceptions import ConfigurationError  # noqa: PLC0415
+
+    if settings.campaigns_file is None:
+        return True
+    try:
+        say(campaigns.load(settings.campaigns_file).describe())
+    except ConfigurationError as error:
+        print(f"resolver: {error}", file=sys.stderr)
+        return False
+    return True
+
+
 def _exit_cleanly(signum: int, frame: object) -> None:
     raise SystemExit(0)
 
@@ -275,8 +295,8 @@ def sandbox(args: argparse.Namespace) -> int:
     from resolver.sandbox.server import serve as serve_sandbox  # noqa: PLC0415
 
     say(
-        f"PassKit sandbox on http://{args.host}:{args.port} (simulated: no real coupons). "
-        f"Admin API under /_sandbox/."
+        f"Sandbox on http://{args.host}:{args.port}: PassKit, Passworks, Skycore, Google Wallet "
+        "and generic back ends, simulated (no real coupons). Admin API under /_sandbox/."
     )
     serve_sandbox(args.host, args.port, latency_ms=args.latency_ms)
     return 0
@@ -331,6 +351,14 @@ def say_sandbox_banner(url: str, settings: Settings) -> None:
         "Or the JSON API:",
         f"  curl -X POST '{base}/api/v1/redeem?{query}'",
         f"Reset the demo data: curl -X POST {url}/_sandbox/reset",
+        "",
+        "Every other simulated back end serves the same coupons in its own demo campaign:",
+    ]
+    for backend, campaign in DEMO.other_campaigns.items():
+        query = urlencode({"externalId": DEMO.unredeemed, "campaignId": campaign})
+        lines.append(f"  {backend:<12}{base}/redeem?{query}")
+    lines += [
+        "(their APIs are simulated under /passworks, /skycore, /walletobjects, /generic)",
         rule,
     ]
     say("\n".join(lines))

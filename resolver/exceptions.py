@@ -15,7 +15,11 @@ ResolverError
 │   ├── UpstreamTimeout ....... the request left and no answer came in time: outcome unknown
 │   ├── UpstreamConnectionLost  the connection broke after the request left: outcome unknown
 │   ├── UpstreamRejected ...... an answer other than success (status and message kept)
-│   │   └── UpstreamAuthError . 401/403: the credentials are wrong; nothing was applied
+│   │   ├── UpstreamNotApplied  the back end says it applied nothing, for a reason that is not
+│   │   │   │                   about the coupon (e.g. Skycore's E809): safe to try again
+│   │   │   └── UpstreamAuthError  401/403: the credentials are wrong; nothing was applied
+│   │   └── CouponRefused ..... the back end names why it refused the coupon (unknown, already
+│   │                           redeemed, expired) in a documented way; nothing was applied
 │   └── UpstreamBadAnswer ..... a 2xx whose body is not what the API documents
 ├── VerificationError ......... a staff code was needed and did not verify (nothing was claimed)
 │   ├── VerificationRequired .. the campaign requires a staff code and none came
@@ -23,7 +27,9 @@ ResolverError
 │   └── VerificationLocked .... too many wrong codes for this coupon or from this client: wait
 ├── RateLimited ............... too many requests from one client or for one coupon (429)
 ├── StoreUnavailable .......... Redis cannot be reached: duplicate protection is impossible
-└── StaffFileError ............ the staff file is missing, unreadable or invalid: start-up stops
+├── StaffFileError ............ the staff file is missing, unreadable or invalid: start-up stops
+└── ConfigurationError ........ the campaigns file cannot be used: start-up stops, naming the
+                                file and the entry
 ```
 
 The redemption use case turns upstream errors into outcomes (reading the coupon back when an
@@ -35,7 +41,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from resolver.models import Link
+    from resolver.models import CouponState, Link
 
 
 class ResolverError(Exception):
@@ -120,8 +126,24 @@ class UpstreamRejected(UpstreamError):
         self.message = message
 
 
-class UpstreamAuthError(UpstreamRejected):
+class UpstreamNotApplied(UpstreamRejected):
+    """The back end said, in a documented way, that it applied nothing: the claim is released."""
+
+
+class UpstreamAuthError(UpstreamNotApplied):
     """401 or 403: the credentials are wrong or lack permission; nothing was applied."""
+
+
+class CouponRefused(UpstreamRejected):
+    """The back end refused the coupon for a documented reason; nothing was applied.
+
+    `state` is what the refusal says about the coupon. A back end that can read a coupon back
+    still gets read back (for the redemption time); one that cannot is settled by this alone.
+    """
+
+    def __init__(self, status_code: int, message: str, state: CouponState) -> None:
+        super().__init__(status_code, message)
+        self.state = state
 
 
 class UpstreamBadAnswer(UpstreamError):
@@ -178,3 +200,7 @@ class StaffFileError(ResolverError):
 
     The message names the file and every problem by its place in the file, never a value.
     """
+
+
+class ConfigurationError(ResolverError):
+    """The deployment's configuration (the campaigns file) cannot be used; raised at start-up."""

@@ -78,6 +78,8 @@ class Coupon:
     redeemed_at: datetime | None = None
     display_name: str | None = None
     invalidated: bool = False
+    # The back end says the coupon has expired, whether or not it tells when (Google's EXPIRED).
+    expired: bool = False
 
 
 class CouponState(enum.StrEnum):
@@ -95,7 +97,7 @@ def coupon_state(coupon: Coupon | None, offer: Offer | None, now: datetime) -> C
         return CouponState.NO_ACTIVE_COUPON
     if coupon.status == "REDEEMED":
         return CouponState.ALREADY_REDEEMED
-    if coupon.expiry_date is not None and now >= coupon.expiry_date:
+    if coupon.expired or (coupon.expiry_date is not None and now >= coupon.expiry_date):
         return CouponState.EXPIRED
     if offer is not None and offer.window_closed(now):
         return CouponState.EXPIRED

@@ -27,11 +27,13 @@ from typing import TYPE_CHECKING, Literal
 import structlog
 
 from resolver.exceptions import (
+    CouponRefused,
     InvalidFormToken,
     RateLimited,
     StoreUnavailable,
     UpstreamAuthError,
     UpstreamError,
+    UpstreamNotApplied,
     UpstreamRejected,
     UpstreamTimeout,
     UpstreamUnreachable,
@@ -308,10 +310,13 @@ class Redemptions:
     async def _call_upstream(self, attempt: _Attempt) -> Redemption:
         try:
             answer = await attempt.provider.redeem(attempt.link, attempt.details)
-        except UpstreamUnreachable as error:
+        except (UpstreamUnreachable, UpstreamNotApplied) as error:
             return await self._settle(attempt, "release", self._failure(attempt, error))
-        except UpstreamAuthError as error:
-            return await self._settle(attempt, "release", self._failure(attempt, error))
+        except CouponRefused as error:
+            log.info("redeem_refused", **_describe(error))
+            if attempt.provider.capabilities.read_back:  # the read-back knows more (the time)
+                return await self._read_back(attempt, cause=error)
+            return await self._refused(attempt, error)
         except UpstreamError as error:
             log.info("redeem_unclear", **_describe(error))
             return await self._read_back(attempt, cause=error)
@@ -373,12 +378,22 @@ class Redemptions:
         )
         return await self._settle(attempt, "done", result)
 
+    async def _refused(self, attempt: _Attempt, refusal: CouponRefused) -> Redemption:
+        """Settle a documented refusal from a back end that cannot read the coupon back."""
+        outcome = OUTCOME_FOR_STATE.get(refusal.state)
+        if outcome is None:  # a refusal that says the coupon is redeemable says nothing
+            return await self._settle(attempt, "unknown", self._failure(attempt, refusal))
+        coupon, offer = attempt.coupon_id or None, attempt.offer_id or None
+        result = Redemption(outcome, attempt.link, coupon, offer, detail=DETAILS[outcome])
+        return await self._settle(attempt, "done", result)
+
     async def _settle(
         self, attempt: _Attempt, mode: Literal["done", "unknown", "release"], result: Redemption
     ) -> Redemption:
         result = result.with_receipt(receipt_id(attempt.key, attempt.nonce))
         if result.outcome is Outcome.REDEEMED or mode == "unknown":
-            keep = self.policy.duplicate_window
+            # A back end that cannot tell a redemption later relies on this memory alone.
+            keep = max(self.policy.duplicate_window, attempt.provider.capabilities.remember)
         else:
             keep = self.policy.negative_window
         try:
@@ -406,6 +421,8 @@ class Redemptions:
             failure, detail = Failure.TIMEOUT, "The coupon service did not answer in time."
         elif isinstance(error, UpstreamAuthError):
             failure, detail = Failure.BAD_ANSWER, "The coupon service refused our credentials."
+        elif isinstance(error, UpstreamNotApplied):
+            failure, detail = Failure.BAD_ANSWER, "The coupon service could not redeem it just now."
         else:
             failure, detail = Failure.BAD_ANSWER, "The coupon service gave an unusable answer."
         return Redemption(

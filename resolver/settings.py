@@ -53,10 +53,14 @@ class Settings(BaseSettings):
     )
 
     # --- upstream -------------------------------------------------------------------------
-    upstream: Literal["passkit", "sandbox"] | None = Field(
+    upstream: Literal["passkit", "sandbox", "campaigns"] | None = Field(
         default=None,
-        description="passkit | sandbox. Unset: passkit when credentials are given, else sandbox.",
+        description="passkit | sandbox | campaigns. Unset: campaigns with a campaigns file, "
+        "else passkit when credentials are given, else sandbox.",
     )
+    # Which back end and account serves each campaign (resolver.campaigns); replaces the
+    # single-provider PASSKIT settings below.
+    campaigns_file: Path | None = None
     passkit_region: Literal["eu", "us"] = "eu"
     passkit_base_url: str | None = None
     passkit_api_key: str | None = None
@@ -154,7 +158,13 @@ class Settings(BaseSettings):
         return value
 
     @field_validator(
-        "passkit_base_url", "redis_url", "brand_logo", "support_url", "staff_file", mode="before"
+        "passkit_base_url",
+        "redis_url",
+        "brand_logo",
+        "support_url",
+        "staff_file",
+        "campaigns_file",
+        mode="before",
     )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
@@ -173,6 +183,13 @@ class Settings(BaseSettings):
         if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("must start with redis://, rediss:// or unix://")
         return value
+
+    @field_validator("campaigns_file")
+    @classmethod
+    def _readable_file(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.expanduser().is_file():
+            raise ValueError(f"{value} is not a readable file")
+        return value.expanduser().resolve() if value is not None else None
 
     @field_validator("brand_name")
     @classmethod
@@ -227,6 +244,14 @@ class Settings(BaseSettings):
             raise ValueError(
                 "RESOLVER_PASSKIT_API_KEY and RESOLVER_PASSKIT_API_SECRET must be set together"
             )
+        if self.campaigns_file is not None:
+            if self.upstream not in (None, "campaigns"):
+                raise ValueError(
+                    "RESOLVER_CAMPAIGNS_FILE is set: RESOLVER_UPSTREAM must be unset or campaigns"
+                )
+            object.__setattr__(self, "upstream", "campaigns")
+        elif self.upstream == "campaigns":
+            raise ValueError("RESOLVER_UPSTREAM=campaigns needs RESOLVER_CAMPAIGNS_FILE")
         if self.upstream is None:
             object.__setattr__(self, "upstream", "passkit" if self.has_credentials else "sandbox")
         if self.staff_verification != "off" and self.staff_file is None:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
+from resolver.campaigns import load
+from resolver.providers.accounts import PROVIDERS
 from resolver.settings import ENV_PREFIX, Settings
+from tests.support.google import service_account_info
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -35,3 +39,23 @@ def test_ci_runs_the_readme_test_command() -> None:
     """.ci/run runs exactly the command the README gives for the tests."""
     assert "uv run pytest" in (ROOT / "README.md").read_text()
     assert "uv run pytest" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_the_readmes_campaigns_file_is_a_valid_one(tmp_path: Path) -> None:
+    """The example in "The campaigns file" loads, with its secrets where it says they are."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("### The campaigns file", 1)[1]
+    example = section.split("```toml\n", 1)[1].split("```", 1)[0]
+    path = tmp_path / "campaigns.toml"
+    path.write_text(example)
+    (tmp_path / "passworks-paw-planet").write_text("pw-key")
+    (tmp_path / "google-wallet-key.json").write_text(
+        json.dumps(service_account_info("https://oauth2.googleapis.com/token"))
+    )
+    variables = ("COFFEE_PASSKIT_SECRET", "SKYCORE_KEY", "INHOUSE_TOKEN", "BADGE_API_KEY")
+    environ = {
+        "RESOLVER_SECRETS_DIR": str(tmp_path),
+        **dict.fromkeys((*variables, "MAKE_API_KEY"), "s3cret"),
+    }
+    config = load(path, environ)
+    assert {account.provider for account in config.accounts.values()} == set(PROVIDERS)

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-from resolver.app import create_app, upstream_client
+from resolver.app import create_app
 from resolver.exceptions import InvalidFormToken, RateLimited, VerificationFailed
 from resolver.models import Attribution, CouponState, Failure, Link, Outcome
 from resolver.providers import Capabilities
@@ -324,7 +324,8 @@ class PassKitWithoutReadBack(PassKit):
 
 @pytest.fixture
 async def http(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    async with upstream_client(settings) as client:
+    """A client whose base URL is the PassKit double's (the providers below use relative paths)."""
+    async with httpx.AsyncClient(base_url=settings.passkit_url) as client:
         yield client
 
 

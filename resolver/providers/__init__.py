@@ -26,6 +26,10 @@ class Capabilities:
     read_back: bool = True
     # offer() describes what a coupon is for (title, terms, window).
     offers: bool = True
+    # Seconds a success (or a doubt) must at least be remembered, when the back end cannot tell
+    # it later: without read-back, the resolver's memory is all that stops a second redeem once
+    # the duplicate window has passed. 0: the deployment's duplicate window is enough.
+    remember: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +63,9 @@ class Provider(Protocol):
     async def redeem(self, link: Link, details: RedeemDetails) -> RedeemAnswer:
         """Mark the link's active coupon redeemed; returns only on a clean success.
 
-        Raises `UpstreamUnreachable` only when the request certainly never left, and another
+        Raises `UpstreamUnreachable` only when the request certainly never left,
+        `UpstreamNotApplied` (e.g. `UpstreamAuthError`) when the back end said it applied
+        nothing, `CouponRefused` when it named why it refused the coupon, and another
         `UpstreamError` for every other failure: the caller must then read the coupon back.
         """
         ...

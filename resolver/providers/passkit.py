@@ -9,21 +9,24 @@ and the use case settles it by reading the coupon back.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-import httpx
-
-from resolver.exceptions import (
-    UpstreamAuthError,
-    UpstreamBadAnswer,
-    UpstreamConnectionLost,
-    UpstreamRejected,
-    UpstreamTimeout,
-    UpstreamUnreachable,
-)
+from resolver.exceptions import UpstreamBadAnswer
 from resolver.models import Coupon, CouponStatus, Link, Offer, RedeemDetails
 from resolver.providers import Capabilities, RedeemAnswer
+from resolver.providers.exchange import (
+    MESSAGE_LIMIT,
+    as_object,
+    as_text,
+    json_object,
+    raw_text,
+    refusal,
+    send,
+)
+
+if TYPE_CHECKING:
+    import httpx
 
 COUPON = "/coupon/singleUse/coupon"
 OFFER = "/coupon/singleUse/offer"
@@ -32,26 +35,40 @@ ZERO_DATES = ("0001-01-01T00:00:00Z", "1970-01-01T00:00:00Z")
 
 
 class PassKit:
-    """A `Provider` for PassKit single-use coupons."""
+    """A `Provider` for PassKit single-use coupons.
 
-    name = "passkit"
+    With only a client, it uses the client's base URL and auth (the single-provider settings).
+    An account of a campaigns file brings its own `base_url`, `auth` and `name`, so several
+    accounts share the process's one client.
+    """
+
     capabilities = Capabilities(read_back=True, offers=True)
 
-    def __init__(self, client: httpx.AsyncClient) -> None:
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        *,
+        base_url: str = "",
+        auth: httpx.Auth | None = None,
+        name: str = "passkit",
+    ) -> None:
         self._client = client
+        self._base = base_url.rstrip("/")
+        self._auth = auth
+        self.name = name
 
     async def lookup(self, link: Link) -> Coupon | None:
         path = f"{COUPON}/externalId/{_segment(link.campaign_id)}/{_segment(link.external_id)}"
         response = await self._send("GET", path)
         if response.status_code == 404:
             return None
-        return parse_coupon(_json_object(response))
+        return parse_coupon(json_object(response))
 
     async def offer(self, offer_id: str) -> Offer | None:
         response = await self._send("GET", f"{OFFER}/{_segment(offer_id)}")
         if response.status_code == 404:
             return None
-        return parse_offer(_json_object(response))
+        return parse_offer(json_object(response))
 
     async def redeem(self, link: Link, details: RedeemDetails) -> RedeemAnswer:
         redemption: dict[str, Any] = {"redemptionSource": details.source}
@@ -67,7 +84,7 @@ class PassKit:
             "redemptionDetails": redemption,
         }
         response = await self._send("PUT", f"{COUPON}/redeem", body, allow_404=False)
-        coupon_id = _json_object(response).get("id")
+        coupon_id = json_object(response).get("id")
         if not isinstance(coupon_id, str) or not coupon_id:
             raise UpstreamBadAnswer("redeem answered 200 without a coupon id")
         return RedeemAnswer(coupon_id)
@@ -75,25 +92,13 @@ class PassKit:
     async def _send(
         self, method: str, path: str, body: dict[str, Any] | None = None, *, allow_404: bool = True
     ) -> httpx.Response:
-        try:
-            response = await self._client.request(method, path, json=body)
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as error:
-            raise UpstreamUnreachable(f"PassKit unreachable: {type(error).__name__}") from error
-        except httpx.TimeoutException as error:
-            raise UpstreamTimeout(
-                f"PassKit did not answer in time: {type(error).__name__}"
-            ) from error
-        except httpx.TransportError as error:
-            raise UpstreamConnectionLost(
-                f"connection to PassKit broke: {type(error).__name__}"
-            ) from error
+        response = await send(
+            self._client, method, self._base + path, backend="PassKit", auth=self._auth, json=body
+        )
         status = response.status_code
         if status == 200 or (status == 404 and allow_404):
             return response
-        message = error_message(response)
-        if status in (401, 403):
-            raise UpstreamAuthError(status, message)
-        raise UpstreamRejected(status, message)
+        raise refusal(response, error_message(response))
 
 
 def error_message(response: httpx.Response) -> str:
@@ -105,8 +110,8 @@ def error_message(response: httpx.Response) -> str:
     if isinstance(data, dict):
         for key in ("message", "error"):
             if isinstance(data.get(key), str) and data[key]:
-                return str(data[key])[:200]
-    return response.text.strip()[:200] or response.reason_phrase
+                return str(data[key])[:MESSAGE_LIMIT]
+    return raw_text(response)
 
 
 def parse_coupon(data: dict[str, Any]) -> Coupon:
@@ -114,29 +119,29 @@ def parse_coupon(data: dict[str, Any]) -> Coupon:
     coupon_id = data.get("id")
     if not isinstance(coupon_id, str) or not coupon_id:
         raise UpstreamBadAnswer("coupon without an id")
-    details = _object(data.get("redemptionDetails"))
+    details = as_object(data.get("redemptionDetails"))
     redeemed_at = parse_date(details.get("redemptionDate"))
     status: CouponStatus = "REDEEMED" if data.get("status") == "REDEEMED" else "UNREDEEMED"
-    person = _object(data.get("person"))
-    name = _text(person.get("displayName")) or " ".join(
-        part for part in (_text(person.get("forename")), _text(person.get("surname"))) if part
+    person = as_object(data.get("person"))
+    name = as_text(person.get("displayName")) or " ".join(
+        part for part in (as_text(person.get("forename")), as_text(person.get("surname"))) if part
     )
     return Coupon(
         id=coupon_id,
-        campaign_id=_text(data.get("campaignId")),
-        external_id=_text(data.get("externalId")),
-        offer_id=_text(data.get("offerId")),
+        campaign_id=as_text(data.get("campaignId")),
+        external_id=as_text(data.get("externalId")),
+        offer_id=as_text(data.get("offerId")),
         status=status,
         expiry_date=parse_date(data.get("expiryDate")),
         redeemed_at=redeemed_at,
         display_name=name or None,
-        invalidated=_object(data.get("passMetaData")).get("status") == "PASS_INVALIDATED",
+        invalidated=as_object(data.get("passMetaData")).get("status") == "PASS_INVALIDATED",
     )
 
 
 def parse_offer(data: dict[str, Any]) -> Offer:
     """A PassKit `CouponOffer` JSON object in the resolver's terms."""
-    settings = _object(data.get("redemptionSettings"))
+    settings = as_object(data.get("redemptionSettings"))
     translations: dict[str, dict[str, str]] = {}
     for field, key in (
         ("title", "localizedOfferTitle"),
@@ -144,16 +149,16 @@ def parse_offer(data: dict[str, Any]) -> Offer:
         ("details", "localizedOfferDetails"),
         ("fine_print", "localizedOfferFinePrint"),
     ):
-        texts = _object(_object(data.get(key)).get("translations"))
+        texts = as_object(as_object(data.get(key)).get("translations"))
         if texts:
-            translations[field] = {str(lang): _text(text) for lang, text in texts.items()}
+            translations[field] = {str(lang): as_text(text) for lang, text in texts.items()}
     return Offer(
-        id=_text(data.get("id")),
-        title=_text(data.get("offerTitle")),
-        short_title=_text(data.get("offerShortTitle")),
-        details=_text(data.get("offerDetails")),
-        fine_print=_text(data.get("offerFinePrint")),
-        timezone=_text(data.get("ianaTimezone")) or None,
+        id=as_text(data.get("id")),
+        title=as_text(data.get("offerTitle")),
+        short_title=as_text(data.get("offerShortTitle")),
+        details=as_text(data.get("offerDetails")),
+        fine_print=as_text(data.get("offerFinePrint")),
+        timezone=as_text(data.get("ianaTimezone")) or None,
         starts=parse_date(settings.get("redemptionStartDate")),
         ends=parse_date(settings.get("redemptionEndDate")),
         disabled=data.get("disabled") is True,
@@ -174,21 +179,3 @@ def parse_date(value: object) -> datetime | None:
 
 def _segment(value: str) -> str:
     return quote(value, safe="")
-
-
-def _json_object(response: httpx.Response) -> dict[str, Any]:
-    try:
-        data = response.json()
-    except ValueError as error:
-        raise UpstreamBadAnswer(f"{response.status_code} answer is not JSON") from error
-    if not isinstance(data, dict):
-        raise UpstreamBadAnswer(f"{response.status_code} answer is not a JSON object")
-    return data
-
-
-def _object(value: object) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _text(value: object) -> str:
-    return value if isinstance(value, str) else ""

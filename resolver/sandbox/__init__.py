@@ -1,8 +1,9 @@
-"""A PassKit-compatible simulator for the demo, end-to-end tests and load benchmarks.
+"""Simulators of every back end, for the demo, end-to-end tests and load benchmarks.
 
-`create_sandbox_app()` serves the single-use coupon endpoints the resolver calls, with the
-same paths, JSON and errors as PassKit, over an in-memory `SandboxState`; `/_sandbox/` is its
-admin API for making coupons, reading call statistics and injecting faults.
+`create_sandbox_app()` serves the endpoints the resolver calls, with the same paths, JSON and
+errors as PassKit, Passworks, Skycore, Google Wallet (and its OAuth endpoint), an in-house API,
+Badge and a Make webhook, over one in-memory `SandboxState`; `/_sandbox/` is its admin API for
+making coupons, reading call statistics and injecting faults, shared by all of them.
 """
 
 from __future__ import annotations

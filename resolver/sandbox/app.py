@@ -1,4 +1,13 @@
-"""`create_sandbox_app`: the PassKit endpoints and the `/_sandbox/` admin API over one state."""
+"""`create_sandbox_app`: every simulated back end and the `/_sandbox/` admin API over one state.
+
+/coupon/singleUse/…      PassKit (`passkit_api`)
+/passworks/v2/…          Passworks (`passworks_api`)
+/skycore/api             Skycore (`skycore_api`)
+/walletobjects/v1/…      Google Wallet (`google_wallet_api`), with /oauth2/token
+/generic/inhouse/…       an in-house coupon API (`inhouse_api`)
+/generic/badge/…         Badge's pass upsert, and /generic/make/… a Make webhook (`badge_api`)
+/_sandbox/…              coupons, stats, faults and reset for all of them (`admin`)
+"""
 
 from __future__ import annotations
 
@@ -8,8 +17,14 @@ from starlette.applications import Starlette
 
 from resolver.sandbox.admin import AdminApi
 from resolver.sandbox.auth import DEFAULT_API_KEY, DEFAULT_API_SECRET, Authenticator
+from resolver.sandbox.badge_api import BadgeAndMakeApi
 from resolver.sandbox.errors import GrpcCode, SandboxError, error_response, sandbox_error_response
+from resolver.sandbox.google_oauth import TokenIssuer
+from resolver.sandbox.google_wallet_api import GoogleWalletApi
+from resolver.sandbox.inhouse_api import InhouseApi
 from resolver.sandbox.passkit_api import PassKitApi
+from resolver.sandbox.passworks_api import PassworksApi
+from resolver.sandbox.skycore_api import SkycoreApi
 from resolver.sandbox.state import SandboxState
 
 if TYPE_CHECKING:
@@ -24,20 +39,33 @@ def create_sandbox_app(
     api_secret: str = DEFAULT_API_SECRET,
     token: str | None = None,
     latency_ms: float = 0.0,
+    google_keys: dict[str, str] | None = None,
 ) -> Starlette:
-    """A PassKit simulator over `state` (a new demo-seeded one by default).
+    """A simulator of every back end over `state` (a new demo-seeded one by default).
 
-    `api_key` and `api_secret` are the REST credentials JWTs must be made with; `token`, when
-    given, is also accepted as a legacy `Bearer` token; `latency_ms` delays every PassKit call.
-    The state is reachable as `app.state.sandbox` (or `sandbox_state(app)`).
+    `api_key` and `api_secret` are the PassKit REST credentials JWTs must be made with;
+    `token`, when given, is also accepted as a legacy `Bearer` token; `latency_ms` delays every
+    call; `google_keys` (service account e-mail → public key PEM) makes the OAuth endpoint check
+    assertion signatures. The state is reachable as `app.state.sandbox` (or
+    `sandbox_state(app)`), the OAuth endpoint as `app.state.google_tokens`.
     """
     if state is None:
         state = SandboxState()
         state.seed_demo()
     auth = Authenticator(api_key=api_key, api_secret=api_secret, token=token)
     passkit = PassKitApi(state, auth, latency_ms=latency_ms)
+    tokens = TokenIssuer(public_keys=google_keys)
     app = Starlette(
-        routes=[*passkit.routes(), *AdminApi(state).routes()],
+        routes=[
+            *passkit.routes(),
+            *PassworksApi(state, latency_ms=latency_ms).routes(),
+            *SkycoreApi(state, latency_ms=latency_ms).routes(),
+            *tokens.routes(),
+            *GoogleWalletApi(state, tokens, latency_ms=latency_ms).routes(),
+            *InhouseApi(state, latency_ms=latency_ms).routes(),
+            *BadgeAndMakeApi(state, latency_ms=latency_ms).routes(),
+            *AdminApi(state).routes(),
+        ],
         exception_handlers={
             404: _not_found,
             405: _method_not_allowed,
@@ -48,6 +76,7 @@ def create_sandbox_app(
     # grpc-gateway answers 404 for "/path/", where Starlette would redirect to "/path".
     app.router.redirect_slashes = False
     app.state.sandbox = state
+    app.state.google_tokens = tokens
     return app
 
 

@@ -6,8 +6,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from resolver.sandbox import badge_api, google_wallet_api, inhouse_api, passworks_api, skycore_api
 from resolver.sandbox.payloads import CouponSpec
 from resolver.sandbox.records import REDEEMED, Offer, Person, RedemptionDetails
+from resolver.sandbox.simulated import Spec
 
 if TYPE_CHECKING:
     from resolver.sandbox.state import SandboxState
@@ -24,13 +26,45 @@ class DemoIds:
     expired: str = "demo-expired"
     # An external id no coupon has, for the "no such coupon" page.
     unknown: str = "demo-unknown"
+    # The campaign of each other simulated back end, holding the same three external ids.
+    passworks_campaign: str = passworks_api.DEMO_CAMPAIGN
+    skycore_template: str = skycore_api.DEMO_TEMPLATE
+    google_class: str = google_wallet_api.DEMO_CLASS
+    inhouse_campaign: str = inhouse_api.DEMO_CAMPAIGN
+    badge_template: str = badge_api.DEMO_TEMPLATE
+
+    @property
+    def other_campaigns(self) -> dict[str, str]:
+        """Back end name → its demo campaign, for every simulated back end but PassKit."""
+        return {
+            "passworks": self.passworks_campaign,
+            "skycore": self.skycore_template,
+            "google": self.google_class,
+            "inhouse": self.inhouse_campaign,
+            "badge": self.badge_template,
+        }
 
 
 DEMO = DemoIds()
 
 
 def seed_demo(state: SandboxState) -> None:
-    """Add the demo campaign, its "Free coffee" offer and one coupon in each state."""
+    """Add the demo campaign, its "Free coffee" offer and one coupon in each state; and the
+    same three coupons in every other simulated back end's demo campaign."""
+    seed_passkit(state)
+    now = state.clock()
+    for api, campaign in DEMO.other_campaigns.items():
+        state.simulated[api].create(
+            [
+                Spec(campaign, DEMO.unredeemed, expiry_date=now + timedelta(days=30)),
+                Spec(campaign, DEMO.redeemed, "redeemed", now + timedelta(days=30)),
+                Spec(campaign, DEMO.expired, expiry_date=now - timedelta(days=1)),
+            ]
+        )
+
+
+def seed_passkit(state: SandboxState) -> None:
+    """The PassKit part of the demo."""
     now = state.clock()
     state.put_campaign(DEMO.campaign_id, name="Demo campaign", iana_timezone="Europe/London")
     state.put_offer(

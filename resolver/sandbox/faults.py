@@ -16,6 +16,8 @@ from resolver.sandbox.errors import BadRequest
 from resolver.sandbox.payloads import boolean, number, reject_unknown, string
 
 if TYPE_CHECKING:
+    from starlette.types import Receive
+
     from resolver.sandbox.payloads import Body
     from resolver.sandbox.records import JSONObject
 
@@ -133,3 +135,24 @@ class Faults:
 def _resolve(waiter: asyncio.Future[None]) -> None:
     if not waiter.done():
         waiter.set_result(None)
+
+
+async def held_until_released(faults: Faults, receive: Receive) -> bool:
+    """Hold a hung call until the fault lets it go (True) or its client hangs up (False).
+
+    Watching for the disconnect keeps a client's timeout from leaving the call held forever.
+    """
+    released = asyncio.ensure_future(faults.hold())
+    gone = asyncio.ensure_future(_client_gone(receive))
+    try:
+        await asyncio.wait((released, gone), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        released.cancel()
+        gone.cancel()
+    return released.done() and not released.cancelled()
+
+
+async def _client_gone(receive: Receive) -> None:
+    # The body has been read, so the next message the server sends is the disconnect.
+    while (await receive())["type"] != "http.disconnect":
+        pass

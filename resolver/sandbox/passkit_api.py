@@ -15,16 +15,15 @@ from starlette.routing import Route
 
 from resolver.sandbox import payloads
 from resolver.sandbox.errors import GrpcCode, SandboxError, error_response, sandbox_error_response
+from resolver.sandbox.faults import held_until_released
 from resolver.sandbox.state import RedeemOutcome
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
     from starlette.requests import Request
-    from starlette.types import Receive
 
     from resolver.sandbox.auth import Authenticator
-    from resolver.sandbox.faults import Faults
     from resolver.sandbox.payloads import RedeemTarget
     from resolver.sandbox.records import JSONObject
     from resolver.sandbox.state import SandboxState
@@ -142,7 +141,7 @@ class PassKitApi:
             return _unavailable("sandbox fault: service unavailable")
         if not faults.config.hang:
             return None
-        if await _held_until_released(faults, request.receive):
+        if await held_until_released(faults, request.receive):
             return _unavailable("sandbox fault: hung call released")
         return error_response(GrpcCode.CANCELLED, "client gave up")
 
@@ -172,24 +171,3 @@ class PassKitApi:
 
 def _unavailable(message: str) -> Response:
     return error_response(GrpcCode.UNAVAILABLE, message)
-
-
-async def _held_until_released(faults: Faults, receive: Receive) -> bool:
-    """Hold a hung call until the fault lets it go (True) or its client hangs up (False).
-
-    Watching for the disconnect keeps a client's timeout from leaving the call held forever.
-    """
-    released = asyncio.ensure_future(faults.hold())
-    gone = asyncio.ensure_future(_client_gone(receive))
-    try:
-        await asyncio.wait((released, gone), return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        released.cancel()
-        gone.cancel()
-    return released.done() and not released.cancelled()
-
-
-async def _client_gone(receive: Receive) -> None:
-    # The body has been read, so the next message the server sends is the disconnect.
-    while (await receive())["type"] != "http.disconnect":
-        pass

@@ -12,9 +12,13 @@ from dataclasses import replace
 from enum import Enum
 from typing import TYPE_CHECKING
 
+from resolver.sandbox.badge_api import BadgeState
 from resolver.sandbox.demo import seed_demo
 from resolver.sandbox.errors import BadRequest, Conflict, NotFound
 from resolver.sandbox.faults import Faults
+from resolver.sandbox.google_wallet_api import GoogleWalletState
+from resolver.sandbox.inhouse_api import InhouseState
+from resolver.sandbox.passworks_api import PassworksState
 from resolver.sandbox.records import (
     PASS_INVALIDATED,
     REDEEMED,
@@ -23,6 +27,7 @@ from resolver.sandbox.records import (
     Offer,
     RedemptionDetails,
 )
+from resolver.sandbox.skycore_api import SkycoreState
 from resolver.sandbox.stats import CallStats
 from resolver.sandbox.timestamps import utc_now
 
@@ -31,6 +36,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from resolver.sandbox.payloads import CouponSpec, RedeemTarget
+    from resolver.sandbox.simulated import Simulated
 
 _ID_ALPHABET = string.ascii_letters + string.digits
 _ID_LENGTH = 22
@@ -46,7 +52,8 @@ class RedeemOutcome(Enum):
 
 
 class SandboxState:
-    """The simulated PassKit account; `create_sandbox_app` serves one of these."""
+    """The simulated PassKit account, and beside it every other simulated back end's state;
+    `create_sandbox_app` serves one of these. Stats and faults are shared by all of them."""
 
     def __init__(self, *, clock: Callable[[], datetime] = utc_now, seed: int | None = None) -> None:
         """`clock` gives the time expiry is judged by; `seed` fixes the coupon ids generated."""
@@ -59,9 +66,25 @@ class SandboxState:
         self.stats = CallStats()
         self.faults = Faults()
         self._ids = random.Random(seed)  # noqa: S311  (ids must look random, not be secret)
+        self.passworks = PassworksState(clock)
+        self.skycore = SkycoreState(clock)
+        self.google = GoogleWalletState(clock)
+        self.inhouse = InhouseState(clock)
+        self.badge = BadgeState()
+
+    @property
+    def simulated(self) -> dict[str, Simulated]:
+        """The other back ends' states, by the name their admin API and stats use."""
+        return {
+            "passworks": self.passworks,
+            "skycore": self.skycore,
+            "google": self.google,
+            "inhouse": self.inhouse,
+            "badge": self.badge,
+        }
 
     def seed_demo(self) -> None:
-        """Add the demo campaign, offer and coupons named in `DEMO`."""
+        """Add the demo campaign, offer and coupons named in `DEMO`, in every back end."""
         seed_demo(self)
 
     def reset(self, *, empty: bool = False) -> None:
@@ -70,6 +93,8 @@ class SandboxState:
         self.offers.clear()
         self.coupons.clear()
         self._holders.clear()
+        for simulated in self.simulated.values():
+            simulated.clear()
         self.stats.clear()
         self.faults.clear()
         if not empty:

@@ -3,10 +3,23 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from resolver.sandbox.records import Coupon, JSONObject
+    from resolver.sandbox.records import JSONObject
+
+
+class Redeemable(Protocol):
+    """What the stats need of a coupon, a pass or an object of any simulated API."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def campaign_id(self) -> str: ...
+
+    @property
+    def external_id(self) -> str: ...
 
 
 @dataclass(slots=True)
@@ -15,12 +28,14 @@ class RedeemTally:
 
     campaign_id: str
     external_id: str
+    api: str = "passkit"
     count: int = 0
     applied: int = 0
 
     def to_json(self) -> JSONObject:
         """The tally as the stats endpoint shows it."""
         return {
+            "api": self.api,
             "campaignId": self.campaign_id,
             "externalId": self.external_id,
             "count": self.count,
@@ -29,7 +44,10 @@ class RedeemTally:
 
 
 class CallStats:
-    """Counts PassKit calls per endpoint, per answered status and, for redeem, per coupon.
+    """Counts calls per endpoint, per answered status and, for redeem, per coupon.
+
+    PassKit coupons are tallied under their id; the other simulated APIs' under `api:id`
+    ("passworks:<pass id>"), so ids of different APIs never meet.
 
     Every call that reaches a PassKit handler counts, refused and fault-hit ones included: a
     client that redeems twice must show up as two calls even when the second one was refused.
@@ -50,20 +68,20 @@ class CallStats:
         """One PassKit call was answered with HTTP `status`."""
         self.statuses[status] = self.statuses.get(status, 0) + 1
 
-    def count_redeem(self, coupon: Coupon | None) -> None:
+    def count_redeem(self, coupon: Redeemable | None, api: str = "passkit") -> None:
         """One redeem call named `coupon` (None: a coupon the sandbox does not have)."""
         if coupon is None:
             self.unmatched_redeems += 1
             return
-        self._tally(coupon).count += 1
+        self._tally(coupon, api).count += 1
 
-    def count_applied(self, coupon: Coupon) -> None:
-        """A redeem call flipped `coupon` to REDEEMED."""
-        self._tally(coupon).applied += 1
+    def count_applied(self, coupon: Redeemable, api: str = "passkit") -> None:
+        """A redeem call flipped `coupon` to redeemed."""
+        self._tally(coupon, api).applied += 1
 
-    def redeem_calls(self, coupon_id: str) -> int:
+    def redeem_calls(self, coupon_id: str, api: str = "passkit") -> int:
         """How many redeem calls named the coupon with id `coupon_id`."""
-        tally = self.redeems.get(coupon_id)
+        tally = self.redeems.get(_tally_key(coupon_id, api))
         return 0 if tally is None else tally.count
 
     def clear(self) -> None:
@@ -83,8 +101,13 @@ class CallStats:
             "unmatchedRedeems": self.unmatched_redeems,
         }
 
-    def _tally(self, coupon: Coupon) -> RedeemTally:
-        tally = self.redeems.get(coupon.id)
+    def _tally(self, coupon: Redeemable, api: str) -> RedeemTally:
+        key = _tally_key(coupon.id, api)
+        tally = self.redeems.get(key)
         if tally is None:
-            tally = self.redeems[coupon.id] = RedeemTally(coupon.campaign_id, coupon.external_id)
+            tally = self.redeems[key] = RedeemTally(coupon.campaign_id, coupon.external_id, api)
         return tally
+
+
+def _tally_key(coupon_id: str, api: str) -> str:
+    return coupon_id if api == "passkit" else f"{api}:{coupon_id}"

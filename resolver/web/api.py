@@ -3,10 +3,11 @@
 Machines need no confirm step, so a POST redeems directly and answers with the true outcome:
 
     {"outcome", "campaignId", "externalId", "couponId", "redeemedAt", "replayed", "detail",
-     "verifiedBy", "triesLeft"}
+     "verifiedBy", "triesLeft", "reference"}
 
 A till sends the staff member's PIN or the store's code as `staffCode` when the campaign asks for
 staff verification; `verifiedBy` then says who, and a wrong code answers 403 with `triesLeft`.
+`reference` is the back end's own reference for the redemption, when it gives one.
 
 A GET redeems only when the operator chose instant mode (a pass link pointing here instead of at
 a Make webhook), and never for HEAD, prefetch, previews or scanners: links get opened by things
@@ -108,6 +109,7 @@ def redemption_response(result: Redemption) -> JSONResponse:
             replayed=result.replayed,
             detail=result.detail,
             verified=result.verified_by,
+            reference=result.reference,
         ),
         status_code=status,
         headers=headers,
@@ -124,6 +126,7 @@ def body(
     detail: str = "",
     verified: Attribution | None = None,
     tries_left: int | None = None,
+    reference: str | None = None,
 ) -> dict[str, Any]:
     return {
         "outcome": outcome,
@@ -135,6 +138,9 @@ def body(
         "detail": detail,
         "verifiedBy": verified_by(verified),
         "triesLeft": tries_left,
+        # The back end's own reference for the redemption, e.g. Skycore's queued update's
+        # tracking id: what its support asks for.
+        "reference": reference,
     }
 
 

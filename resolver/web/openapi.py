@@ -58,6 +58,7 @@ RESULT_FIELDS = (
     "detail",
     "verifiedBy",
     "triesLeft",
+    "reference",
 )
 
 
@@ -150,6 +151,11 @@ def document() -> dict[str, Any]:
                             "oneOf": [{"type": "null"}, {"$ref": "#/components/schemas/Staff"}]
                         },
                         "triesLeft": {"type": ["integer", "null"], "minimum": 0},
+                        "reference": {
+                            "type": ["string", "null"],
+                            "description": "The back end's own reference for the redemption "
+                            "(e.g. Skycore's tracking id), when it gives one.",
+                        },
                     },
                 },
                 "Staff": {

@@ -76,12 +76,14 @@ async def test_redeem_calls_are_counted_per_coupon_refused_ones_included(
     coupons = (await stats(client))["coupons"]
     assert coupons == {
         coupon_id(state, DEMO.unredeemed): {
+            "api": "passkit",
             "campaignId": DEMO.campaign_id,
             "externalId": DEMO.unredeemed,
             "count": 2,
             "applied": 1,
         },
         coupon_id(state, DEMO.expired): {
+            "api": "passkit",
             "campaignId": DEMO.campaign_id,
             "externalId": DEMO.expired,
             "count": 1,

@@ -32,6 +32,7 @@ FIELDS = {
     "detail",
     "verifiedBy",
     "triesLeft",
+    "reference",
 }
 
 

@@ -29,6 +29,7 @@ async def test_the_document_is_served_and_lists_every_status_the_api_uses(
         "detail",
         "verifiedBy",
         "triesLeft",
+        "reference",
     }
     outcomes = result["properties"]["outcome"]["enum"]
     assert {"rate_limited", "verification_failed", "verification_locked"} <= set(outcomes)

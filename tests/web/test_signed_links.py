@@ -77,6 +77,7 @@ async def test_missing_or_wrong_signatures_look_like_an_unknown_coupon(
         "detail": "There is no active coupon for this link.",
         "verifiedBy": None,
         "triesLeft": None,
+        "reference": None,
     }
 
 

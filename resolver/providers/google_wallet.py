@@ -1,0 +1,176 @@
+"""Google Wallet offer (or generic) objects, driven directly (docs/other-upstreams.md).
+
+A permanent link names the class (`campaignId` = the class suffix) and the object (`externalId`
+= the object suffix); Google's ids are `<issuerId>.<suffix>`. An object whose `classId` is not
+the link's class is no coupon of this link. The object's `state` tells everything:
+`ACTIVE` (redeemable), `COMPLETED` (redeemed), `EXPIRED`, `INACTIVE` (withdrawn); Google's
+enums are accepted in either case. Objects carry no redemption time.
+
+Redeeming is `PATCH {"state": "COMPLETED"}`, which Google applies however often it is sent: it
+never refuses a second redeem. So the object is read first and only an `ACTIVE` one is
+patched; anything else is a refusal naming the state (settled by the read-back). Errors come
+as `{"error": {"code", "message", "status"}}`. Authentication is `GoogleServiceAccountAuth`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import quote
+
+from resolver.exceptions import CouponRefused, UpstreamBadAnswer
+from resolver.models import Coupon, CouponState, Link, Offer
+from resolver.providers import Capabilities, RedeemAnswer
+from resolver.providers.exchange import (
+    MESSAGE_LIMIT,
+    as_object,
+    as_text,
+    json_object,
+    raw_text,
+    refusal,
+    send,
+)
+from resolver.providers.passkit import parse_date
+
+if TYPE_CHECKING:
+    import httpx
+
+    from resolver.models import RedeemDetails
+
+DEFAULT_BASE_URL = "https://walletobjects.googleapis.com/walletobjects/v1"
+BACKEND = "Google Wallet"
+ObjectType = Literal["offer", "generic"]
+# What an object's state means before a redeem (ACTIVE is the only redeemable one).
+REFUSED_STATES = {
+    "completed": CouponState.ALREADY_REDEEMED,
+    "expired": CouponState.EXPIRED,
+    "inactive": CouponState.NO_ACTIVE_COUPON,
+}
+
+
+class GoogleWallet:
+    """A `Provider` for one Google Wallet issuer's offer or generic objects."""
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        *,
+        name: str,
+        issuer_id: str,
+        auth: httpx.Auth,
+        object_type: ObjectType = "offer",
+        base_url: str = DEFAULT_BASE_URL,
+    ) -> None:
+        self._client = client
+        self._issuer = issuer_id
+        self._auth = auth
+        self._type = object_type
+        self._base = base_url.rstrip("/")
+        self.name = name
+        # Offer classes carry a title, details and fine print; generic classes carry none.
+        self.capabilities = Capabilities(read_back=True, offers=object_type == "offer")
+
+    async def lookup(self, link: Link) -> Coupon | None:
+        found = await self._object(link)
+        return None if found is None else parse_object(found, link)
+
+    async def offer(self, offer_id: str) -> Offer | None:
+        response = await self._send("GET", f"/{self._type}Class/{_segment(offer_id)}")
+        if response.status_code == 404:
+            return None
+        if not response.is_success:
+            raise refusal(response, error_message(response))
+        return parse_offer_class(json_object(response), offer_id)
+
+    async def redeem(self, link: Link, details: RedeemDetails) -> RedeemAnswer:
+        found = await self._object(link)
+        if found is None:
+            raise CouponRefused(404, "no such object", CouponState.NO_ACTIVE_COUPON)
+        state = as_text(found.get("state")).lower()
+        if state in REFUSED_STATES:
+            raise CouponRefused(409, f"object is {state}", REFUSED_STATES[state])
+        response = await self._send("PATCH", self._object_path(link), json={"state": "COMPLETED"})
+        if not response.is_success:
+            raise refusal(response, error_message(response))
+        patched = json_object(response)
+        if as_text(patched.get("state")).lower() != "completed":
+            raise UpstreamBadAnswer("PATCH answered without state COMPLETED")
+        return RedeemAnswer(as_text(patched.get("id")) or self._object_id(link))
+
+    async def _object(self, link: Link) -> dict[str, Any] | None:
+        response = await self._send("GET", self._object_path(link))
+        if response.status_code == 404:
+            return None
+        if not response.is_success:
+            raise refusal(response, error_message(response))
+        found = json_object(response)
+        if as_text(found.get("classId")) != f"{self._issuer}.{link.campaign_id}":
+            return None  # another class's object: not a coupon of this link's campaign
+        return found
+
+    async def _send(self, method: str, path: str, json: object = None) -> httpx.Response:
+        return await send(
+            self._client, method, self._base + path, backend=BACKEND, auth=self._auth, json=json
+        )
+
+    def _object_id(self, link: Link) -> str:
+        return f"{self._issuer}.{link.external_id}"
+
+    def _object_path(self, link: Link) -> str:
+        return f"/{self._type}Object/{_segment(self._object_id(link))}"
+
+
+def error_message(response: httpx.Response) -> str:
+    """Google's `{"error": {"message": …}}`, else the raw body."""
+    try:
+        error = as_object(as_object(response.json()).get("error"))
+    except ValueError:
+        error = {}
+    return as_text(error.get("message"))[:MESSAGE_LIMIT] or raw_text(response)
+
+
+def parse_object(data: dict[str, Any], link: Link) -> Coupon:
+    """An offer or generic object in the resolver's terms."""
+    object_id = as_text(data.get("id"))
+    if not object_id:
+        raise UpstreamBadAnswer("object without an id")
+    state = as_text(data.get("state")).lower()
+    interval = as_object(data.get("validTimeInterval"))
+    return Coupon(
+        id=object_id,
+        campaign_id=link.campaign_id,
+        external_id=link.external_id,
+        offer_id=as_text(data.get("classId")),
+        status="REDEEMED" if state == "completed" else "UNREDEEMED",
+        expiry_date=parse_date(as_object(interval.get("end")).get("date")),
+        invalidated=state == "inactive",
+        expired=state == "expired",
+    )
+
+
+def parse_offer_class(data: dict[str, Any], class_id: str) -> Offer:
+    """An offer class as the page's offer: title, details, fine print, translations."""
+    translations: dict[str, dict[str, str]] = {}
+    for field, key in (("title", "localizedTitle"), ("details", "localizedDetails")):
+        texts = {
+            as_text(item.get("language")).lower(): as_text(item.get("value"))
+            for item in map(as_object, as_object(data.get(key)).get("translatedValues") or [])
+            if item.get("language")
+        }
+        if texts:
+            translations[field] = texts
+    title = as_text(data.get("title"))
+    interval = as_object(data.get("validTimeInterval"))
+    return Offer(
+        id=class_id,
+        title=title,
+        short_title=title[:20],
+        details=as_text(data.get("details")),
+        fine_print=as_text(data.get("finePrint")),
+        starts=parse_date(as_object(interval.get("start")).get("date")),
+        ends=parse_date(as_object(interval.get("end")).get("date")),
+        translations=translations,
+    )
+
+
+def _segment(value: str) -> str:
+    return quote(value, safe="")
