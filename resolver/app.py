@@ -186,7 +186,7 @@ def policy(settings: Settings) -> Policy:
         duplicate_window=settings.duplicate_window,
         negative_window=settings.negative_window,
         coalesce_wait=settings.coalesce_wait,
-        lease=settings.lease_seconds,
+        exchange=settings.exchange_seconds,
         form_token_ttl=settings.form_token_ttl,
         receipt_ttl=settings.receipt_ttl,
         offer_cache_ttl=settings.offer_cache_ttl,

@@ -31,11 +31,9 @@ from resolver.exceptions import (
     InvalidFormToken,
     RateLimited,
     StoreUnavailable,
-    UpstreamAuthError,
     UpstreamError,
     UpstreamNotApplied,
     UpstreamRejected,
-    UpstreamTimeout,
     UpstreamUnreachable,
 )
 from resolver.models import (
@@ -44,7 +42,6 @@ from resolver.models import (
     Attribution,
     Coupon,
     CouponState,
-    Failure,
     Link,
     Offer,
     Outcome,
@@ -53,6 +50,8 @@ from resolver.models import (
     coupon_state,
 )
 from resolver.ratelimit import CouponLimit
+from resolver.results import DETAILS, describe, failure, in_progress, unconfirmed
+from resolver.settings import lease
 from resolver.store import Claim, ClaimKind, Store, new_nonce, receipt_id, split_receipt
 
 if TYPE_CHECKING:
@@ -70,15 +69,6 @@ Verify = Callable[[str], Awaitable[Attribution | None]]
 # notifier usually wakes the waiter long before the pause ends.
 FIRST_PAUSE = 0.05
 LAST_PAUSE = 0.5
-RETRY_AFTER_SECONDS = 2
-
-DETAILS = {
-    Outcome.REDEEMED: "The coupon was redeemed.",
-    Outcome.ALREADY_REDEEMED: "The coupon had already been redeemed.",
-    Outcome.NO_ACTIVE_COUPON: "There is no active coupon for this link.",
-    Outcome.EXPIRED: "The coupon has expired.",
-    Outcome.IN_PROGRESS: "A redemption of this coupon is still in progress; try again shortly.",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,12 +78,16 @@ class Policy:
     duplicate_window: float
     negative_window: float
     coalesce_wait: float
-    lease: float
+    exchange: float  # the longest one upstream call can take
     form_token_ttl: float
     receipt_ttl: float
     offer_cache_ttl: float
     source: str
     coupon_limit: CouponLimit = field(default_factory=CouponLimit)
+
+    def lease_for(self, provider: Provider) -> float:
+        """How long a claim protects a redemption at `provider` (see settings.lease)."""
+        return lease(self.exchange, provider.capabilities.redeem_calls)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +114,9 @@ class _Attempt:
     keep_receipt: bool
     details: RedeemDetails  # what the upstream hears about who redeemed, and where
     staff: Attribution | None
+
+    def failed(self, error: UpstreamError) -> Redemption:
+        return failure(self.link, self.coupon_id, self.offer_id, error)
 
 
 class Redemptions:
@@ -231,8 +228,8 @@ class Redemptions:
                 key,
                 token=token,
                 nonce=nonce,
-                lease=self.policy.lease,
-                hold=self.policy.lease + self.policy.duplicate_window,
+                lease=self.policy.lease_for(provider),
+                hold=self.policy.lease_for(provider) + self.policy.duplicate_window,
                 form_token=form_token,
                 expected_coupon=seen.id if seen else "",
                 limit=self.policy.coupon_limit,
@@ -247,7 +244,7 @@ class Redemptions:
             if claim.kind is ClaimKind.BUSY:
                 remaining = deadline - loop.time()
                 if remaining <= 0:
-                    return self._in_progress(link, receipt_id(key, claim.nonce))
+                    return in_progress(link, receipt_id(key, claim.nonce))
                 await self.store.wait(key, min(remaining, pause))
                 pause = min(pause * 2, LAST_PAUSE)
                 continue
@@ -311,14 +308,18 @@ class Redemptions:
         try:
             answer = await attempt.provider.redeem(attempt.link, attempt.details)
         except (UpstreamUnreachable, UpstreamNotApplied) as error:
-            return await self._settle(attempt, "release", self._failure(attempt, error))
+            return await self._settle(
+                attempt,
+                "release",
+                attempt.failed(error),
+            )
         except CouponRefused as error:
-            log.info("redeem_refused", **_describe(error))
+            log.info("redeem_refused", **describe(error))
             if attempt.provider.capabilities.read_back:  # the read-back knows more (the time)
                 return await self._read_back(attempt, cause=error)
             return await self._refused(attempt, error)
         except UpstreamError as error:
-            log.info("redeem_unclear", **_describe(error))
+            log.info("redeem_unclear", **describe(error))
             return await self._read_back(attempt, cause=error)
         result = Redemption(
             Outcome.REDEEMED,
@@ -337,7 +338,7 @@ class Redemptions:
         provider = attempt.provider
         if not provider.capabilities.read_back:
             # Nothing can tell us what happened, and at most once forbids trying again blind.
-            doubt = self._failure(attempt, cause) if cause else self._unconfirmed(attempt)
+            doubt = attempt.failed(cause) if cause else unconfirmed(attempt.link, attempt.coupon_id)
             return await self._settle(attempt, "unknown", doubt)
         try:
             coupon = await provider.lookup(attempt.link)
@@ -345,13 +346,21 @@ class Redemptions:
                 await self._offer(provider, coupon.offer_id) if coupon and coupon.offer_id else None
             )
         except UpstreamError as error:
-            log.warning("read_back_failed", **_describe(error))
-            return await self._settle(attempt, "unknown", self._failure(attempt, cause or error))
+            log.warning("read_back_failed", **describe(error))
+            return await self._settle(
+                attempt,
+                "unknown",
+                attempt.failed(cause or error),
+            )
         state = coupon_state(coupon, offer, self._clock())
         if state is CouponState.REDEEMABLE:
             if cause is None:  # the earlier attempt was not applied: now we may redeem
                 return await self._call_upstream(attempt)
-            return await self._settle(attempt, "release", self._failure(attempt, cause))
+            return await self._settle(
+                attempt,
+                "release",
+                attempt.failed(cause),
+            )
         assert coupon is not None or state is CouponState.NO_ACTIVE_COUPON
         outcome = OUTCOME_FOR_STATE[state]
         redeemed_at = coupon.redeemed_at if coupon else None
@@ -382,7 +391,11 @@ class Redemptions:
         """Settle a documented refusal from a back end that cannot read the coupon back."""
         outcome = OUTCOME_FOR_STATE.get(refusal.state)
         if outcome is None:  # a refusal that says the coupon is redeemable says nothing
-            return await self._settle(attempt, "unknown", self._failure(attempt, refusal))
+            return await self._settle(
+                attempt,
+                "unknown",
+                attempt.failed(refusal),
+            )
         coupon, offer = attempt.coupon_id or None, attempt.offer_id or None
         result = Redemption(outcome, attempt.link, coupon, offer, detail=DETAILS[outcome])
         return await self._settle(attempt, "done", result)
@@ -414,51 +427,6 @@ class Redemptions:
             log.warning("claim_lost", reason="lease ran out before the upstream answered")
         return result
 
-    def _failure(self, attempt: _Attempt, error: UpstreamError) -> Redemption:
-        if isinstance(error, UpstreamUnreachable):
-            failure, detail = Failure.UNREACHABLE, "The coupon service could not be reached."
-        elif isinstance(error, UpstreamTimeout):
-            failure, detail = Failure.TIMEOUT, "The coupon service did not answer in time."
-        elif isinstance(error, UpstreamAuthError):
-            failure, detail = Failure.BAD_ANSWER, "The coupon service refused our credentials."
-        elif isinstance(error, UpstreamNotApplied):
-            failure, detail = Failure.BAD_ANSWER, "The coupon service could not redeem it just now."
-        else:
-            failure, detail = Failure.BAD_ANSWER, "The coupon service gave an unusable answer."
-        return Redemption(
-            Outcome.UPSTREAM_ERROR,
-            attempt.link,
-            coupon_id=attempt.coupon_id or None,
-            offer_id=attempt.offer_id or None,
-            detail=detail + " Nothing was redeemed twice; please try again.",
-            failure=failure,
-        )
-
-    def _unconfirmed(self, attempt: _Attempt) -> Redemption:
-        return Redemption(
-            Outcome.UPSTREAM_ERROR,
-            attempt.link,
-            coupon_id=attempt.coupon_id or None,
-            detail="An earlier redemption of this coupon could not be confirmed by the coupon "
-            "service; staff can check it there. It is not tried again for now.",
-            failure=Failure.BAD_ANSWER,
-        )
-
-    def _in_progress(self, link: Link, receipt: str) -> Redemption:
-        return Redemption(
-            Outcome.IN_PROGRESS,
-            link,
-            detail=DETAILS[Outcome.IN_PROGRESS],
-            receipt=receipt,
-            retry_after=RETRY_AFTER_SECONDS,
-        )
-
 
 async def _admitted() -> None:
     """The admission check of a request nobody limits."""
-
-
-def _describe(error: UpstreamError) -> dict[str, object]:
-    """What may be logged about an upstream error: its kind and status, never its message
-    (upstream messages may quote the ids we must not log)."""
-    return {"error": type(error).__name__, "status": getattr(error, "status_code", None)}

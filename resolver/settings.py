@@ -276,14 +276,25 @@ class Settings(BaseSettings):
         return self.passkit_base_url or PASSKIT_REGIONS[self.passkit_region]
 
     @property
-    def lease_seconds(self) -> float:
-        """How long a claim protects a redemption in flight.
+    def exchange_seconds(self) -> float:
+        """The longest one upstream call can take: connect (with the transport's two connect
+        retries) and then the answer."""
+        return self.upstream_connect_timeout * 3 + self.upstream_timeout
 
-        It must outlast the worst upstream exchange: connect (with the transport's connect
-        retries), the redeem, and the read-back that settles an unclear answer, with margin.
+    @property
+    def lease_seconds(self) -> float:
+        """How long a claim protects a one-call redemption in flight (PassKit's).
+
+        It must outlast the worst case: the redeem and the read-back that settles an unclear
+        answer, with margin. Back ends whose redeem takes more calls get longer leases
+        (`resolver.redemption.Policy.lease_for`).
         """
-        connect = self.upstream_connect_timeout * 3
-        return 2 * (connect + self.upstream_timeout) + 5.0
+        return lease(self.exchange_seconds, calls=1)
+
+
+def lease(exchange: float, calls: int) -> float:
+    """A claim's lease: `calls` upstream calls to redeem, one to read back, and 5 s of margin."""
+    return (calls + 1) * exchange + 5.0
 
 
 def load_settings(**overrides: Any) -> Settings:

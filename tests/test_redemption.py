@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+from typing import cast
 
 import httpx
 import pytest
@@ -13,7 +15,7 @@ from redis.asyncio import Redis
 from resolver.app import create_app
 from resolver.exceptions import InvalidFormToken, RateLimited, VerificationFailed
 from resolver.models import Attribution, CouponState, Failure, Link, Outcome
-from resolver.providers import Capabilities
+from resolver.providers import Capabilities, Provider
 from resolver.providers.passkit import PassKit
 from resolver.providers.routing import Router
 from resolver.redemption import Redemptions
@@ -434,3 +436,15 @@ async def test_the_rate_limit_is_checked_before_any_staff_code(
         await redemptions.redeem(LINK, admit=over_limit, verify=verify)
     assert checked == []
     assert passkit.calls == 0
+
+
+def test_a_claim_lasts_longer_for_back_ends_that_need_more_calls(services: Services) -> None:
+    """The lease covers every call a redeem may make plus the read-back, with margin."""
+    policy = services.redemptions.policy
+
+    def lease_with(calls: int) -> float:
+        back_end = SimpleNamespace(capabilities=Capabilities(redeem_calls=calls))
+        return policy.lease_for(cast("Provider", back_end))
+
+    assert lease_with(3) - lease_with(1) == 2 * policy.exchange
+    assert lease_with(3) > 4 * policy.exchange

@@ -30,6 +30,9 @@ class Capabilities:
     # it later: without read-back, the resolver's memory is all that stops a second redeem once
     # the duplicate window has passed. 0: the deployment's duplicate window is enough.
     remember: float = 0.0
+    # Upstream calls one redeem may make (a token fetch and a read before the write count):
+    # the claim's lease must outlast all of them and a read-back.
+    redeem_calls: int = 1
 
 
 @dataclass(frozen=True, slots=True)

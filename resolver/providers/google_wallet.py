@@ -67,7 +67,10 @@ class GoogleWallet:
         self._base = base_url.rstrip("/")
         self.name = name
         # Offer classes carry a title, details and fine print; generic classes carry none.
-        self.capabilities = Capabilities(read_back=True, offers=object_type == "offer")
+        # A redeem reads the object, then PATCHes it, and may first fetch an access token.
+        self.capabilities = Capabilities(
+            read_back=True, offers=object_type == "offer", redeem_calls=3
+        )
 
     async def lookup(self, link: Link) -> Coupon | None:
         found = await self._object(link)

@@ -23,7 +23,7 @@ from resolver.exceptions import (
     VerificationLocked,
 )
 from resolver.models import Link, Outcome
-from resolver.redemption import DETAILS
+from resolver.results import DETAILS
 from resolver.web.api import body
 from resolver.web.rendering import render
 
