@@ -88,6 +88,9 @@ class EmbeddedRedis:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             preexec_fn=die_with_parent if sys.platform == "linux" else None,  # noqa: PLW1509
+            # Its own session: Ctrl+C in a terminal signals the whole foreground group, and
+            # Redis must outlive the requests `serve` is still draining; we stop it ourselves.
+            start_new_session=True,
         )
         self._wait_until_ready()
         self.url = f"unix://{self.socket_path}"
