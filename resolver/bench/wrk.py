@@ -20,7 +20,7 @@ from pathlib import Path
 from resolver.bench.load import NUMBER, Load, Measured
 from resolver.embedded import die_with_parent
 
-RESULT_MARK = "RESOLVER_BENCH "
+RESULT_MARK = "resolver-bench-result "
 # wrk stops itself at the count; this bounds a run that went wrong (a script error leaves wrk
 # sending the same request until --duration): 30 s plus 20 ms a request.
 BOUND_BASE_S = 30
