@@ -271,10 +271,14 @@ class Redemptions:
             raise claim
         if isinstance(refusal, BaseException):
             if claim.kind in (ClaimKind.CLAIMED, ClaimKind.RECONCILE):
-                released = Redemption(Outcome.UPSTREAM_ERROR, link, detail="not admitted")
+                # Give the claim back as it was: free, or still in doubt (an earlier attempt
+                # may have been applied, so the next tap must read back before redeeming).
+                doubt = claim.kind is ClaimKind.RECONCILE
                 await self.store.settle(
-                    key, token=token, nonce=claim.nonce, mode="release", result=released,
-                    keep=0, receipt_ttl=0,
+                    key, token=token, nonce=claim.nonce,
+                    mode="unknown" if doubt else "release",
+                    result=Redemption(Outcome.UPSTREAM_ERROR, link, detail="not admitted"),
+                    keep=self.policy.duplicate_window, receipt_ttl=0,
                 )  # fmt: skip
             raise refusal
         return claim

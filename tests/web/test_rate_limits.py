@@ -120,3 +120,25 @@ async def test_forwarded_for_from_a_trusted_proxy_names_the_client(
         ]
     assert [a.status_code for a in answers] == [404, 404, 404]
     assert "max-age" in answers[0].headers["strict-transport-security"]
+
+
+async def test_a_refused_request_keeps_an_earlier_doubt(
+    make_settings: Callable[..., Settings], passkit: PassKitDouble, redis: Redis
+) -> None:
+    """Doubt from a lost answer survives a rate-limited tap: the next one reads back first."""
+    passkit.add("member-1")
+    passkit.redeem_fault = "timeout_after_apply"
+    passkit.lookup_fault = "timeout"
+    async with running(create_app(make_settings())) as client:
+        assert (await client.post(API, params=link(1))).status_code == 504
+    passkit.redeem_fault = passkit.lookup_fault = None
+    async with running(create_app(make_settings(rate_limit_ip="1/minute"))) as client:
+        await client.get("/healthz")
+        await client.post(API, params=link(2))  # uses up this client's one request
+        refused = await client.post(API, params=link(1))
+    assert refused.status_code == 429
+    async with running(create_app(make_settings())) as client:
+        answer = await client.post(API, params=link(1))
+    assert answer.json()["outcome"] == "redeemed"
+    assert answer.json()["replayed"] is True  # the first attempt's success, found by reading back
+    assert [b["externalId"] for b in passkit.redeem_bodies].count("member-1") == 1
