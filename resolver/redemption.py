@@ -369,7 +369,11 @@ class Redemptions:
         outcome = OUTCOME_FOR_STATE[state]
         redeemed_at = coupon.redeemed_at if coupon else None
         staff = None
-        refused = isinstance(cause, UpstreamRejected) and 400 <= cause.status_code < 500
+        # A documented refusal applied nothing, whatever its status (a generic back end may
+        # refuse with a 200); any other 4xx refused too. Only then is a redemption not ours.
+        refused = isinstance(cause, CouponRefused) or (
+            isinstance(cause, UpstreamRejected) and 400 <= cause.status_code < 500
+        )
         if (
             state is CouponState.ALREADY_REDEEMED
             and not refused
