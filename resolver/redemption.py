@@ -161,7 +161,7 @@ class Redemptions:
         token = None
         if state is CouponState.REDEEMABLE and coupon is not None and with_form_token:
             token = await self.store.mint_form_token(
-                self.key(link), coupon.id, coupon.offer_id, self.policy.form_token_ttl
+                key, coupon.id, coupon.offer_id, self.policy.form_token_ttl
             )
         return Preview(link, state, coupon, offer, token)
 
