@@ -22,14 +22,16 @@ from starlette.staticfiles import StaticFiles
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from resolver import campaigns, logs
+from resolver.memory import Memory, client_name
 from resolver.notifier import Notifier
+from resolver.policy import Policy, longest_lease
 from resolver.providers.accounts import Wiring
 from resolver.providers.passkit import PassKit
 from resolver.providers.passkit_auth import PassKitJWTAuth, PassKitTokenAuth
 from resolver.providers.routing import Router
 from resolver.providers.transport import PoolsTransport
 from resolver.ratelimit import ClientLimiter, CouponLimit, parse_limit
-from resolver.redemption import Policy, Redemptions
+from resolver.redemption import Redemptions
 from resolver.settings import SANDBOX_API_KEY, SANDBOX_API_SECRET, Settings, load_settings
 from resolver.staff import directory as staff_directory
 from resolver.staff.lockout import Lockout
@@ -86,7 +88,8 @@ def create_app(
                 "RESOLVER_UPSTREAM=sandbox needs RESOLVER_PASSKIT_BASE_URL "
                 "(`resolver serve` starts a sandbox itself when no credentials are set)"
             )
-        redis = connect_redis(settings.redis_url, settings)
+        name = client_name()
+        redis = connect_redis(settings.redis_url, settings, name=name)
         http = upstream_client(settings, upstream_transport)
         notifier = Notifier(redis, CHANNEL)
         try:
@@ -95,10 +98,13 @@ def create_app(
                 if settings.secret_key
                 else await shared_secret(redis)
             )
-            await notifier.start(wait=settings.redis_timeout)
             store = Store(redis, secret, notifier)
+            memory = Memory(redis, store, name)
+            await memory.start()
+            notifier.on_reconnect = memory.reconnected
+            await notifier.start(wait=settings.redis_timeout)
             router = build_router(settings, accounts, Wiring(http, SharedTokens(redis)))
-            redemptions = Redemptions(router, store, policy(settings), clock=now)
+            redemptions = Redemptions(router, store, policy(settings, router), clock=now)
             client_limiter = ClientLimiter(redis, parse_limit(settings.rate_limit_ip))
             lockout = Lockout(
                 redis,
@@ -181,7 +187,8 @@ def build_router(
     return Router(passkit)
 
 
-def policy(settings: Settings) -> Policy:
+def policy(settings: Settings, router: Router) -> Policy:
+    back_ends = [provider.capabilities for provider in router.providers]
     return Policy(
         duplicate_window=settings.duplicate_window,
         negative_window=settings.negative_window,
@@ -192,13 +199,18 @@ def policy(settings: Settings) -> Policy:
         offer_cache_ttl=settings.offer_cache_ttl,
         source=f"resolver/{version('resolver')}",
         coupon_limit=CouponLimit.from_item(parse_limit(settings.rate_limit_coupon)),
+        longest_lease=longest_lease(settings.exchange_seconds, back_ends),
     )
 
 
-def connect_redis(url: str, settings: Settings) -> Redis:
-    """A pool sized for the process's concurrency, with timeouts (redis-py's defaults are none)."""
+def connect_redis(url: str, settings: Settings, *, name: str | None = None) -> Redis:
+    """A pool sized for the process's concurrency, with timeouts (redis-py's defaults are none).
+
+    `name` names every connection (`CLIENT SETNAME`), so that processes can see each other.
+    """
     pool = BlockingConnectionPool.from_url(
         url,
+        client_name=name,
         max_connections=settings.redis_max_connections,
         timeout=settings.redis_timeout,
         socket_timeout=settings.redis_timeout,

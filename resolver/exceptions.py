@@ -25,6 +25,8 @@ ResolverError
 │   ├── VerificationRequired .. the campaign requires a staff code and none came
 │   ├── VerificationFailed .... the code is no store's current code and no employee's PIN
 │   └── VerificationLocked .... too many wrong codes for this coupon or from this client: wait
+├── CouponChanged ............. the link now names another coupon than the one the member
+│                               confirmed; nothing was redeemed (show the new one)
 ├── RateLimited ............... too many requests from one client or for one coupon (429)
 ├── StoreUnavailable .......... Redis cannot be reached: duplicate protection is impossible
 ├── StaffFileError ............ the staff file is missing, unreadable or invalid: start-up stops
@@ -180,6 +182,15 @@ class VerificationLocked(VerificationError):
     def __init__(self, retry_after: int) -> None:
         super().__init__(f"staff codes locked; retry after {retry_after} s")
         self.retry_after = retry_after
+
+
+class CouponChanged(ResolverError):
+    """The member confirmed a coupon the link no longer names (one was issued since): the back
+    end refused the old one, nothing was redeemed, and the new one is theirs to confirm."""
+
+    def __init__(self, coupon_id: str) -> None:
+        super().__init__("the link's coupon was replaced since it was confirmed")
+        self.coupon_id = coupon_id
 
 
 class RateLimited(ResolverError):

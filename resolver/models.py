@@ -80,6 +80,20 @@ class Coupon:
     invalidated: bool = False
     # The back end says the coupon has expired, whether or not it tells when (Google's EXPIRED).
     expired: bool = False
+    # Whether `status` is known: False when the back end can tell that a coupon exists but not
+    # whether it was used (Skycore's documented answer), so UNREDEEMED only means "not known used".
+    use_known: bool = True
+    # What the back end recorded as having redeemed it, when it keeps that (PassKit's
+    # redemptionSource): how a read-back tells a redemption by this service from another.
+    redeemed_via: str | None = None
+
+
+def redeemed_through(coupon: Coupon, source: str) -> bool | None:
+    """True when the back end's record names this service (any version) as what redeemed the
+    coupon; None when it does not say, or names something this service cannot vouch for."""
+    if not coupon.redeemed_via:
+        return None
+    return True if coupon.redeemed_via.split("/", 1)[0] == source.split("/", 1)[0] else None
 
 
 class CouponState(enum.StrEnum):
@@ -112,12 +126,16 @@ class Outcome(enum.StrEnum):
     NO_ACTIVE_COUPON = "no_active_coupon"
     EXPIRED = "expired"
     IN_PROGRESS = "in_progress"
+    # The redeem may have been applied and nothing could tell yet: the doubt is remembered, and
+    # the next request reads the coupon back before anything else.
+    UNCONFIRMED = "unconfirmed"
+    # Nothing was applied (the request never left, or the back end applied nothing): try again.
     UPSTREAM_ERROR = "upstream_error"
 
     @property
     def definitive(self) -> bool:
         """True when the upstream settled the question; such results are stored and replayed."""
-        return self not in (Outcome.IN_PROGRESS, Outcome.UPSTREAM_ERROR)
+        return self not in (Outcome.IN_PROGRESS, Outcome.UNCONFIRMED, Outcome.UPSTREAM_ERROR)
 
 
 class Failure(enum.StrEnum):
@@ -149,6 +167,12 @@ class Redemption:
     receipt: str | None = None
     reference: str | None = None  # the back end's own reference, e.g. a queued update's id
     verified_by: Attribution | None = None  # who confirmed it at the counter, when staff did
+    # REDEEMED: whether the back end vouches that this was the coupon's first use. False for a
+    # back end that cannot tell earlier use (it is then the first redemption this service
+    # knows of).
+    confirmed: bool = True
+    # ALREADY_REDEEMED: True when this service redeemed it, None when that is not known.
+    redeemed_here: bool | None = None
     replayed: bool = False
     retry_after: int | None = None
 
@@ -171,6 +195,8 @@ class Redemption:
             "receipt": self.receipt,
             "reference": self.reference,
             "verified_by": self.verified_by.to_dict() if self.verified_by else None,
+            "confirmed": self.confirmed,
+            "redeemed_here": self.redeemed_here,
         }
 
     @classmethod
@@ -188,6 +214,8 @@ class Redemption:
             verified_by=Attribution.from_dict(data["verified_by"])
             if data.get("verified_by")
             else None,
+            confirmed=data.get("confirmed", True),
+            redeemed_here=data.get("redeemed_here"),
         )
 
 
@@ -263,6 +291,20 @@ class RedeemDetails:
 # How far apart our clock and the upstream's may be when we decide whether a REDEEMED coupon
 # read back after an unclear answer was redeemed by our own attempt or before it.
 CLOCK_TOLERANCE = timedelta(seconds=5)
+
+
+def redeemed_by_attempt(redeemed_at: datetime | None, since: datetime, *, refused: bool) -> bool:
+    """Whether a coupon read back as redeemed was redeemed by our attempt begun at `since`.
+
+    `since` is when the attempt began, or, when it settles an earlier attempt's doubt, when that
+    one began. `refused` says that every request of ours was definitely refused (nothing of ours
+    can have been applied): then it was not ours. Otherwise it is ours when the back end's
+    redemption time is not before `since` (within the clocks' tolerance), or when the back end
+    does not say when: nobody else held the claim meanwhile.
+    """
+    if refused:
+        return False
+    return redeemed_at is None or redeemed_at >= since - CLOCK_TOLERANCE
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -17,6 +17,8 @@ import structlog
 from redis.exceptions import RedisError
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
     from redis.asyncio import Redis
 
 log = structlog.get_logger("resolver.notifier")
@@ -36,6 +38,9 @@ class Notifier:
         self._waiting: Counter[str] = Counter()
         self._task: asyncio.Task[None] | None = None
         self.subscribed = asyncio.Event()
+        # Called after the subscription comes back from a broken connection (the server may
+        # have restarted): the process checks whether Redis forgot what it held.
+        self.on_reconnect: Callable[[], Awaitable[None]] | None = None
 
     async def start(self, wait: float = 2.0) -> None:
         """Subscribe in the background; give the subscription `wait` seconds to be ready."""
@@ -82,6 +87,8 @@ class Notifier:
             try:
                 await pubsub.subscribe(self._channel)
                 self.subscribed.set()
+                if failures and self.on_reconnect is not None:
+                    await self.on_reconnect()
                 failures = 0
                 while True:
                     # The pool's health_check_interval makes redis-py ping an idle

@@ -66,17 +66,34 @@ async def test_redeem_sends_the_link_and_a_redemption_source(
     assert body["redemptionDetails"]["redemptionSource"].startswith("resolver/")
 
 
-async def test_a_second_redeem_within_the_window_is_a_replay(
+async def test_a_retry_with_the_same_idempotency_key_gets_the_same_answer(
     redemptions: Redemptions, passkit: PassKitDouble
 ) -> None:
-    """A retry after success replays the stored result without calling PassKit again."""
+    """A till's retry (same key) replays its own success without calling PassKit again."""
     passkit.add("member-1")
-    first = await redemptions.redeem(LINK)
-    second = await redemptions.redeem(LINK)
+    first = await redemptions.redeem(LINK, idempotency_key="till-7-sale-42")
+    second = await redemptions.redeem(LINK, idempotency_key="till-7-sale-42")
     assert second.outcome is Outcome.REDEEMED
     assert second.replayed
     assert second.coupon_id == first.coupon_id
     assert second.receipt == first.receipt
+    assert passkit.redeem_calls == 1
+
+
+async def test_any_other_request_after_a_success_is_already_redeemed_here(
+    redemptions: Redemptions, passkit: PassKitDouble
+) -> None:
+    """Another key, or none, learns the coupon is used (by this service), not a new success."""
+    passkit.add("member-1")
+    first = await redemptions.redeem(LINK, idempotency_key="till-7-sale-42")
+    for other in (
+        await redemptions.redeem(LINK),
+        await redemptions.redeem(LINK, idempotency_key="x"),
+    ):
+        assert other.outcome is Outcome.ALREADY_REDEEMED
+        assert other.redeemed_here is True
+        assert other.redeemed_at == first.redeemed_at
+        assert other.receipt is None  # never a link to another request's success screen
     assert passkit.redeem_calls == 1
 
 
@@ -124,8 +141,8 @@ async def test_a_timeout_after_passkit_applied_the_redeem_ends_as_redeemed(
     assert passkit.lookup_calls == 1
     passkit.redeem_fault = None
     again = await redemptions.redeem(LINK)
-    assert again.outcome is Outcome.REDEEMED
-    assert again.replayed
+    assert again.outcome is Outcome.ALREADY_REDEEMED
+    assert again.redeemed_here is True
     assert passkit.redeem_calls == 1
 
 
@@ -140,19 +157,21 @@ async def test_a_500_after_passkit_applied_the_redeem_ends_as_redeemed(
     assert passkit.redeem_calls == 1
 
 
-async def test_a_timeout_that_was_not_applied_releases_the_claim(
+async def test_a_timeout_the_read_back_cannot_explain_is_remembered_as_a_doubt(
     redemptions: Redemptions, passkit: PassKitDouble
 ) -> None:
-    """Read-back shows the coupon untouched: an upstream error now, a clean retry later."""
+    """Read-back shows the coupon untouched, but the redeem may still be applied: not
+    confirmed (never "nothing was redeemed"), and the retry reads back before redeeming."""
     passkit.add("member-1")
     passkit.redeem_fault = "timeout"
     result = await redemptions.redeem(LINK)
-    assert result.outcome is Outcome.UPSTREAM_ERROR
+    assert result.outcome is Outcome.UNCONFIRMED
     assert result.failure is Failure.TIMEOUT
+    assert "Nothing was redeemed" not in result.detail
     passkit.redeem_fault = None
     retry = await redemptions.redeem(LINK)
     assert retry.outcome is Outcome.REDEEMED
-    assert passkit.redeem_calls == 2
+    assert (passkit.redeem_calls, passkit.lookup_calls) == (2, 2)
 
 
 async def test_a_connect_error_releases_the_claim_without_reading_back(
@@ -189,11 +208,10 @@ async def test_when_the_read_back_fails_too_the_next_tap_reads_back_first(
     passkit.redeem_fault = "timeout_after_apply"
     passkit.lookup_fault = "timeout"
     first = await redemptions.redeem(LINK)
-    assert first.outcome is Outcome.UPSTREAM_ERROR
+    assert first.outcome is Outcome.UNCONFIRMED
     passkit.redeem_fault = passkit.lookup_fault = None
     second = await redemptions.redeem(LINK)
-    assert second.outcome is Outcome.REDEEMED
-    assert second.replayed  # the earlier attempt's success, found by reading back
+    assert second.outcome is Outcome.REDEEMED  # the earlier attempt's, found by reading back
     assert passkit.redeem_calls == 1
 
 
@@ -204,7 +222,7 @@ async def test_doubt_about_an_attempt_that_was_not_applied_leads_to_one_new_rede
     passkit.add("member-1")
     passkit.redeem_fault = "timeout"
     passkit.lookup_fault = "timeout"
-    assert (await redemptions.redeem(LINK)).outcome is Outcome.UPSTREAM_ERROR
+    assert (await redemptions.redeem(LINK)).outcome is Outcome.UNCONFIRMED
     passkit.redeem_fault = passkit.lookup_fault = None
     result = await redemptions.redeem(LINK)
     assert result.outcome is Outcome.REDEEMED
@@ -212,16 +230,33 @@ async def test_doubt_about_an_attempt_that_was_not_applied_leads_to_one_new_rede
     assert passkit.redeem_calls == 2
 
 
-async def test_concurrent_duplicates_reach_the_upstream_once_and_agree(
+async def test_concurrent_duplicates_reach_the_upstream_once_and_one_is_told_redeemed(
     redemptions: Redemptions, passkit: PassKitDouble
 ) -> None:
-    """100 simultaneous redemptions of one link: one redeem call, one shared outcome."""
+    """100 simultaneous requests for one link: one redeem call, one success, and 99 told that
+    this service just redeemed it."""
     passkit.add("member-1")
     passkit.latency = 0.05
     results = await asyncio.gather(*(redemptions.redeem(LINK) for _ in range(100)))
     assert passkit.redeem_calls == 1
-    assert {result.outcome for result in results} == {Outcome.REDEEMED}
+    outcomes = [result.outcome for result in results]
+    assert outcomes.count(Outcome.REDEEMED) == 1
+    assert outcomes.count(Outcome.ALREADY_REDEEMED) == 99
+    assert all(result.redeemed_here for result in results if result.outcome is not Outcome.REDEEMED)
     assert {result.coupon_id for result in results} == {results[0].coupon_id}
+
+
+async def test_concurrent_repeats_of_one_request_share_its_success(
+    redemptions: Redemptions, passkit: PassKitDouble
+) -> None:
+    """The same Idempotency-Key sent 20 times at once: one redeem call, 20 times its answer."""
+    passkit.add("member-1")
+    passkit.latency = 0.05
+    results = await asyncio.gather(
+        *(redemptions.redeem(LINK, idempotency_key="sale-1") for _ in range(20))
+    )
+    assert passkit.redeem_calls == 1
+    assert {result.outcome for result in results} == {Outcome.REDEEMED}
     assert sum(not result.replayed for result in results) == 1
 
 
@@ -357,11 +392,11 @@ async def test_without_read_back_an_unclear_redeem_is_never_tried_again_blind(
     passkit.redeem_fault = "timeout_after_apply"
     redemptions = routed(services, Router(PassKitWithoutReadBack(http)))
     first = await redemptions.redeem(LINK)
-    assert first.outcome is Outcome.UPSTREAM_ERROR
+    assert first.outcome is Outcome.UNCONFIRMED
     assert first.failure is Failure.TIMEOUT
     passkit.redeem_fault = None
     second = await redemptions.redeem(LINK)
-    assert second.outcome is Outcome.UPSTREAM_ERROR
+    assert second.outcome is Outcome.UNCONFIRMED
     assert "could not be confirmed" in second.detail
     assert (passkit.redeem_calls, passkit.lookup_calls) == (1, 0)
 
@@ -396,7 +431,7 @@ async def test_who_verified_and_where_go_upstream_and_into_the_result(
     assert details["metaData"] == ANA.metadata
     assert (details["lat"], details["lon"]) == (48.8708, 2.3317)
     assert result.verified_by == ANA
-    assert (await redemptions.receipt(result.receipt or "")) == result
+    assert (await redemptions.follow(result.receipt or "")) == result
 
 
 async def test_a_refused_staff_check_claims_nothing_and_calls_nothing(

@@ -145,7 +145,7 @@ async def test_the_back_ends_reference_is_kept_on_the_receipt(
     result = await redemptions.redeem(LINK, keep_receipt=True)
     assert result.reference == "tracking-7"
     assert result.receipt is not None
-    stored = await redemptions.receipt(result.receipt)
+    stored = await redemptions.follow(result.receipt)
     assert stored is not None
     assert stored.reference == "tracking-7"
 
@@ -169,7 +169,7 @@ async def test_a_doubt_is_remembered_as_long_as_a_success(
     client, router = http
     redeem = router.post(REDEEM_URL).mock(side_effect=httpx.ReadTimeout("slow"))
     redemptions = redemptions_for(services, client, read_back=False, remember=86_400)
-    assert (await redemptions.redeem(LINK)).outcome is Outcome.UPSTREAM_ERROR
+    assert (await redemptions.redeem(LINK)).outcome is Outcome.UNCONFIRMED
     assert await redis.pttl(f"rr:{{{redemptions.key(LINK)}}}") > 3_600_000
     again = await redemptions.redeem(LINK)
     assert "could not be confirmed" in again.detail

@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from resolver.models import Link, Outcome, Redemption
-from resolver.store import CODE_ALPHABET, CODE_LENGTH, ClaimKind, Store, new_nonce, shared_secret
+from resolver.ratelimit import CouponLimit
+from resolver.store import (
+    CODE_ALPHABET,
+    CODE_LENGTH,
+    MEMORY,
+    Claim,
+    ClaimKind,
+    Settled,
+    Store,
+    new_nonce,
+    shared_secret,
+)
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -18,16 +30,37 @@ DONE = Redemption(Outcome.REDEEMED, LINK, coupon_id="coupon-a", detail="ok")
 
 
 @pytest.fixture
-def store(redis: Redis) -> Store:
+async def store(redis: Redis) -> Store:
+    await redis.set(MEMORY, 0)  # this Redis has remembered everything since the start
     return Store(redis, b"secret")
+
+
+async def claim(store: Store, key: str, token: str, nonce: str, **options: Any) -> Claim:
+    """A claim of LINK with a 5 s lease and a 60 s hold unless `options` say otherwise."""
+    values: dict[str, Any] = {"lease": 5, "hold": 60, "link": LINK} | options
+    return await store.claim(key, token=token, nonce=nonce, **values)
+
+
+async def settle(
+    store: Store, key: str, token: str, nonce: str, mode: Any, result: Redemption, **options: Any
+) -> Settled:
+    """Settle an attempt begun now, keeping state and receipt 60 s unless `options` say so."""
+    values: dict[str, Any] = {
+        "since": datetime.now(UTC),
+        "link": LINK,
+        "who": "",
+        "keep": 60,
+        "receipt_ttl": 60,
+    } | options
+    return await store.settle(key, token=token, nonce=nonce, mode=mode, result=result, **values)
 
 
 async def test_keys_are_keyed_hashes_with_a_cluster_hash_tag(store: Store, redis: Redis) -> None:
     """No raw id reaches Redis, and every key of one link shares one hash slot."""
     key = store.key("passkit", LINK)
-    await store.claim(key, token="t", nonce="n" * 16, lease=5, hold=60)
+    await claim(store, key, "t", "n" * 16)
     await store.mint_form_token(key, "coupon-a", "offer-a", 60)
-    names = await redis.keys("*")
+    names = set(await redis.keys("*")) - {store.memory_key(key)}
     assert names
     assert all(f"{{{key}}}" in name for name in names)
     assert not any("member-1" in name or "camp-1" in name for name in names)
@@ -38,20 +71,18 @@ async def test_keys_are_keyed_hashes_with_a_cluster_hash_tag(store: Store, redis
 async def test_the_first_claim_wins_and_others_see_it_busy(store: Store) -> None:
     """Claim is atomic: of two claimers only the first owns the link."""
     key = store.key("passkit", LINK)
-    first = await store.claim(key, token="a", nonce="n1", lease=5, hold=60)
-    second = await store.claim(key, token="b", nonce="n2", lease=5, hold=60)
+    first = await claim(store, key, "a", "n1")
+    second = await claim(store, key, "b", "n2")
     assert first.kind is ClaimKind.CLAIMED
     assert second.kind is ClaimKind.BUSY
     assert second.nonce == "n1"
-    assert 0 < second.lease_left <= 5
+    assert 0 < second.wait <= 5
 
 
 async def test_many_simultaneous_claims_have_exactly_one_winner(store: Store) -> None:
     """Under concurrency, one CLAIMED and every other BUSY."""
     key = store.key("passkit", LINK)
-    claims = await asyncio.gather(
-        *(store.claim(key, token=f"t{i}", nonce=f"n{i}", lease=5, hold=60) for i in range(100))
-    )
+    claims = await asyncio.gather(*(claim(store, key, f"t{i}", f"n{i}") for i in range(100)))
     kinds = [c.kind for c in claims]
     assert kinds.count(ClaimKind.CLAIMED) == 1
     assert kinds.count(ClaimKind.BUSY) == 99
@@ -60,44 +91,37 @@ async def test_many_simultaneous_claims_have_exactly_one_winner(store: Store) ->
 async def test_settled_results_are_replayed_and_receipts_kept(store: Store) -> None:
     """After settle(done), a claim replays the result; the receipt is readable by nonce."""
     key = store.key("passkit", LINK)
-    mine = await store.claim(key, token="a", nonce="n1", lease=5, hold=60)
-    assert await store.settle(
-        key, token="a", nonce=mine.nonce, mode="done", result=DONE, keep=60, receipt_ttl=60
-    )
-    again = await store.claim(key, token="b", nonce="n2", lease=5, hold=60)
+    mine = await claim(store, key, "a", "n1")
+    assert await settle(store, key, "a", mine.nonce, "done", DONE, keep=60, receipt_ttl=60)
+    again = await claim(store, key, "b", "n2")
     assert again.kind is ClaimKind.DONE
     assert again.result is not None
     assert again.result.coupon_id == "coupon-a"
     assert again.nonce == "n1"
-    receipt = await store.receipt(key, "n1")
-    assert receipt is not None
-    assert receipt.outcome is Outcome.REDEEMED
+    receipt = await store.attempt(key, "n1")
+    assert receipt.state == "done"
+    assert receipt.result is not None
+    assert receipt.result.outcome is Outcome.REDEEMED
 
 
 async def test_a_stale_owner_cannot_settle_over_a_new_one(store: Store, redis: Redis) -> None:
     """Settle is guarded by the claim token: an owner whose lease ran out changes nothing."""
     key = store.key("passkit", LINK)
-    await store.claim(key, token="old", nonce="n1", lease=0.05, hold=60)
+    await claim(store, key, "old", "n1", lease=0.05)
     await asyncio.sleep(0.1)
-    takeover = await store.claim(key, token="new", nonce="n2", lease=5, hold=60)
+    takeover = await claim(store, key, "new", "n2")
     assert takeover.kind is ClaimKind.RECONCILE  # the old attempt may have been applied
-    assert not await store.settle(
-        key, token="old", nonce="n1", mode="done", result=DONE, keep=60, receipt_ttl=60
-    )
+    assert not await settle(store, key, "old", "n1", "done", DONE, keep=60, receipt_ttl=60)
     assert await redis.hget(f"rr:{{{key}}}", "t") == "new"
 
 
 async def test_release_lets_the_next_claim_start_fresh(store: Store) -> None:
     """A request that never left frees the link: the next claim is an ordinary one."""
     key = store.key("passkit", LINK)
-    await store.claim(key, token="a", nonce="n1", lease=5, hold=60)
+    await claim(store, key, "a", "n1")
     failed = Redemption(Outcome.UPSTREAM_ERROR, LINK)
-    await store.settle(
-        key, token="a", nonce="n1", mode="release", result=failed, keep=60, receipt_ttl=60
-    )
-    assert (await store.claim(key, token="b", nonce="n2", lease=5, hold=60)).kind is (
-        ClaimKind.CLAIMED
-    )
+    await settle(store, key, "a", "n1", "release", failed, keep=60, receipt_ttl=60)
+    assert (await claim(store, key, "b", "n2")).kind is (ClaimKind.CLAIMED)
 
 
 async def test_unknown_makes_the_next_claim_reconcile_from_the_first_attempt(
@@ -105,12 +129,10 @@ async def test_unknown_makes_the_next_claim_reconcile_from_the_first_attempt(
 ) -> None:
     """Doubt is remembered with the time of the attempt it is about."""
     key = store.key("passkit", LINK)
-    first = await store.claim(key, token="a", nonce="n1", lease=5, hold=60)
+    first = await claim(store, key, "a", "n1")
     failed = Redemption(Outcome.UPSTREAM_ERROR, LINK)
-    await store.settle(
-        key, token="a", nonce="n1", mode="unknown", result=failed, keep=60, receipt_ttl=60
-    )
-    second = await store.claim(key, token="b", nonce="n2", lease=5, hold=60)
+    await settle(store, key, "a", "n1", "unknown", failed, keep=60, receipt_ttl=60)
+    second = await claim(store, key, "b", "n2")
     assert second.kind is ClaimKind.RECONCILE
     assert second.since == first.since
 
@@ -118,16 +140,10 @@ async def test_unknown_makes_the_next_claim_reconcile_from_the_first_attempt(
 async def test_a_result_about_another_coupon_does_not_block_a_reissued_one(store: Store) -> None:
     """A claim that names the coupon it saw ignores a stored result about an older coupon."""
     key = store.key("passkit", LINK)
-    await store.claim(key, token="a", nonce="n1", lease=5, hold=60)
-    await store.settle(
-        key, token="a", nonce="n1", mode="done", result=DONE, keep=60, receipt_ttl=60
-    )
-    same = await store.claim(
-        key, token="b", nonce="n2", lease=5, hold=60, expected_coupon="coupon-a"
-    )
-    newer = await store.claim(
-        key, token="c", nonce="n3", lease=5, hold=60, expected_coupon="coupon-b"
-    )
+    await claim(store, key, "a", "n1")
+    await settle(store, key, "a", "n1", "done", DONE, keep=60, receipt_ttl=60)
+    same = await claim(store, key, "b", "n2", expected_coupon="coupon-a")
+    newer = await claim(store, key, "c", "n3", expected_coupon="coupon-b")
     assert same.kind is ClaimKind.DONE
     assert newer.kind is ClaimKind.CLAIMED
 
@@ -137,16 +153,14 @@ async def test_form_tokens_are_one_time_and_bound_to_their_link(store: Store) ->
     key = store.key("passkit", LINK)
     other = store.key("passkit", Link("camp-1", "member-2"))
     token = await store.mint_form_token(key, "coupon-a", "offer-a", 60)
-    bad = await store.claim(other, token="x", nonce="n0", lease=5, hold=60, form_token=token)
+    bad = await claim(store, other, "x", "n0", form_token=token)
     assert bad.kind is ClaimKind.BAD_TOKEN
-    fresh = await store.claim(key, token="a", nonce="n1", lease=5, hold=60, form_token=token)
+    fresh = await claim(store, key, "a", "n1", form_token=token)
     assert fresh.kind is ClaimKind.CLAIMED
     assert (fresh.coupon_id, fresh.offer_id) == ("coupon-a", "offer-a")
     failed = Redemption(Outcome.UPSTREAM_ERROR, LINK)
-    await store.settle(
-        key, token="a", nonce="n1", mode="release", result=failed, keep=60, receipt_ttl=60
-    )
-    used = await store.claim(key, token="b", nonce="n2", lease=5, hold=60, form_token=token)
+    await settle(store, key, "a", "n1", "release", failed, keep=60, receipt_ttl=60)
+    used = await claim(store, key, "b", "n2", form_token=token)
     assert used.kind is ClaimKind.USED_TOKEN
 
 
@@ -155,22 +169,18 @@ async def test_form_tokens_expire(store: Store) -> None:
     key = store.key("passkit", LINK)
     token = await store.mint_form_token(key, "coupon-a", "offer-a", 0.05)
     await asyncio.sleep(0.1)
-    late = await store.claim(key, token="a", nonce="n1", lease=5, hold=60, form_token=token)
+    late = await claim(store, key, "a", "n1", form_token=token)
     assert late.kind is ClaimKind.BAD_TOKEN
 
 
 async def test_settled_state_expires_after_its_window(store: Store) -> None:
     """After the duplicate window the link can be claimed afresh."""
     key = store.key("passkit", LINK)
-    await store.claim(key, token="a", nonce="n1", lease=5, hold=60)
-    await store.settle(
-        key, token="a", nonce="n1", mode="done", result=DONE, keep=0.0, receipt_ttl=60
-    )
-    assert (await store.claim(key, token="b", nonce="n2", lease=5, hold=60)).kind is ClaimKind.DONE
+    await claim(store, key, "a", "n1")
+    await settle(store, key, "a", "n1", "done", DONE, keep=0.0, receipt_ttl=60)
+    assert (await claim(store, key, "b", "n2")).kind is ClaimKind.DONE
     await asyncio.sleep(2.1)  # the minimum kept so that woken waiters can still read it
-    assert (await store.claim(key, token="c", nonce="n3", lease=5, hold=60)).kind is (
-        ClaimKind.CLAIMED
-    )
+    assert (await claim(store, key, "c", "n3")).kind is (ClaimKind.CLAIMED)
 
 
 async def test_the_shared_secret_is_created_once_for_all_replicas(redis: Redis) -> None:
@@ -184,13 +194,13 @@ async def test_the_shared_secret_is_created_once_for_all_replicas(redis: Redis) 
 async def test_api_results_keep_no_receipt_but_stay_viewable_while_settled(store: Store) -> None:
     """With no receipt kept, the result is still shown from the state within the window."""
     key = store.key("passkit", LINK)
-    await store.claim(key, token="a", nonce="n1", lease=5, hold=60)
-    await store.settle(key, token="a", nonce="n1", mode="done", result=DONE, keep=60, receipt_ttl=0)
+    await claim(store, key, "a", "n1")
+    await settle(store, key, "a", "n1", "done", DONE, keep=60, receipt_ttl=0)
     assert not await store.redis.exists(f"rr:{{{key}}}:r:n1")
-    shown = await store.receipt(key, "n1")
-    assert shown is not None
-    assert shown.coupon_id == "coupon-a"
-    assert await store.receipt(key, "other") is None
+    shown = await store.attempt(key, "n1")
+    assert shown.result is not None
+    assert shown.result.coupon_id == "coupon-a"
+    assert (await store.attempt(key, "other")).state == "gone"
 
 
 def test_a_verification_code_is_stable_per_receipt(store: Store) -> None:
@@ -228,3 +238,140 @@ def test_a_secret_of_any_length_can_key_the_hashes(redis: Redis) -> None:
     assert len(long_secret.key("passkit", LINK)) == 16
     assert long_secret.key("passkit", LINK) != Store(redis, b"y" * 128).key("passkit", LINK)
     assert long_secret.verification_code("k-n")
+
+
+async def test_a_stored_result_is_its_own_requests_only(store: Store) -> None:
+    """The request that made a result gets it as its own; any other request learns it is not."""
+    key = store.key("passkit", LINK)
+    await claim(store, key, "a", "n1", who="till-retry")
+    await settle(store, key, "a", "n1", "done", DONE, who="till-retry")
+    same = await claim(store, key, "b", "n2", who="till-retry")
+    other = await claim(store, key, "c", "n3", who="someone-else")
+    anonymous = await claim(store, key, "d", "n4")
+    assert (same.kind, same.mine) == (ClaimKind.DONE, True)
+    assert (other.kind, other.mine) == (ClaimKind.DONE, False)
+    assert (anonymous.kind, anonymous.mine) == (ClaimKind.DONE, False)
+
+
+async def test_re_checks_while_waiting_are_not_counted(store: Store, redis: Redis) -> None:
+    """Only a request's first claim counts against the coupon's limit, not its waiting re-checks."""
+    key = store.key("passkit", LINK)
+    limit = CouponLimit(count=2, window=60)
+    await claim(store, key, "a", "n1", limit=limit)
+    for _ in range(5):
+        busy = await claim(store, key, "b", "n2", limit=limit, count=False)
+        assert busy.kind is ClaimKind.BUSY
+    assert await redis.get(f"rr:{{{key}}}:n") == "1"
+    assert (await claim(store, key, "c", "n3", limit=limit)).kind is ClaimKind.BUSY
+
+
+async def test_a_stored_result_is_answered_over_the_limit(store: Store) -> None:
+    """Replays cost the upstream nothing, so the coupon's limit does not refuse them."""
+    key = store.key("passkit", LINK)
+    limit = CouponLimit(count=1, window=60)
+    await claim(store, key, "a", "n1", limit=limit)
+    await settle(store, key, "a", "n1", "done", DONE)
+    for token in ("b", "c", "d"):
+        assert (await claim(store, key, token, "n", limit=limit)).kind is ClaimKind.DONE
+
+
+async def test_a_released_attempt_gives_its_count_back(store: Store) -> None:
+    """An attempt that never reached the upstream does not use up the member's retries."""
+    key = store.key("passkit", LINK)
+    limit = CouponLimit(count=1, window=60)
+    failed = Redemption(Outcome.UPSTREAM_ERROR, LINK)
+    await claim(store, key, "a", "n1", limit=limit)
+    await settle(store, key, "a", "n1", "release", failed)
+    assert (await claim(store, key, "b", "n2", limit=limit)).kind is ClaimKind.CLAIMED
+
+
+async def test_a_redis_that_forgot_holds_claims_then_reads_back(store: Store, redis: Redis) -> None:
+    """With the memory marker gone, claims wait out the quarantine, then read back for a while."""
+    key = store.key("passkit", LINK)
+    await redis.delete(MEMORY)
+    held = await claim(store, key, "a", "n1", quarantine=0.3, forgetful=0.6)
+    assert held.kind is ClaimKind.QUARANTINE
+    assert 0 < held.wait <= 0.3
+    await asyncio.sleep(held.wait + 0.01)
+    careful = await claim(store, key, "b", "n2", quarantine=0.3, forgetful=0.6)
+    assert careful.kind is ClaimKind.FORGOTTEN
+    await settle(store, key, "b", "n2", "release", Redemption(Outcome.UPSTREAM_ERROR, LINK))
+    await asyncio.sleep(0.35)
+    normal = await claim(store, key, "c", "n3", quarantine=0.3, forgetful=0.6)
+    assert normal.kind is ClaimKind.CLAIMED
+
+
+async def test_a_settle_after_redis_forgot_the_claim_still_records(
+    store: Store, redis: Redis
+) -> None:
+    """An owner whose claim vanished (a flush) still leaves its answer for the next request."""
+    key = store.key("passkit", LINK)
+    await claim(store, key, "a", "n1")
+    await redis.delete(f"rr:{{{key}}}")
+    assert await settle(store, key, "a", "n1", "done", DONE) is Settled.RECORDED
+    later = await claim(store, key, "b", "n2")
+    assert later.kind is ClaimKind.DONE
+    assert later.result is not None
+    assert later.result.coupon_id == "coupon-a"
+
+
+async def test_a_settle_after_a_takeover_writes_nothing(store: Store) -> None:
+    """A stale owner's answer is lost, neither in the state nor as a receipt."""
+    key = store.key("passkit", LINK)
+    await claim(store, key, "old", "n1", lease=0.05)
+    await asyncio.sleep(0.1)
+    await claim(store, key, "new", "n2")
+    assert await settle(store, key, "old", "n1", "done", DONE) is Settled.LOST
+    assert (await store.attempt(key, "n1")).state == "gone"
+
+
+async def test_only_the_owner_can_renew_its_claim(store: Store) -> None:
+    """Renewing proves the claim is still ours before a second call is sent."""
+    key = store.key("passkit", LINK)
+    await claim(store, key, "old", "n1", lease=0.05)
+    assert await store.renew(key, token="old", lease=0.05)
+    await asyncio.sleep(0.1)
+    await claim(store, key, "new", "n2")
+    assert not await store.renew(key, token="old", lease=5)
+    assert await store.renew(key, token="new", lease=5)
+
+
+async def test_a_doubt_is_resolved_only_once_its_owner_is_gone(store: Store) -> None:
+    """A read-back outside any claim settles a doubt, never a live attempt or another one."""
+    key = store.key("passkit", LINK)
+    await claim(store, key, "a", "n1", lease=0.2)
+    assert not await store.resolve(
+        key, nonce="n1", mode="done", result=DONE, keep=60, receipt_ttl=60
+    )
+    await asyncio.sleep(0.25)
+    assert not await store.resolve(
+        key, nonce="n9", mode="done", result=DONE, keep=60, receipt_ttl=60
+    )
+    assert await store.resolve(key, nonce="n1", mode="done", result=DONE, keep=60, receipt_ttl=60)
+    assert (await claim(store, key, "b", "n2")).kind is ClaimKind.DONE
+
+
+async def test_a_receipt_page_sees_an_attempt_in_flight_then_its_dead_owner(
+    store: Store,
+) -> None:
+    """While the lease lasts the attempt is in flight; after it, a doubt naming the link."""
+    key = store.key("passkit", LINK)
+    await claim(store, key, "a", "n1", lease=0.2)
+    flying = await store.attempt(key, "n1")
+    assert (flying.state, flying.link) == ("in_flight", LINK)
+    await asyncio.sleep(0.25)
+    dead = await store.attempt(key, "n1")
+    assert (dead.state, dead.link) == ("doubt", LINK)
+    assert dead.since is not None
+
+
+async def test_a_preview_counts_and_sees_what_redis_holds(store: Store) -> None:
+    """A peek is limited like any request and reports a settled result with its coupon."""
+    key = store.key("passkit", LINK)
+    assert (await store.peek(key)).state == "none"  # type: ignore[union-attr]
+    await claim(store, key, "a", "n1")
+    await settle(store, key, "a", "n1", "done", DONE)
+    held = await store.peek(key, CouponLimit(count=1, window=60))
+    assert not isinstance(held, float)
+    assert (held.state, held.coupon_id, held.doubt) == ("done", "coupon-a", False)
+    assert isinstance(await store.peek(key, CouponLimit(count=1, window=60)), float)

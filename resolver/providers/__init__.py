@@ -20,10 +20,15 @@ if TYPE_CHECKING:
 class Capabilities:
     """What a back end can do."""
 
-    # lookup() says whether the coupon is redeemed, so an unclear redeem can be settled by
-    # reading it back. Without it, lookup() reports UNREDEEMED when the coupon merely exists,
+    # lookup() asks the back end, which may say whether the coupon is redeemed (then the coupon
+    # it returns has `use_known`), so an unclear redeem can be settled by reading it back.
+    # Without it, lookup() asks nothing and reports UNREDEEMED when the coupon merely exists,
     # and an unclear redeem stays "could not be confirmed" rather than being tried again.
     read_back: bool = True
+    # redeem() itself refuses a coupon that is used, expired or gone (PassKit's single-use rule).
+    # When it does not (an update call that applies whatever it is sent), the use case looks
+    # the coupon up first and redeems only what is redeemable: one more call per redemption.
+    guards_redeem: bool = True
     # offer() describes what a coupon is for (title, terms, window).
     offers: bool = True
     # Seconds a success (or a doubt) must at least be remembered, when the back end cannot tell
@@ -63,8 +68,14 @@ class Provider(Protocol):
         """The offer a coupon belongs to, or None when it does not exist (or is unknowable)."""
         ...
 
-    async def redeem(self, link: Link, details: RedeemDetails) -> RedeemAnswer:
+    async def redeem(
+        self, link: Link, details: RedeemDetails, *, coupon_id: str | None = None
+    ) -> RedeemAnswer:
         """Mark the link's active coupon redeemed; returns only on a clean success.
+
+        `coupon_id` is the coupon the member confirmed, when known: a back end that names
+        coupons by id redeems exactly that one, so a coupon issued since under the same
+        external id is never redeemed in its place (the redeem is refused instead).
 
         Raises `UpstreamUnreachable` only when the request certainly never left,
         `UpstreamNotApplied` (e.g. `UpstreamAuthError`) when the back end said it applied

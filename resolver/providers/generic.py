@@ -17,6 +17,7 @@ What each part means for exactly-once:
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -83,14 +84,17 @@ class GenericHttp:
         self.name = name
         self.capabilities = Capabilities(
             read_back=lookup is not None,
+            # A redeem that can answer "already redeemed" refuses a second one; any other is
+            # looked at first (with a lookup) or is never vouched for (without one).
+            guards_redeem="already_redeemed" in redeem.outcomes.values(),
             offers=offer is not None,
             remember=0.0 if lookup is not None else remember,
         )
 
     async def lookup(self, link: Link) -> Coupon | None:
         if self._lookup is None:
-            # Nothing to ask: the coupon is taken to exist, and is never known to be used.
-            return self._coupon(link, self._synthetic_id(link))
+            # Nothing to ask: the coupon is taken to exist, and whether it was used is unknown.
+            return replace(self._coupon(link, self._synthetic_id(link)), use_known=False)
         rule = self._lookup
         response = await self._send(rule.render(_values(link)))
         if response.status_code in rule.missing_status:
@@ -125,7 +129,10 @@ class GenericHttp:
             fine_print=self._offer.fine_print,
         )
 
-    async def redeem(self, link: Link, details: RedeemDetails) -> RedeemAnswer:
+    async def redeem(
+        self, link: Link, details: RedeemDetails, *, coupon_id: str | None = None
+    ) -> RedeemAnswer:
+        # Coupons are named by the link here, so the link alone names the coupon to redeem.
         rule = self._redeem
         response = await self._send(rule.render(_values(link, details)))
         outcome = rule.outcomes.get(response.status_code)

@@ -84,7 +84,10 @@ class GoogleWallet:
             raise refusal(response, error_message(response))
         return parse_offer_class(json_object(response), offer_id)
 
-    async def redeem(self, link: Link, details: RedeemDetails) -> RedeemAnswer:
+    async def redeem(
+        self, link: Link, details: RedeemDetails, *, coupon_id: str | None = None
+    ) -> RedeemAnswer:
+        # Coupons are named by the link here, so the link alone names the coupon to redeem.
         found = await self._object(link)
         if found is None:
             raise CouponRefused(404, "no such object", CouponState.NO_ACTIVE_COUPON)

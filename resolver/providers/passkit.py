@@ -70,7 +70,9 @@ class PassKit:
             return None
         return parse_offer(json_object(response))
 
-    async def redeem(self, link: Link, details: RedeemDetails) -> RedeemAnswer:
+    async def redeem(
+        self, link: Link, details: RedeemDetails, *, coupon_id: str | None = None
+    ) -> RedeemAnswer:
         redemption: dict[str, Any] = {"redemptionSource": details.source}
         if details.reference:
             redemption["redemptionReference"] = details.reference
@@ -78,11 +80,14 @@ class PassKit:
             redemption["metaData"] = details.metadata
         if details.lat is not None and details.lon is not None:
             redemption["lat"], redemption["lon"] = details.lat, details.lon
-        body = {
-            "externalId": link.external_id,
-            "campaignId": link.campaign_id,
-            "redemptionDetails": redemption,
-        }
+        # By id when the member confirmed a particular coupon: if the external id has moved to
+        # a coupon issued since, PassKit refuses the old one instead of redeeming the new one.
+        target = (
+            {"id": coupon_id}
+            if coupon_id
+            else {"externalId": link.external_id, "campaignId": link.campaign_id}
+        )
+        body = {**target, "redemptionDetails": redemption}
         response = await self._send("PUT", f"{COUPON}/redeem", body, allow_404=False)
         coupon_id = json_object(response).get("id")
         if not isinstance(coupon_id, str) or not coupon_id:
@@ -134,6 +139,7 @@ def parse_coupon(data: dict[str, Any]) -> Coupon:
         status=status,
         expiry_date=parse_date(data.get("expiryDate")),
         redeemed_at=redeemed_at,
+        redeemed_via=as_text(details.get("redemptionSource")) or None,
         display_name=name or None,
         invalidated=as_object(data.get("passMetaData")).get("status") == "PASS_INVALIDATED",
     )

@@ -80,7 +80,10 @@ class Passworks:
             return None
         return parse_campaign(_unwrap(json_object(response), "coupon"), offer_id)
 
-    async def redeem(self, link: Link, details: RedeemDetails) -> RedeemAnswer:
+    async def redeem(
+        self, link: Link, details: RedeemDetails, *, coupon_id: str | None = None
+    ) -> RedeemAnswer:
+        # Coupons are named by the link here, so the link alone names the coupon to redeem.
         comment = " · ".join(part for part in (details.source, details.reference) if part)
         response = await self._send(
             "POST", f"{_pass_path(link)}/redeem", json={"pass": {"comment": comment}}

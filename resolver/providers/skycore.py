@@ -10,10 +10,11 @@ settings page) with an `X-Api-Key` header. A permanent link names the pass templ
   The pass keeps its id (`new-pass-id`, which the docs' prose asks for, would break the permanent
   link). Updates are queued: the answer's `tracking-id` is kept on the receipt.
 - Read: `getpassdata`, whose documented answer has no `pass-status`: it proves the pass exists
-  and gives its expiry, never whether it was redeemed. So this back end has no read-back: an
-  unclear redeem stays "could not be confirmed" and is never sent again, and a success is
-  remembered for as long as the account says (`remember`), because nothing else will.
-  Should a real answer carry `pass-status`, it is honoured for the pages.
+  and gives its expiry, never whether it was redeemed. So the pass is read before every redeem
+  (an expired pass is never updated), a success is the first redemption this service knows
+  of (never vouched for), an unclear redeem stays "could not be confirmed" and is never sent
+  again, and a success is remembered for as long as the account says (`remember`), because
+  nothing else will. Should a real answer carry `pass-status`, it is honoured everywhere.
 - A `Failure` answer is Skycore saying the action failed, as its one redeem example does (E809,
   "Internal Error. The pass was not updated."): nothing was applied, so the claim is released
   and the next tap may try again. Codes that name the coupon settle it instead: E808 (the
@@ -84,7 +85,12 @@ class Skycore:
         self._endpoint = endpoint
         self._auth = HeadersAuth({"X-Api-Key": api_key})
         self.name = name
-        self.capabilities = Capabilities(read_back=False, offers=True, remember=remember)
+        # getpassdata tells expiry, and whether the pass was used only when its answer carries
+        # a pass-status (the documented one does not); updatepassdata applies whatever it is
+        # sent, used or expired, so the pass is looked at before every redeem.
+        self.capabilities = Capabilities(
+            read_back=True, guards_redeem=False, offers=True, remember=remember
+        )
 
     async def lookup(self, link: Link) -> Coupon | None:
         try:
@@ -104,7 +110,10 @@ class Skycore:
             raise _unclear(failure) from None
         return parse_template(as_object(data.get("pass-template")), offer_id)
 
-    async def redeem(self, link: Link, details: RedeemDetails) -> RedeemAnswer:
+    async def redeem(
+        self, link: Link, details: RedeemDetails, *, coupon_id: str | None = None
+    ) -> RedeemAnswer:
+        # Coupons are named by the link here, so the link alone names the coupon to redeem.
         body = {**_ids(link), "priority": True, "pass-data": {"pass-status": "redeemed"}}
         try:
             data = await self._call("updatepassdata", body)
@@ -142,9 +151,11 @@ class Skycore:
 
 
 def parse_pass_data(data: dict[str, Any], link: Link) -> Coupon:
-    """A `getpassdata` answer: the pass exists, expires when it says, and is not known used."""
-    status = as_text(data.get("pass-status")).lower()  # undocumented: honoured if present
+    """A `getpassdata` answer: the pass exists and expires when it says; whether it was used is
+    known only when the answer carries a `pass-status` (undocumented: honoured if present)."""
+    status = as_text(data.get("pass-status")).lower()
     return Coupon(
+        use_known=bool(status),
         id=link.external_id,
         campaign_id=link.campaign_id,
         external_id=link.external_id,

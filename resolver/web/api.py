@@ -3,11 +3,19 @@
 Machines need no confirm step, so a POST redeems directly and answers with the true outcome:
 
     {"outcome", "campaignId", "externalId", "couponId", "redeemedAt", "replayed", "detail",
-     "verifiedBy", "triesLeft", "reference"}
+     "verifiedBy", "triesLeft", "reference", "upstreamConfirmed", "redeemedHere"}
+
+Repeats follow the IETF Idempotency-Key draft: a request that repeats an earlier request's
+`Idempotency-Key` for the same coupon gets that request's answer again (`replayed: true`): a
+till's retry. Any other request for a coupon already redeemed — by this service or not — gets
+409 `already_redeemed` with `redeemedAt`, and `redeemedHere` says whether this service did it.
 
 A till sends the staff member's PIN or the store's code as `staffCode` when the campaign asks for
-staff verification; `verifiedBy` then says who, and a wrong code answers 403 with `triesLeft`.
-`reference` is the back end's own reference for the redemption, when it gives one.
+staff verification. The code is checked only for a coupon that exists and is redeemable (the
+coupon is read first, so such a redemption costs two upstream calls); `verifiedBy` then says
+who, and a wrong code answers 403 with `triesLeft`. `reference` is the back end's own reference
+for the redemption, when it gives one. `upstreamConfirmed` is false when the back end cannot
+vouch that a redemption was the coupon's first use (the first one this service knows of).
 
 A GET redeems only when the operator chose instant mode (a pass link pointing here instead of at
 a Make webhook), and never for HEAD, prefetch, previews or scanners: links get opened by things
@@ -17,6 +25,7 @@ that are not people, and a GET that redeems burns coupons nobody used.
 from __future__ import annotations
 
 import hmac
+import re
 from datetime import UTC, datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -25,8 +34,17 @@ import structlog
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from resolver.exceptions import MethodNotAllowed, Unauthorized
-from resolver.models import Attribution, Failure, Link, Outcome, Redemption
+from resolver.exceptions import InvalidRequest, MethodNotAllowed, Unauthorized
+from resolver.models import (
+    OUTCOME_FOR_STATE,
+    Attribution,
+    CouponState,
+    Failure,
+    Link,
+    Outcome,
+    Redemption,
+)
+from resolver.results import settled
 from resolver.web.links import verified_link
 from resolver.web.params import api_params
 from resolver.web.scanners import is_not_a_person
@@ -37,6 +55,8 @@ if TYPE_CHECKING:
     from pydantic import SecretStr
     from starlette.requests import Request
 
+    from resolver.redemption import Preview
+
 STATUS = {
     Outcome.REDEEMED: 200,
     Outcome.ALREADY_REDEEMED: 409,
@@ -45,6 +65,9 @@ STATUS = {
     Outcome.IN_PROGRESS: 409,
 }
 FAILURE_STATUS = {Failure.BAD_ANSWER: 502, Failure.UNREACHABLE: 503, Failure.TIMEOUT: 504}
+IDEMPOTENCY_KEY = "idempotency-key"
+# The draft's keys are UUIDs or similar: printable, and short enough to keep beside a result.
+KEY_PATTERN = re.compile(r"[\x21-\x7e]{1,255}")
 
 
 async def redeem(request: Request) -> JSONResponse:
@@ -53,15 +76,57 @@ async def redeem(request: Request) -> JSONResponse:
     authenticated = authorize(request, app.settings.api_token)
     if request.method != "POST":
         refuse_get(request, instant=app.settings.redeem_mode == "instant")
+    key = idempotency_key(request)
     params = await api_params(request)
     link = verified_link(params, app.settings.link_keys)
     request.state.link = link  # error answers from here on name the link they are about
     # A caller holding an API token is a known machine (a till, a server): no per-IP limit.
     admit = None if authenticated else partial(app.client_limiter.check, request)
     verify = staff_check(request, link, params)
-    result = await app.redemptions.redeem(link, admit=admit, verify=verify)
+    seen = None
+    if verify is not None:
+        # A staff code is checked only for a coupon that exists and can be redeemed now.
+        preview = await app.redemptions.preview(link, with_form_token=False, admit=admit)
+        admit = None
+        refusal = preview.result or _refusal(preview)
+        if refusal is not None:
+            return _respond(refusal)
+        seen = preview.coupon
+    result = await app.redemptions.redeem(
+        link, seen=seen, idempotency_key=key, admit=admit, verify=verify
+    )
+    return _respond(result)
+
+
+def _respond(result: Redemption) -> JSONResponse:
     structlog.contextvars.bind_contextvars(outcome=result.outcome.value, replayed=result.replayed)
     return redemption_response(result)
+
+
+def _refusal(preview: Preview) -> Redemption | None:
+    """What a preview says instead of redeeming: None when the coupon is redeemable."""
+    if preview.state is CouponState.REDEEMABLE:
+        return None
+    coupon = preview.coupon
+    return settled(
+        OUTCOME_FOR_STATE[preview.state],
+        preview.link,
+        coupon_id=coupon.id if coupon else None,
+        offer_id=coupon.offer_id if coupon else None,
+        redeemed_at=preview.redeemed_at,
+        redeemed_here=preview.redeemed_here,
+    )
+
+
+def idempotency_key(request: Request) -> str | None:
+    """The request's `Idempotency-Key`, when it sends one; a malformed one is refused."""
+    value = request.headers.get(IDEMPOTENCY_KEY)
+    if value is None:
+        return None
+    value = value.strip().strip('"')
+    if not KEY_PATTERN.fullmatch(value):
+        raise InvalidRequest("Idempotency-Key must be 1 to 255 printable characters")
+    return value
 
 
 def authorize(request: Request, tokens: tuple[SecretStr, ...]) -> bool:
@@ -95,7 +160,7 @@ def refuse_get(request: Request, *, instant: bool) -> None:
 
 
 def redemption_response(result: Redemption) -> JSONResponse:
-    if result.outcome is Outcome.UPSTREAM_ERROR:
+    if result.outcome in (Outcome.UPSTREAM_ERROR, Outcome.UNCONFIRMED):
         status = FAILURE_STATUS[result.failure or Failure.BAD_ANSWER]
     else:
         status = STATUS[result.outcome]
@@ -110,6 +175,8 @@ def redemption_response(result: Redemption) -> JSONResponse:
             detail=result.detail,
             verified=result.verified_by,
             reference=result.reference,
+            confirmed=result.confirmed if result.outcome is Outcome.REDEEMED else None,
+            redeemed_here=result.redeemed_here,
         ),
         status_code=status,
         headers=headers,
@@ -127,6 +194,8 @@ def body(
     verified: Attribution | None = None,
     tries_left: int | None = None,
     reference: str | None = None,
+    confirmed: bool | None = None,
+    redeemed_here: bool | None = None,
 ) -> dict[str, Any]:
     return {
         "outcome": outcome,
@@ -141,6 +210,10 @@ def body(
         # The back end's own reference for the redemption, e.g. Skycore's queued update's
         # tracking id: what its support asks for.
         "reference": reference,
+        # redeemed: whether the back end vouches it was the coupon's first use
+        "upstreamConfirmed": confirmed,
+        # already_redeemed: true when this service redeemed it, null when that is not known
+        "redeemedHere": redeemed_here,
     }
 
 

@@ -88,11 +88,16 @@ def link_url(link: Link, keys: tuple[LinkKey, ...], lang: str | None = None) -> 
     """The permanent link as a path on this service, signed with the newest key when set
     (and in `lang` when the member chose one)."""
     query = {"externalId": link.external_id, "campaignId": link.campaign_id}
-    if keys:
-        query |= sign(keys[0], link)
+    query |= signature_fields(link, keys)
     if lang:
         query["lang"] = lang
     return "/redeem?" + urlencode(query)
+
+
+def signature_fields(link: Link, keys: tuple[LinkKey, ...]) -> dict[str, str]:
+    """The link's `kid` and `sig` (with the newest key), for a form that carries the link on;
+    nothing when links are not signed."""
+    return sign(keys[0], link) if keys else {}
 
 
 def link_from(params: Mapping[str, str]) -> Link:

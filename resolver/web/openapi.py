@@ -29,7 +29,9 @@ OTHER_OUTCOMES = (
     *(error.outcome for error in (VerificationRequired, VerificationFailed, VerificationLocked)),
 )
 RESPONSES = {
-    "200": "`redeemed` (with `replayed: true`, a repeat of an earlier success in the window)",
+    "200": "`redeemed`; `replayed: true` when this answers a repeat of the same "
+    "Idempotency-Key; `upstreamConfirmed: false` when the back end cannot vouch that it was "
+    "the coupon's first use",
     "400": "`invalid_request`: `detail` says what is wrong; nothing was sent upstream",
     "401": "`unauthorized`: an API token is configured and none valid was sent",
     "403": "`verification_required`: the campaign requires a staff code and none was sent; "
@@ -37,17 +39,21 @@ RESPONSES = {
     "Nothing was claimed or sent upstream",
     "404": "`no_active_coupon` (also for a missing or wrong link signature)",
     "405": "`invalid_request`: HEAD, or GET outside instant mode, or GET from a non-person",
-    "409": "`already_redeemed`, or `in_progress` (with Retry-After)",
+    "409": "`already_redeemed` (`redeemedHere` says whether this service redeemed it, "
+    "null when unknown), or `in_progress` (with Retry-After)",
     "410": "`expired`",
     "413": "`invalid_request`: the body is larger than 8 KiB",
     "415": "`invalid_request`: the body is neither JSON nor a urlencoded form",
     "429": "`rate_limited`, or `verification_locked`: too many wrong staff codes for this "
     "coupon or from this client (both with Retry-After)",
-    "502": "`upstream_error`: the coupon service gave an unusable answer",
+    "502": "`upstream_error`: the coupon service refused or applied nothing; or "
+    "`unconfirmed`: it answered unclearly, the redemption may have gone through, and the next "
+    "request reads the coupon back first",
     "503": "`upstream_error` (unreachable) or `unavailable` (Redis down; with Retry-After)",
-    "504": "`upstream_error`: the coupon service did not answer in time",
+    "504": "`unconfirmed`: the coupon service did not answer in time; the redemption may "
+    "have gone through, and the next request reads the coupon back first",
 }
-RETRY_AFTER = {"409", "429", "503"}
+RETRY_AFTER = {"409", "429", "502", "503", "504"}
 RESULT_FIELDS = (
     "outcome",
     "campaignId",
@@ -59,6 +65,8 @@ RESULT_FIELDS = (
     "verifiedBy",
     "triesLeft",
     "reference",
+    "upstreamConfirmed",
+    "redeemedHere",
 )
 
 
@@ -90,6 +98,15 @@ def document() -> dict[str, Any]:
         {"name": name, "in": "query", "required": False, "schema": schema}
         for name, schema in link_fields.items()
     ]
+    parameters.append(
+        {
+            "name": "Idempotency-Key",
+            "in": "header",
+            "required": False,
+            "description": "Names the request: a repeat with the same key gets the same answer.",
+            "schema": {"type": "string", "pattern": "^[\\x21-\\x7e]{1,255}$"},
+        }
+    )
     responses = {
         status: {
             "description": description,
@@ -155,6 +172,16 @@ def document() -> dict[str, Any]:
                             "type": ["string", "null"],
                             "description": "The back end's own reference for the redemption "
                             "(e.g. Skycore's tracking id), when it gives one.",
+                        },
+                        "upstreamConfirmed": {
+                            "type": ["boolean", "null"],
+                            "description": "For `redeemed`: whether the back end vouches that "
+                            "this was the coupon's first use.",
+                        },
+                        "redeemedHere": {
+                            "type": ["boolean", "null"],
+                            "description": "For `already_redeemed`: true when this service "
+                            "redeemed it, null when that is not known.",
                         },
                     },
                 },

@@ -6,9 +6,14 @@ GET  /redeemed/{receipt}                  the attempt's result; reloading redeem
 
 `?lang=` (or the form's `lang`) picks the language and is carried on to the receipt.
 
-When the campaign asks for staff verification, the confirm form carries a staff code; a missing
-or wrong one shows the confirm page again (with a fresh token, and the tries left), having
-claimed and sent nothing. A GET cannot carry a code, so instant mode then shows the form too.
+Every path verifies the link once, first (`verified_link`): the confirm form carries the link's
+signature on, so a POST for a link nobody signed looks exactly like a link to no coupon.
+
+When the campaign asks for staff verification, the confirm form carries a staff code. It is
+checked only for a form whose one-time token is still fresh, that is for a coupon a preview just
+found redeemable; a missing or wrong one shows the confirm page again (with a fresh token, and
+the tries left), having claimed and sent nothing. A GET cannot carry a code, so instant mode then
+shows the form too.
 """
 
 from __future__ import annotations
@@ -22,10 +27,16 @@ import structlog
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from resolver.exceptions import InvalidFormToken, VerificationFailed, VerificationRequired
-from resolver.models import Coupon, CouponState, Offer, Outcome, Redemption
+from resolver.exceptions import (
+    CouponChanged,
+    InvalidFormToken,
+    UpstreamError,
+    VerificationFailed,
+    VerificationRequired,
+)
+from resolver.models import Coupon, CouponState, Failure, Offer, Outcome, Redemption
 from resolver.web.i18n import N_
-from resolver.web.links import link_from, link_url, verified_link
+from resolver.web.links import link_url, signature_fields, verified_link
 from resolver.web.liveness import Liveness
 from resolver.web.params import form_params, query_params
 from resolver.web.rendering import remember_language, render, requested_language
@@ -38,6 +49,7 @@ if TYPE_CHECKING:
 
     from starlette.requests import Request
 
+    from resolver.models import Link
     from resolver.redemption import Preview
 
 FORM_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
@@ -57,6 +69,7 @@ RESULT_PAGES = {
     Outcome.EXPIRED: "expired.html",
     Outcome.NO_ACTIVE_COUPON: "no_coupon.html",
     Outcome.IN_PROGRESS: "in_progress.html",
+    Outcome.UNCONFIRMED: "unconfirmed.html",
     Outcome.UPSTREAM_ERROR: "unavailable.html",
 }
 
@@ -75,8 +88,13 @@ async def open_link(request: Request) -> Response:
     preview = await app.redemptions.preview(
         link, with_form_token=not instant, admit=partial(app.client_limiter.check, request)
     )
+    if preview.result is not None:  # an earlier attempt's doubt, settled or not
+        return await _answer(request, preview.result)
     if instant and preview.state is CouponState.REDEEMABLE:
-        result = await app.redemptions.redeem(link, seen=preview.coupon, keep_receipt=True)
+        try:
+            result = await app.redemptions.redeem(link, seen=preview.coupon, keep_receipt=True)
+        except CouponChanged:
+            return _reopen(request, link)
         return await _answer(request, result)
     return _preview_page(request, preview)
 
@@ -85,26 +103,39 @@ async def confirm(request: Request) -> Response:
     """POST /redeem: the member pressed "Redeem now"; the one-time token proves it."""
     params = await form_params(request)
     remember_language(request, params.get("lang"))
-    link = link_from(params)
+    app = services(request)
+    link = verified_link(params, app.settings.link_keys)
     token = params.get("token", "")
     if not token:
         raise InvalidFormToken(N_("The confirmation is missing."))
     if not FORM_TOKEN.fullmatch(token):
         raise InvalidFormToken(N_("The confirmation is not valid."))
-    app = services(request)
+    verify = staff_check(request, link, params)
+    if verify is not None:
+        # A code is checked only for a coupon a preview just showed redeemable (a fresh token);
+        # a used token goes on without one: it can only get the result it already has.
+        minted = await app.redemptions.form_token_state(link, token)
+        if minted == "unknown":
+            raise InvalidFormToken(
+                N_("This confirmation has expired or belongs to another coupon.")
+            )
+        if minted == "used":
+            verify = None
     try:
         result = await app.redemptions.redeem(
             link,
             form_token=token,
             keep_receipt=True,
             admit=partial(app.client_limiter.check, request),
-            verify=staff_check(request, link, params),
+            verify=verify,
             location=location_from(params, enabled=app.settings.capture_location),
         )
     except (VerificationRequired, VerificationFailed) as refusal:
         # Nothing was claimed and the token is unused; a fresh one restarts its time limit.
         preview = await app.redemptions.preview(link, with_form_token=True)
         return _preview_page(request, preview, refusal=refusal)
+    except CouponChanged:
+        return _reopen(request, link)
     return await _answer(request, result)
 
 
@@ -113,15 +144,13 @@ async def show_receipt(request: Request) -> Response:
     receipt = request.path_params["receipt"]
     if not RECEIPT.fullmatch(receipt):
         return render(request, "not_found.html", 404)
-    redemptions = services(request).redemptions
-    result = await redemptions.receipt(receipt)
+    result = await services(request).redemptions.follow(receipt)
     if result is None:
-        if await redemptions.in_flight(receipt):
-            return render(request, "in_progress.html", 200, refresh=str(IN_PROGRESS_REFRESH))
         return render(request, "not_found.html", 404, detail=N_("This receipt does not exist."))
     structlog.contextvars.bind_contextvars(outcome=result.outcome.value)
-    offer = await redemptions.offer(result.link, result.offer_id) if result.offer_id else None
-    return _result_page(request, result, offer)
+    if result.outcome is Outcome.IN_PROGRESS:
+        return render(request, "in_progress.html", 200, refresh=str(IN_PROGRESS_REFRESH))
+    return _result_page(request, result, await _offer(request, result))
 
 
 async def _answer(request: Request, result: Redemption) -> Response:
@@ -131,10 +160,26 @@ async def _answer(request: Request, result: Redemption) -> Response:
         lang = requested_language(request)
         query = f"?{urlencode({'lang': lang})}" if lang else ""
         return RedirectResponse(f"/redeemed/{result.receipt}{query}", status_code=303)
-    # Redis failed after the upstream answered: show the answer itself rather than lose it.
-    redemptions = services(request).redemptions
-    offer = await redemptions.offer(result.link, result.offer_id) if result.offer_id else None
-    return _result_page(request, result, offer)
+    # No receipt to show (another request's success, or Redis failed after the upstream
+    # answered): show the answer itself, from what is in hand.
+    return _result_page(request, result, await _offer(request, result))
+
+
+async def _offer(request: Request, result: Redemption) -> Offer | None:
+    """The result's offer, if it can be had: a page about an answer never fails for want of it."""
+    if not result.offer_id:
+        return None
+    try:
+        return await services(request).redemptions.offer(result.link, result.offer_id)
+    except UpstreamError:
+        return None
+
+
+def _reopen(request: Request, link: Link) -> Response:
+    """The link's coupon changed since the member confirmed: show them the one it names now."""
+    structlog.contextvars.bind_contextvars(outcome="coupon_changed")
+    url = link_url(link, services(request).settings.link_keys, requested_language(request))
+    return RedirectResponse(url, status_code=303)
 
 
 def _preview_page(
@@ -159,10 +204,12 @@ def _preview_page(
         status,
         preview=preview,
         offer=preview.offer,
-        redeemed_at=coupon.redeemed_at if coupon else None,
+        redeemed_at=preview.redeemed_at or (coupon.redeemed_at if coupon else None),
+        redeemed_here=preview.redeemed_here,
         expired_on=_expired_on(coupon, preview.offer, app.clock()),
         staff=field,
         ask_location=app.settings.capture_location,
+        signature=signature_fields(preview.link, app.settings.link_keys),
     )
 
 
@@ -178,14 +225,20 @@ def _result_page(request: Request, result: Redemption, offer: Offer | None) -> R
             # PassKit answered) moves on to the coupon's current state instead.
             refresh = str(live.refresh_after) + ("" if result.receipt else f"; url={url}")
     elif result.outcome is Outcome.IN_PROGRESS:
-        refresh = str(IN_PROGRESS_REFRESH)
+        # Another request's attempt: come back to the coupon, which then says how it ended.
+        refresh = str(IN_PROGRESS_REFRESH) + ("" if result.receipt else f"; url={url}")
+    status = 200
+    if result.outcome is Outcome.UNCONFIRMED:
+        status = 504 if result.failure is Failure.TIMEOUT else 502
     return render(
         request,
         RESULT_PAGES[result.outcome],
+        status,
         refresh=refresh,
         result=result,
         offer=offer,
         redeemed_at=result.redeemed_at,
+        redeemed_here=result.redeemed_here,
         live=live,
         state_url=url,
         retry_url=url if result.outcome is Outcome.UPSTREAM_ERROR else None,

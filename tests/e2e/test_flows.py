@@ -51,11 +51,13 @@ async def test_the_member_redeems_through_the_form_once(
 async def test_the_json_api_redeems_then_replays_and_says_what_it_cannot_redeem(
     start_serve: Callable[..., Child], upstream: Upstream, workers: int
 ) -> None:
-    """200 redeemed, then 200 replayed with the same coupon and time; an unknown id is 404."""
+    """200 redeemed; the same Idempotency-Key again is 200 replayed, another request 409
+    already redeemed here; an unknown id is 404."""
     ids = await upstream.coupons(CAMPAIGN, "till-", 1)
     serve = start_serve(workers=workers)
+    key = {"idempotency-key": "till-2:sale-1"}
     async with phone(serve.url) as client:
-        first = await redeem_json(client, link(CAMPAIGN, "till-0"))
+        first = await client.post("/api/v1/redeem", json=link(CAMPAIGN, "till-0"), headers=key)
         assert first.status_code == 200
         redeemed = first.json()
         assert redeemed["outcome"] == "redeemed"
@@ -63,9 +65,15 @@ async def test_the_json_api_redeems_then_replays_and_says_what_it_cannot_redeem(
         assert redeemed["couponId"] == ids["till-0"]
 
         for _ in range(3):  # with two workers these land on either of them
-            repeat = await redeem_json(client, link(CAMPAIGN, "till-0"))
+            repeat = await client.post("/api/v1/redeem", json=link(CAMPAIGN, "till-0"), headers=key)
             assert repeat.status_code == 200
             assert repeat.json() == {**redeemed, "replayed": True}
+            other = await redeem_json(client, link(CAMPAIGN, "till-0"))
+            assert other.status_code == 409
+            assert (other.json()["outcome"], other.json()["redeemedHere"]) == (
+                "already_redeemed",
+                True,
+            )
 
         unknown = await redeem_json(client, link(CAMPAIGN, "nobody"))
         assert (unknown.status_code, unknown.json()["outcome"]) == (404, "no_active_coupon")

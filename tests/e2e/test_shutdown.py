@@ -80,9 +80,10 @@ async def test_sigterm_answers_every_request_in_flight_and_redeems_nothing_twice
     for index, answer in enumerate(answers):
         assert isinstance(answer, httpx.Response)
         if index in forms:
-            assert answer.status_code == 303
+            # the redeeming form's receipt, or another form told it is used or in progress
+            assert answer.status_code in (200, 303)
         elif answer.status_code == 409:
-            assert answer.json()["outcome"] == "in_progress"
+            assert answer.json()["outcome"] in ("in_progress", "already_redeemed")
         else:
             assert (answer.status_code, answer.json()["outcome"]) == (200, "redeemed")
     assert await asyncio.to_thread(serve.wait) == 0

@@ -62,13 +62,25 @@ def sent(route: respx.Route) -> dict[str, Any]:
     return body
 
 
-async def test_it_cannot_read_back_and_remembers_instead(
+async def test_it_looks_before_redeeming_and_remembers_successes(
     skycore: tuple[Skycore, respx.Route],
 ) -> None:
-    """getpassdata has no status: no read-back, and successes are remembered as configured."""
+    """An update applies whatever it is sent, so the pass is read first; and since the
+    documented read has no status, successes are remembered as configured."""
     provider, _ = skycore
-    assert not provider.capabilities.read_back
+    assert not provider.capabilities.guards_redeem
     assert provider.capabilities.remember == 3600
+
+
+async def test_a_pass_without_a_status_is_not_known_to_be_unused(
+    skycore: tuple[Skycore, respx.Route],
+) -> None:
+    """The documented getpassdata answer says nothing of use: the coupon says so."""
+    provider, route = skycore
+    route.respond(200, json=PASS_DATA)
+    coupon = await provider.lookup(LINK)
+    assert coupon is not None
+    assert not coupon.use_known
 
 
 async def test_lookup_posts_getpassdata_with_the_api_key(
@@ -93,12 +105,13 @@ async def test_lookup_posts_getpassdata_with_the_api_key(
 async def test_a_pass_status_in_the_answer_is_honoured_if_it_ever_comes(
     skycore: tuple[Skycore, respx.Route],
 ) -> None:
-    """Undocumented, so not relied on, but shown: a "Redeemed" pass reads as redeemed."""
+    """Undocumented, so not relied on, but used: a "Redeemed" pass reads as redeemed, and
+    its status is then known (a read-back can settle a doubt)."""
     provider, route = skycore
     route.respond(200, json={**PASS_DATA, "pass-data": {"pass-status": "Redeemed"}})
     coupon = await provider.lookup(LINK)
     assert coupon is not None
-    assert coupon.status == "REDEEMED"
+    assert (coupon.status, coupon.use_known) == ("REDEEMED", True)
 
 
 @pytest.mark.parametrize("code", ["E808", "E802"])

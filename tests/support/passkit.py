@@ -46,6 +46,8 @@ class PassKitDouble:
 
     router: respx.MockRouter
     coupons: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    # Every coupon ever added, by id: a reissued link's older coupon stays here.
+    by_id: dict[str, dict[str, Any]] = field(default_factory=dict)
     offers: dict[str, dict[str, Any]] = field(default_factory=dict)
     redeem_bodies: list[dict[str, Any]] = field(default_factory=list)
     redeem_fault: RedeemFault | None = None
@@ -109,7 +111,11 @@ class PassKitDouble:
             "redemptionDetails": {"redemptionDate": rfc3339(redeemed_at) if redeemed_at else None},
             "person": {"displayName": display_name},
         }
+        earlier = self.coupons.get((campaign_id, external_id))
+        if earlier is not None:  # PassKit moves the older coupon's external id away
+            earlier["externalId"] = f"{external_id}-moved-{earlier['id'][:4]}"
         self.coupons[(campaign_id, external_id)] = coupon
+        self.by_id[str(coupon["id"])] = coupon
         return coupon
 
     def add_expired(self, external_id: str, campaign_id: str = "camp-1") -> dict[str, Any]:
@@ -146,7 +152,10 @@ class PassKitDouble:
             if fault == "timeout":
                 raise httpx.ReadTimeout("read timed out", request=request)
             return _error(503, 14, "unavailable")
-        coupon = self.coupons.get((body.get("campaignId"), body.get("externalId")))
+        if "id" in body:
+            coupon = self.by_id.get(body["id"])
+        else:
+            coupon = self.coupons.get((body.get("campaignId"), body.get("externalId")))
         if coupon is None:
             return _error(404, 5, "coupon not found")
         if coupon["status"] == "REDEEMED":

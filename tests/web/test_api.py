@@ -33,6 +33,8 @@ FIELDS = {
     "verifiedBy",
     "triesLeft",
     "reference",
+    "upstreamConfirmed",
+    "redeemedHere",
 }
 
 
@@ -55,16 +57,59 @@ async def test_a_redemption_answers_200_with_the_documented_fields(
     assert abs(datetime.now(UTC) - redeemed_at) < timedelta(seconds=5)
 
 
-async def test_a_repeat_within_the_window_is_a_replayed_success(
+async def test_a_retry_with_the_same_idempotency_key_is_a_replayed_success(
     client: httpx.AsyncClient, passkit: PassKitDouble
 ) -> None:
     """A caller retrying after a lost answer learns it succeeded, not that it was used."""
     passkit.add("member-1")
-    first = (await client.post(URL, params=LINK)).json()
-    answer = await client.post(URL, params=LINK)
+    key = {"idempotency-key": "till-3:sale-8812"}
+    first = (await client.post(URL, params=LINK, headers=key)).json()
+    answer = await client.post(URL, params=LINK, headers=key)
     assert answer.status_code == 200
     assert answer.json() == first | {"replayed": True}
     assert passkit.redeem_calls == 1
+
+
+async def test_a_second_request_for_a_redeemed_coupon_is_a_conflict(
+    client: httpx.AsyncClient, passkit: PassKitDouble
+) -> None:
+    """Without the first request's key, a repeat is 409 already_redeemed, by this service:
+    a scenario that filters on "redeemed" never serves twice."""
+    passkit.add("member-1")
+    first = (await client.post(URL, params=LINK, headers={"idempotency-key": "a"})).json()
+    for headers in ({}, {"idempotency-key": "b"}):
+        answer = await client.post(URL, params=LINK, headers=headers)
+        assert answer.status_code == 409
+        body = answer.json()
+        assert (body["outcome"], body["redeemedHere"]) == ("already_redeemed", True)
+        assert body["redeemedAt"] == first["redeemedAt"]
+    assert passkit.redeem_calls == 1
+
+
+async def test_an_already_redeemed_coupon_says_whether_this_service_redeemed_it(
+    client: httpx.AsyncClient, passkit: PassKitDouble
+) -> None:
+    """PassKit records what redeemed a coupon: this service's own is told apart."""
+    now = datetime.now(UTC)
+    ours = passkit.add("member-1", status="REDEEMED", redeemed_at=now)
+    ours["redemptionDetails"]["redemptionSource"] = "resolver/0.0.9"
+    theirs = passkit.add("member-2", status="REDEEMED", redeemed_at=now)
+    theirs["redemptionDetails"]["redemptionSource"] = "PassKit scanner"
+    answer = (await client.post(URL, params=LINK)).json()
+    assert (answer["outcome"], answer["redeemedHere"]) == ("already_redeemed", True)
+    other = (await client.post(URL, params=LINK | {"externalId": "member-2"})).json()
+    assert (other["outcome"], other["redeemedHere"]) == ("already_redeemed", None)
+
+
+@pytest.mark.parametrize("key", [b"", b"x" * 256, b"caf\xe9"])
+async def test_a_malformed_idempotency_key_is_refused(
+    client: httpx.AsyncClient, passkit: PassKitDouble, key: bytes
+) -> None:
+    """Empty, too long or not printable ASCII: 400, nothing sent upstream."""
+    passkit.add("member-1")
+    answer = await client.post(URL, params=LINK, headers={b"idempotency-key": key})
+    assert answer.status_code == 400
+    assert passkit.calls == 0
 
 
 @pytest.mark.parametrize(
@@ -89,18 +134,24 @@ async def test_definitive_outcomes_map_to_their_status(
 
 
 @pytest.mark.parametrize(
-    ("fault", "status"),
-    [("timeout", 504), ("connect_error", 503), ("error", 502), ("unauthorized", 502)],
+    ("fault", "status", "outcome"),
+    [
+        ("timeout", 504, "unconfirmed"),
+        ("connect_error", 503, "upstream_error"),
+        ("error", 502, "unconfirmed"),
+        ("unauthorized", 502, "upstream_error"),
+    ],
 )
 async def test_upstream_failures_map_to_502_503_504(
-    client: httpx.AsyncClient, passkit: PassKitDouble, fault: str, status: int
+    client: httpx.AsyncClient, passkit: PassKitDouble, fault: str, status: int, outcome: str
 ) -> None:
-    """A bad answer is 502, an unreachable upstream 503, a timeout 504."""
+    """A bad answer is 502, an unreachable upstream 503, a timeout 504; whatever may have been
+    applied is `unconfirmed` (the next request reads back), the rest `upstream_error`."""
     passkit.add("member-1")
     passkit.redeem_fault = fault  # type: ignore[assignment]
     answer = await client.post(URL, params=LINK)
     assert answer.status_code == status
-    assert answer.json()["outcome"] == "upstream_error"
+    assert answer.json()["outcome"] == outcome
 
 
 async def test_in_progress_is_409_with_retry_after(
@@ -253,14 +304,15 @@ async def test_head_and_scanners_never_redeem_through_the_api(
 async def test_concurrent_json_calls_reach_the_upstream_once_and_agree(
     client: httpx.AsyncClient, passkit: PassKitDouble
 ) -> None:
-    """100 simultaneous calls for one coupon: one redeem call, all 200 redeemed."""
+    """100 simultaneous calls for one coupon: one redeem call, one 200, and 99 409s naming
+    this service's redemption."""
     passkit.add("member-1")
     passkit.latency = 0.05
     answers = await asyncio.gather(*(client.post(URL, json=LINK) for _ in range(100)))
     assert passkit.redeem_calls == 1
-    assert {answer.status_code for answer in answers} == {200}
+    statuses = [answer.status_code for answer in answers]
+    assert (statuses.count(200), statuses.count(409)) == (1, 99)
     assert len({answer.json()["couponId"] for answer in answers}) == 1
-    assert sum(not answer.json()["replayed"] for answer in answers) == 1
 
 
 @pytest.fixture
@@ -327,7 +379,7 @@ async def test_refusals_after_the_link_is_read_still_name_it(
     """A 429 (or any later refusal) echoes campaignId and externalId, so a till can match it."""
     passkit.add("member-1")
     async with running(create_app(make_settings(rate_limit_coupon="1/minute"))) as client:
-        await client.post(URL, params=LINK)
+        await client.get("/redeem", params=LINK)  # a preview spends the coupon's one request
         limited = await client.post(URL, params=LINK)
     assert limited.status_code == 429
     assert limited.json()["campaignId"] == "camp-1"

@@ -143,7 +143,8 @@ async def test_a_redemption_in_flight_reloads_every_two_seconds(
     """The "Redeeming…" page refreshes itself until the result is there."""
     store = Store(redis, SECRET_KEY.encode())
     key = store.key("passkit", Link("camp-1", "member-1"))
-    await store.claim(key, token="t", nonce="n" * 16, lease=30, hold=60)
+    link = Link("camp-1", "member-1")
+    await store.claim(key, token="t", nonce="n" * 16, lease=30, hold=60, link=link)
     page = await client.get(f"/redeemed/{key}-{'n' * 16}")
     assert page.status_code == 200
     assert_valid_html5(page)

@@ -30,7 +30,10 @@ async def test_the_document_is_served_and_lists_every_status_the_api_uses(
         "verifiedBy",
         "triesLeft",
         "reference",
+        "upstreamConfirmed",
+        "redeemedHere",
     }
     outcomes = result["properties"]["outcome"]["enum"]
-    assert {"rate_limited", "verification_failed", "verification_locked"} <= set(outcomes)
+    assert {"rate_limited", "verification_failed", "unconfirmed"} <= set(outcomes)
+    assert any(parameter["name"] == "Idempotency-Key" for parameter in post["parameters"])
     assert any(parameter["name"] == "staffCode" for parameter in post["parameters"])

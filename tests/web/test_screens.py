@@ -222,6 +222,6 @@ async def test_in_progress_renders_cleanly(
     """A redemption still in flight shows the self-refreshing "Redeeming…" screen."""
     store = Store(redis, SECRET_KEY.encode())
     key = store.key("passkit", MEMBER)
-    await store.claim(key, token="t" * 16, nonce="n" * 16, lease=30, hold=60)
+    await store.claim(key, token="t" * 16, nonce="n" * 16, lease=30, hold=60, link=MEMBER)
     receipt = f"/redeemed/{key}-{'n' * 16}"
     await audit_screen(browser, served.url, receipt, "in-progress", 200, hold_still=True)

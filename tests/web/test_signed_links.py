@@ -13,6 +13,7 @@ from resolver.models import Link
 from resolver.settings import Settings
 from resolver.signing import LinkKey, sign
 from tests.conftest import running
+from tests.support.pages import form_of
 from tests.support.passkit import PassKitDouble
 
 NEW = LinkKey("k2", b"new-link-secret-0123")
@@ -78,19 +79,32 @@ async def test_missing_or_wrong_signatures_look_like_an_unknown_coupon(
         "verifiedBy": None,
         "triesLeft": None,
         "reference": None,
+        "upstreamConfirmed": None,
+        "redeemedHere": None,
     }
 
 
-async def test_the_confirm_form_needs_no_signature_its_token_is_the_proof(
+async def test_the_confirm_form_carries_the_signature_on(
     client: httpx.AsyncClient, passkit: PassKitDouble
 ) -> None:
-    """The token was minted for a verified link, so the POST redeems without kid/sig."""
+    """The POST is verified like the GET: the form sends kid and sig, and redeems."""
     passkit.add("member-1")
-    page = await client.get("/redeem", params=PARAMS | sign(NEW, LINK))
-    token = page.text.split('name="token" value="')[1].split('"')[0]
-    answer = await client.post("/redeem", data=PARAMS | {"token": token})
+    fields = form_of(await client.get("/redeem", params=PARAMS | sign(NEW, LINK)))
+    assert (fields["kid"], fields["sig"]) == (NEW.kid, sign(NEW, LINK)["sig"])
+    answer = await client.post("/redeem", data=fields)
     assert answer.status_code == 303
     assert passkit.redeem_calls == 1
+
+
+async def test_a_post_without_a_signature_is_an_unknown_coupon_even_with_a_token(
+    client: httpx.AsyncClient, passkit: PassKitDouble
+) -> None:
+    """A valid token does not stand in for the signature: 404 like any unknown coupon."""
+    passkit.add("member-1")
+    fields = form_of(await client.get("/redeem", params=PARAMS | sign(NEW, LINK)))
+    answer = await client.post("/redeem", data={"token": fields["token"], **PARAMS})
+    assert answer.status_code == 404
+    assert passkit.redeem_calls == 0
 
 
 async def test_the_retry_link_after_an_outage_is_signed(
@@ -98,9 +112,8 @@ async def test_the_retry_link_after_an_outage_is_signed(
 ) -> None:
     """A "try again" link the service prints must itself work."""
     passkit.add("member-1")
-    page = await client.get("/redeem", params=PARAMS | sign(NEW, LINK))
-    token = page.text.split('name="token" value="')[1].split('"')[0]
+    fields = form_of(await client.get("/redeem", params=PARAMS | sign(NEW, LINK)))
     passkit.redeem_fault = "connect_error"
-    answer = await client.post("/redeem", data=PARAMS | {"token": token})
+    answer = await client.post("/redeem", data=fields)
     shown = await client.get(answer.headers["location"])
     assert f"sig={sign(NEW, LINK)['sig']}" in shown.text
