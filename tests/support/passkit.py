@@ -28,6 +28,7 @@ REDEEM = "/coupon/singleUse/coupon/redeem"
 
 RedeemFault = Literal[
     "timeout_after_apply",  # applied, then the answer never arrives
+    "timeout_apply_later",  # no answer; applied later, when the test says (`apply_pending`)
     "timeout",  # never applied, no answer
     "error_after_apply",  # applied, then 500
     "error",  # 503, nothing applied
@@ -53,8 +54,13 @@ class PassKitDouble:
     redeem_fault: RedeemFault | None = None
     lookup_fault: Literal["timeout", "connect_error"] | None = None
     latency: float = 0.0
+    # A back end without a single-use rule: a second redeem of a redeemed coupon answers 200.
+    accept_repeats: bool = False
+    # Redeems queued upstream and not applied yet (`timeout_apply_later`).
+    pending: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        self._applied: dict[str, int] = {}
         self.router.get(path__regex=COUPON_BY_EXTERNAL, name="lookup").mock(
             side_effect=self._lookup
         )
@@ -121,6 +127,19 @@ class PassKitDouble:
     def add_expired(self, external_id: str, campaign_id: str = "camp-1") -> dict[str, Any]:
         return self.add(external_id, campaign_id, expiry=datetime.now(UTC) - timedelta(days=1))
 
+    def apply_pending(self) -> None:
+        """The upstream applies the redeems it had queued when their answers timed out."""
+        for coupon in self.pending:
+            coupon["status"] = "REDEEMED"
+            self._applied[coupon["id"]] = self._applied.get(coupon["id"], 0) + 1
+            coupon["redemptionDetails"] = {"redemptionDate": rfc3339(datetime.now(UTC))}
+        self.pending.clear()
+
+    @property
+    def applied(self) -> dict[str, int]:
+        """How many redeems each coupon (by id) took, repeats of an accepting back end included."""
+        return dict(self._applied)
+
     def coupon(self, external_id: str, campaign_id: str = "camp-1") -> dict[str, Any]:
         return self.coupons[(campaign_id, external_id)]
 
@@ -158,12 +177,16 @@ class PassKitDouble:
             coupon = self.coupons.get((body.get("campaignId"), body.get("externalId")))
         if coupon is None:
             return _error(404, 5, "coupon not found")
-        if coupon["status"] == "REDEEMED":
+        if fault == "timeout_apply_later":
+            self.pending.append(coupon)
+            raise httpx.ReadTimeout("read timed out", request=request)
+        if coupon["status"] == "REDEEMED" and not self.accept_repeats:
             return _error(400, 9, "coupon already redeemed")
         expiry = coupon["expiryDate"]
         if expiry and datetime.fromisoformat(expiry) <= datetime.now(UTC):
             return _error(400, 9, "coupon expired")
         coupon["status"] = "REDEEMED"
+        self._applied[coupon["id"]] = self._applied.get(coupon["id"], 0) + 1
         coupon["redemptionDetails"] = {
             **body.get("redemptionDetails", {}),
             "redemptionDate": rfc3339(datetime.now(UTC)),
