@@ -55,6 +55,10 @@ def parse_json_object(raw: bytes) -> dict[str, str]:
         data = json.loads(raw.decode())
     except (UnicodeDecodeError, ValueError) as error:
         raise InvalidBody("the body is not valid UTF-8 JSON") from error
+    except RecursionError as error:
+        # json's parser recurses once per level, and a body within the size cap can nest
+        # thousands deep; it unwinds cleanly, and no link is nested at all.
+        raise InvalidBody("the JSON body is nested too deeply") from error
     if not isinstance(data, dict):
         raise InvalidBody("the JSON body must be an object")
     params: dict[str, str] = {}

@@ -159,6 +159,19 @@ async def test_the_link_may_come_in_the_query_a_json_body_or_a_form(
             "differs",
         ),
         ({"content": b"x" * 9000, "headers": {"content-type": "application/json"}}, 413, "larger"),
+        (
+            {"content": b"[" * 1000 + b"]" * 1000, "headers": {"content-type": "application/json"}},
+            400,
+            "nested too deeply",
+        ),
+        (
+            {
+                "content": b'{"a":' * 1000 + b"1" + b"}" * 1000,
+                "headers": {"content-type": "application/json"},
+            },
+            400,
+            "nested too deeply",
+        ),
     ],
 )
 async def test_bad_input_is_a_clear_4xx_without_an_upstream_call(
