@@ -223,6 +223,25 @@ async def test_a_declared_oversized_body_is_refused_before_it_is_read(
     assert passkit.calls == 0
 
 
+@pytest.mark.parametrize(
+    ("declared", "status"),
+    [("\N{SUPERSCRIPT TWO}", 400), ("9" * 5000, 413), ("0" * 5000 + "12", 400)],
+    ids=["superscript-digit", "5000-digits", "leading-zeros"],
+)
+async def test_a_content_length_is_read_as_plain_digits_only(
+    client: httpx.AsyncClient, passkit: PassKitDouble, declared: str, status: int
+) -> None:
+    """A Content-Length no parser would take (uvicorn refuses these itself) is never a 500."""
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", declared.encode("latin-1")),
+    ]
+    answer = await client.post(URL, content=b"{}", headers=headers)
+    assert answer.status_code == status, answer.text
+    assert answer.json()["outcome"] == "invalid_request"
+    assert passkit.calls == 0
+
+
 async def test_get_does_not_redeem_outside_instant_mode(
     client: httpx.AsyncClient, passkit: PassKitDouble
 ) -> None:
