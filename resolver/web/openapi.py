@@ -26,6 +26,7 @@ OTHER_OUTCOMES = (
     "unauthorized",
     "rate_limited",
     "unavailable",
+    "internal_error",
     *(error.outcome for error in (VerificationRequired, VerificationFailed, VerificationLocked)),
 )
 RESPONSES = {
@@ -43,6 +44,8 @@ RESPONSES = {
     "415": "`invalid_request`: the body is neither JSON nor a urlencoded form",
     "429": "`rate_limited`, or `verification_locked`: too many wrong staff codes for this "
     "coupon or from this client (both with Retry-After)",
+    "500": "`internal_error`: an unexpected failure here; trying again is safe, and the "
+    "X-Request-ID response header names it for support",
     "502": "`upstream_error`: the coupon service gave an unusable answer",
     "503": "`upstream_error` (unreachable) or `unavailable` (Redis down; with Retry-After)",
     "504": "`upstream_error`: the coupon service did not answer in time",
