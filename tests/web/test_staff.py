@@ -11,7 +11,7 @@ import pytest
 
 from resolver.app import create_app
 from resolver.exceptions import StaffFileError
-from tests.conftest import running
+from tests.conftest import running, running_from
 from tests.support.pages import assert_valid_html5, form_of
 from tests.support.staff import OTHER_PIN, PIN, store_code, write_staff_file
 
@@ -268,6 +268,23 @@ async def test_one_client_is_locked_out_across_coupons(
     async with running(create_app(settings)) as client:
         statuses = []
         for n in range(4):
+            passkit.add(f"member-{n}")
+            link = {"externalId": f"member-{n}", "campaignId": "camp-1"}
+            statuses.append(
+                (await client.post(API, json=link | {"staffCode": "0000000"})).status_code
+            )
+    assert statuses == [403, 403, 429, 429]
+
+
+async def test_the_addresses_of_one_ipv6_64_share_one_lockout(
+    staff_settings: Callable[..., Settings], passkit: PassKitDouble, redis: Redis
+) -> None:
+    """Per client network: each wrong code from another address of one /64 counts the same."""
+    settings = staff_settings(staff_max_failures_per_ip=3)
+    hosts = [f"2001:db8:1:2::{n + 1:x}" for n in range(4)]
+    async with running_from(create_app(settings), *hosts) as clients:
+        statuses = []
+        for n, client in enumerate(clients):
             passkit.add(f"member-{n}")
             link = {"externalId": f"member-{n}", "campaignId": "camp-1"}
             statuses.append(
