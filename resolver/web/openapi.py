@@ -89,6 +89,15 @@ def document() -> dict[str, Any]:
         },
     }
     link_body = {"type": "object", "properties": link_fields}
+    # No-code tools send all-digit ids and codes as JSON numbers: integers are read as their
+    # digits (a staff code with leading zeros must still be a string).
+    json_body = {
+        "type": "object",
+        "properties": {
+            name: {"anyOf": [schema, {"type": "integer"}], "description": schema["description"]}
+            for name, schema in link_fields.items()
+        },
+    }
     parameters = [
         {"name": name, "in": "query", "required": False, "schema": schema}
         for name, schema in link_fields.items()
@@ -116,7 +125,7 @@ def document() -> dict[str, Any]:
         "requestBody": {
             "required": False,
             "content": {
-                "application/json": {"schema": link_body},
+                "application/json": {"schema": json_body},
                 "application/x-www-form-urlencoded": {"schema": link_body},
             },
         },

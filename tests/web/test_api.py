@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from tests.support.passkit import PassKitDouble
 
 URL = "/api/v1/redeem"
+JSON = {"content-type": "application/json"}
 LINK = {"externalId": "member-1", "campaignId": "camp-1"}
 FIELDS = {
     "outcome",
@@ -148,7 +149,14 @@ async def test_the_link_may_come_in_the_query_a_json_body_or_a_form(
         ({"params": {"externalId": "x" * 129, "campaignId": "c"}}, 400, "longer than 128"),
         ({"params": {"externalId": "a/b", "campaignId": "c"}}, 400, "characters outside"),
         ({"params": {"externalId": "é", "campaignId": "c"}}, 400, "characters outside"),
-        ({"json": {"externalId": 12, "campaignId": "c"}}, 400, "must be a string"),
+        ({"json": {"externalId": 12.0, "campaignId": "c"}}, 400, "must be a string or an integer"),
+        ({"json": {"externalId": True, "campaignId": "c"}}, 400, "must be a string or an integer"),
+        (
+            {"content": b'{"externalId": 1e999, "campaignId": "c"}', "headers": JSON},
+            400,
+            "must be a string or an integer",
+        ),
+        ({"json": {"externalId": 10**200, "campaignId": "c"}}, 400, "longer than 128"),
         ({"json": [1, 2]}, 400, "must be an object"),
         ({"content": b"{bad json", "headers": {"content-type": "application/json"}}, 400, "JSON"),
         ({"content": b"\xff\xfe", "headers": {"content-type": "application/json"}}, 400, "UTF-8"),
@@ -367,11 +375,22 @@ async def test_refusals_after_the_link_is_read_still_name_it(
 
 
 @pytest.mark.parametrize("field", ["kid", "sig", "staffCode"])
-async def test_non_string_optional_fields_are_refused_not_dropped(
-    client: httpx.AsyncClient, passkit: PassKitDouble, field: str
+@pytest.mark.parametrize("value", [5.5, False, None, [], {}])
+async def test_non_text_optional_fields_are_refused_not_dropped(
+    client: httpx.AsyncClient, passkit: PassKitDouble, field: str, value: object
 ) -> None:
-    """`"kid": 5` is a clear 400, not silently an unsigned link."""
-    answer = await client.post(URL, json=LINK | {field: 5})
+    """`"kid": false` is a clear 400, not silently an unsigned link."""
+    answer = await client.post(URL, json=LINK | {field: value})
     assert answer.status_code == 400
-    assert f"{field} must be a string" in answer.json()["detail"]
+    assert f"{field} must be a string or an integer" in answer.json()["detail"]
     assert passkit.calls == 0
+
+
+async def test_a_json_integer_id_is_read_as_its_decimal_text(
+    client: httpx.AsyncClient, passkit: PassKitDouble
+) -> None:
+    """Make or Zapier send an all-digit pass id as a number: it names the same coupon."""
+    passkit.add("12345", "67890")
+    answer = await client.post(URL, json={"externalId": 12345, "campaignId": 67890})
+    assert answer.status_code == 200, answer.text
+    assert (answer.json()["externalId"], answer.json()["campaignId"]) == ("12345", "67890")
