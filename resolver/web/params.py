@@ -72,6 +72,18 @@ async def api_params(request: Request) -> dict[str, str]:
     kind = media_type(request)
     if kind == JSON or kind.endswith("+json"):
         return merge(query, parse_json_object(body))
+    if looks_like_json(body):
+        # fetch() and no-code tools send JSON as text/plain or untyped, and `curl -d` as a form.
+        raise InvalidBody(
+            f"the body looks like JSON; send it with Content-Type: {JSON}",
+            status_code=400 if kind == FORM else 415,
+        )
     if kind == FORM:
         return merge(query, parse_pairs(body, "form body"))
     raise InvalidBody(f"unsupported content type; send {JSON} or {FORM}", status_code=415)
+
+
+def looks_like_json(body: bytes) -> bool:
+    """A JSON object or array, by its first and last characters (it is not parsed)."""
+    text = body.strip()
+    return text[:1] + text[-1:] in (b"{}", b"[]")

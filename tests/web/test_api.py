@@ -386,6 +386,25 @@ async def test_non_text_optional_fields_are_refused_not_dropped(
     assert passkit.calls == 0
 
 
+@pytest.mark.parametrize(
+    ("content_type", "status"),
+    [(None, 415), ("text/plain", 415), ("application/x-www-form-urlencoded", 400)],
+    ids=["none", "text", "form (curl -d)"],
+)
+async def test_a_json_body_without_its_content_type_is_told_which_to_send(
+    client: httpx.AsyncClient, passkit: PassKitDouble, content_type: str | None, status: int
+) -> None:
+    """A 4xx whose detail names the fix: send it with Content-Type: application/json."""
+    body = b' {"externalId": "member-1", "campaignId": "camp-1"}'
+    headers = {"content-type": content_type} if content_type else {}
+    answer = await client.post(URL, content=body, headers=headers)
+    assert answer.status_code == status
+    assert answer.json()["detail"] == (
+        "the body looks like JSON; send it with Content-Type: application/json"
+    )
+    assert passkit.calls == 0
+
+
 async def test_a_json_integer_id_is_read_as_its_decimal_text(
     client: httpx.AsyncClient, passkit: PassKitDouble
 ) -> None:
