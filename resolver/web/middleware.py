@@ -12,12 +12,16 @@ to uvicorn, which prints the bare traceback. Here instead:
 - any other exception gets the app's own 500 (a page or JSON, built by `error_response`) with
   every header below, and the request's log line carries the traceback, at level error. Nothing
   reaches uvicorn, so each failure is logged exactly once, as JSON.
+
+The traceback logged is its frames and exception types without their messages: a message may
+quote whatever the code held (a `KeyError` names its key), and raw ids never reach the logs.
 """
 
 from __future__ import annotations
 
 import re
 import time
+import traceback
 import uuid
 from typing import TYPE_CHECKING
 
@@ -119,24 +123,57 @@ class RequestContextMiddleware:
         finally:
             route = getattr(scope.get("route"), "path", None) or "unmatched"
             emit = log.debug if route in QUIET_ROUTES or static else log.info
-            emit = log.error if failure is not None else emit
+            failed = {}
+            if failure is not None:
+                emit = log.error
+                failed = {"error": type(failure).__name__, "exception": frames_of(failure)}
             emit(
                 "request",
                 method=scope["method"],
                 route=route,
                 status=status,
                 duration_ms=round((time.perf_counter() - started) * 1000, 2),
-                exc_info=failure,
+                **failed,
             )
 
     def _server_error(self, scope: Scope) -> Response:
         """The app's own 500 answer, or a plain one should building it fail as well."""
         try:
             return self.error_response(Request(scope))
-        except Exception:
+        except Exception as error:
             # The page itself failed (a template, say): logged, and a 500 still goes out.
-            log.exception("error_response_failed")
+            log.error(
+                "error_response_failed", error=type(error).__name__, exception=frames_of(error)
+            )
             return plain_server_error(Request(scope))
+
+
+def frames_of(error: BaseException) -> str:
+    """The traceback as Python prints it, each exception named by its type alone."""
+    chain: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = current.__cause__ or (
+            None if current.__suppress_context__ else current.__context__
+        )
+    parts = [
+        "Traceback (most recent call last):\n"
+        + "".join(traceback.format_tb(link.__traceback__))
+        + _type_name(link)
+        + "\n"
+        for link in reversed(chain)
+    ]
+    return "\nThen, while handling it or because of it:\n\n".join(parts)
+
+
+def _type_name(error: BaseException) -> str:
+    kind = type(error)
+    return (
+        kind.__qualname__
+        if kind.__module__ == "builtins"
+        else f"{kind.__module__}.{kind.__qualname__}"
+    )
 
 
 def plain_server_error(request: Request) -> Response:

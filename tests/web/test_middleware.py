@@ -154,12 +154,30 @@ async def test_an_unexpected_error_is_logged_once_as_json_with_its_traceback(
     async with running(create_app(make_settings())) as client:
         capsys.readouterr()
         await client.get("/redeem", params=LINK)
-    output = capsys.readouterr().err
-    lines = output.splitlines()
-    assert len(lines) == 1, output
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1, lines
     line = json.loads(lines[0])
     assert (line["event"], line["status"], line["level"]) == ("request", 500, "error")
-    assert "RuntimeError: a bug" in str(line["exception"])
+    assert (line["outcome"], line["error"]) == ("internal_error", "RuntimeError")
+    assert 'File "' in str(line["exception"])
+    assert str(line["exception"]).rstrip().endswith("RuntimeError")
+
+
+async def test_an_unexpected_errors_message_is_never_logged(
+    make_settings: Callable[..., Settings],
+    passkit: PassKitDouble,
+    redis: Redis,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A message may quote what the code held, raw ids included: only types and frames go."""
+    passkit.add("Member-Raw-Id-77", "Campaign-Raw-Id-88")
+    bug = KeyError(f"{LINK['campaignId']}/{LINK['externalId']}")
+    passkit.router.routes["lookup"].mock(side_effect=bug)
+    async with running(create_app(make_settings())) as client:
+        capsys.readouterr()
+        await client.get("/redeem", params=LINK)
+    output = capsys.readouterr().err
+    assert "KeyError" in output
     for raw in LINK.values():
         assert raw not in output
 
