@@ -11,9 +11,9 @@ quadratically on a long run of letters: 1 KB of them cost 0.2 s, 8 KB 10 s, all 
 the event loop. Here the patterns run on RE2 (google-re2), whose automaton takes time linear in
 the text whatever the pattern. The few RE2 cannot run (look-arounds) and crawlerdetect's short
 exclusion list (browser tokens removed before matching, each a literal followed by a simple
-class) stay on Python's `re`, where they are linear too. And a User-Agent is looked at only up
-to `MAX_USER_AGENT` characters: at that length the costliest agents measured (long runs of
-letters, of spaces, of one repeated token) take under 1 ms, a browser's 0.05 ms.
+class) stay on Python's `re`, where they are linear too. And only a User-Agent of at most
+`MAX_USER_AGENT` characters is matched at all: at that length the costliest agents measured
+(long runs of letters, of spaces, of one repeated token) take under 1 ms, a phone's 0.02 ms.
 """
 
 from __future__ import annotations
