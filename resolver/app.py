@@ -149,7 +149,11 @@ def create_app(
         ],
         middleware=[
             *proxy_middleware(settings),
-            Middleware(RequestContextMiddleware, csp=content_security_policy(brand.img_sources)),
+            Middleware(
+                RequestContextMiddleware,
+                csp=content_security_policy(brand.img_sources),
+                error_response=errors.server_error,
+            ),
         ],
         exception_handlers=errors.handlers,
         lifespan=lifespan,

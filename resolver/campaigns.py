@@ -74,7 +74,7 @@ class CampaignsFile(Strict):
         return f"{self.accounts[account].provider}:{account}"
 
     def describe(self) -> str:
-        """A one-line summary for /readyz and the start-up log."""
+        """A one-line summary for operators' logs (it names accounts, so it is never served)."""
         names = ", ".join(self.provider_name(name) for name in sorted(self.accounts))
         default = f", default {self.default}" if self.default else ""
         return f"campaigns file: {len(self.campaigns)} campaign(s) on {names}{default}"

@@ -5,8 +5,8 @@ Per coupon: a fixed-window counter that the claim script itself increments (see 
 JSON redemption still costs two Redis round trips; `limits` would add a third. Previews, which
 claim nothing, count through `Store.hit` instead.
 
-The client IP is the connection's peer; forwarding headers count only when the peer is a
-trusted proxy, which uvicorn's ProxyHeadersMiddleware decides from RESOLVER_FORWARDED_ALLOW_IPS.
+A client is its network, not its exact address (`resolver.web.clients`): an IPv6 subscriber's
+whole /64 shares one budget, and an IPv4-mapped address is its IPv4 address.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from redis.exceptions import RedisError
 
 from resolver.exceptions import RateLimited, StoreUnavailable
+from resolver.web.clients import client_network
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -50,7 +51,7 @@ class CouponLimit:
 
 
 class ClientLimiter:
-    """The per-client-IP limit (None: unlimited)."""
+    """The per-client limit (None: unlimited)."""
 
     def __init__(self, redis: Redis, limit: RateLimitItem | None) -> None:
         self._limit = limit
@@ -63,19 +64,14 @@ class ClientLimiter:
         self._limiter = SlidingWindowCounterRateLimiter(storage)
 
     async def check(self, request: Request) -> None:
-        """Count this request against its client; raise RateLimited past the limit."""
+        """Count this request against its client's network; raise RateLimited past the limit."""
         if self._limit is None:
             return
-        ip = client_ip(request)
+        client = client_network(request)
         try:
-            if await self._limiter.hit(self._limit, "ip", ip):
+            if await self._limiter.hit(self._limit, "ip", client):
                 return
-            stats = await self._limiter.get_window_stats(self._limit, "ip", ip)
+            stats = await self._limiter.get_window_stats(self._limit, "ip", client)
         except RedisError as error:
             raise StoreUnavailable(f"Redis: {type(error).__name__}") from error
         raise RateLimited(max(1, math.ceil(stats.reset_time - time.time())), scope="client")
-
-
-def client_ip(request: Request) -> str:
-    """The peer address (already the forwarded client when the peer is a trusted proxy)."""
-    return request.client.host if request.client else "unknown"

@@ -114,6 +114,8 @@ class Settings(BaseSettings):
     rate_limit_ip: str = "60/minute"
     rate_limit_coupon: str = "20/minute"
     forwarded_allow_ips: Annotated[tuple[str, ...], NoDecode] = ()
+    # Per-client budgets count an IPv6 client by this prefix: one subscriber holds a whole /64.
+    client_ipv6_prefix: int = Field(default=64, ge=32, le=128)
 
     # --- server and logs ------------------------------------------------------------------
     host: str = "127.0.0.1"

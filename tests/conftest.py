@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -118,6 +118,22 @@ async def running(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
         ) as client,
     ):
         yield client
+
+
+@asynccontextmanager
+async def running_from(app: Starlette, *hosts: str) -> AsyncIterator[list[httpx.AsyncClient]]:
+    """One browser-like client per address in `hosts`, all to one running `app`."""
+    async with LifespanManager(app) as manager, AsyncExitStack() as stack:
+        yield [
+            await stack.enter_async_context(
+                httpx.AsyncClient(
+                    transport=httpx.ASGITransport(app=manager.app, client=(host, 50_000)),
+                    base_url="http://resolver.test",
+                    headers={"user-agent": BROWSER},
+                )
+            )
+            for host in hosts
+        ]
 
 
 @pytest.fixture

@@ -78,6 +78,8 @@ def test_settings_come_from_resolver_prefixed_variables(monkeypatch: pytest.Monk
         ({"staff_max_failures": 0}, "RESOLVER_STAFF_MAX_FAILURES"),
         ({"staff_lockout_seconds": 0}, "RESOLVER_STAFF_LOCKOUT_SECONDS"),
         ({"staff_code_drift": 11}, "RESOLVER_STAFF_CODE_DRIFT"),
+        ({"client_ipv6_prefix": 16}, "RESOLVER_CLIENT_IPV6_PREFIX"),
+        ({"client_ipv6_prefix": 129}, "RESOLVER_CLIENT_IPV6_PREFIX"),
     ],
 )
 def test_a_bad_setting_is_reported_by_its_variable_name(

@@ -8,8 +8,9 @@ period, however they arrive.
 
 Each counter counts tries for `period` from the first one; the try that reaches the limit locks
 for a full `period` from then. One counter per coupon link (`rr:{h}:v`, sharing the link's hash
-tag like every other key of the link) and one per client IP (`rr:v:{c}`, `c` a keyed hash of the
-address: no raw address in Redis). Each script touches one key, so both work on Redis Cluster.
+tag like every other key of the link) and one per client (`rr:v:{c}`, `c` a keyed hash of the
+client's name, its IPv4 address or IPv6 network as `resolver.web.clients` gives it: no raw
+address in Redis). Each script touches one key, so both work on Redis Cluster.
 """
 
 from __future__ import annotations

@@ -33,6 +33,11 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger("resolver.errors")
 
+INTERNAL_ERROR = (
+    "Something went wrong on our side; trying again is safe (a coupon is never redeemed twice). "
+    "Support can trace it by the X-Request-ID header."
+)
+
 
 def parsed_link(request: Request) -> Link | None:
     """The link the API request named, once it was read: echoed so a caller can match answers."""
@@ -174,6 +179,19 @@ async def http_error(request: Request, error: Exception) -> Response:
         )
     page = "not_found.html" if error.status_code == 404 else "invalid.html"
     return render(request, page, error.status_code, detail=error.detail)
+
+
+def server_error(request: Request) -> Response:
+    """Anything unexpected (RequestContextMiddleware logs it): a 500 in the shape of every other
+    answer, saying nothing about the cause. Retrying is safe: the claim in Redis still stands
+    between any retry and a second redemption."""
+    structlog.contextvars.bind_contextvars(outcome="internal_error")
+    if _wants_json(request):
+        return JSONResponse(
+            body("internal_error", link=parsed_link(request), detail=INTERNAL_ERROR),
+            status_code=500,
+        )
+    return render(request, "unavailable.html", 500, retry_url=_retry_url(request))
 
 
 handlers: dict[type[Exception] | int, ExceptionHandler] = {

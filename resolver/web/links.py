@@ -25,7 +25,9 @@ MAX_ID_LENGTH = 128
 ID_PATTERN = re.compile(r"[A-Za-z0-9._~@+\-]+")
 BAD_ESCAPE = re.compile(rb"%(?![0-9A-Fa-f]{2})")
 LINK_FIELDS = ("externalId", "campaignId")
-# Fields a JSON body must send as strings: a number would lose a staff code's leading zeros.
+# Fields a JSON body sends as text. No-code tools (Make, Zapier) send an all-digit id as a JSON
+# number, so integers are taken too, as the digits sent; no fraction, exponent or boolean.
+# JSON has no integer with leading zeros: a staff code such as "012345" must be a string.
 STRING_FIELDS = (*LINK_FIELDS, "kid", "sig", "staffCode")
 
 
@@ -49,20 +51,33 @@ def parse_pairs(raw: bytes, where: str) -> dict[str, str]:
     return params
 
 
+class JSONInteger(str):
+    """A JSON integer, kept as the digits it was sent as (never converted to an int, which
+    Python refuses past 4,300 digits)."""
+
+    __slots__ = ()
+
+
 def parse_json_object(raw: bytes) -> dict[str, str]:
-    """A JSON body: an object whose link fields, when present, are strings."""
+    """A JSON body: an object whose text fields, when present, are strings or integers."""
     try:
-        data = json.loads(raw.decode())
+        data = json.loads(raw.decode(), parse_int=JSONInteger)
     except (UnicodeDecodeError, ValueError) as error:
         raise InvalidBody("the body is not valid UTF-8 JSON") from error
+    except RecursionError as error:
+        # json's parser recurses once per level, and a body within the size cap can nest
+        # thousands deep; it unwinds cleanly, and no link is nested at all.
+        raise InvalidBody("the JSON body is nested too deeply") from error
     if not isinstance(data, dict):
         raise InvalidBody("the JSON body must be an object")
     params: dict[str, str] = {}
     for name, value in data.items():
         if name in STRING_FIELDS and not isinstance(value, str):
-            raise InvalidLink(f"{name} must be a string")
+            raise InvalidLink(f"{name} must be a string or an integer")
+        if isinstance(value, JSONInteger) and name not in STRING_FIELDS:
+            continue  # other fields are read as strings only
         if isinstance(value, str):
-            params[name] = value
+            params[name] = str(value)
     return params
 
 

@@ -26,6 +26,7 @@ OTHER_OUTCOMES = (
     "unauthorized",
     "rate_limited",
     "unavailable",
+    "internal_error",
     *(error.outcome for error in (VerificationRequired, VerificationFailed, VerificationLocked)),
 )
 RESPONSES = {
@@ -46,6 +47,8 @@ RESPONSES = {
     "415": "`invalid_request`: the body is neither JSON nor a urlencoded form",
     "429": "`rate_limited`, or `verification_locked`: too many wrong staff codes for this "
     "coupon or from this client (both with Retry-After)",
+    "500": "`internal_error`: an unexpected failure here; trying again is safe, and the "
+    "X-Request-ID response header names it for support",
     "502": "`upstream_error`: the coupon service refused or applied nothing; or "
     "`unconfirmed`: it answered unclearly, the redemption may have gone through, and the next "
     "request reads the coupon back first",
@@ -94,6 +97,15 @@ def document() -> dict[str, Any]:
         },
     }
     link_body = {"type": "object", "properties": link_fields}
+    # No-code tools send all-digit ids and codes as JSON numbers: integers are read as their
+    # digits (a staff code with leading zeros must still be a string).
+    json_body = {
+        "type": "object",
+        "properties": {
+            name: {"anyOf": [schema, {"type": "integer"}], "description": schema["description"]}
+            for name, schema in link_fields.items()
+        },
+    }
     parameters = [
         {"name": name, "in": "query", "required": False, "schema": schema}
         for name, schema in link_fields.items()
@@ -130,7 +142,7 @@ def document() -> dict[str, Any]:
         "requestBody": {
             "required": False,
             "content": {
-                "application/json": {"schema": link_body},
+                "application/json": {"schema": json_body},
                 "application/x-www-form-urlencoded": {"schema": link_body},
             },
         },

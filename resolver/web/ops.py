@@ -1,4 +1,9 @@
-"""Health checks for operations: liveness without I/O, readiness with the parts it needs."""
+"""Health checks for operations: liveness without I/O, readiness with the parts it needs.
+
+Both are public (load balancers and orchestrators call them without credentials), so they name
+parts and their state, never where a part is or which accounts it uses: that is for the
+operators' start-up log.
+"""
 
 from __future__ import annotations
 
@@ -20,13 +25,15 @@ async def healthz(request: Request) -> JSONResponse:
 
 
 async def readyz(request: Request) -> JSONResponse:
-    """Ready: Redis answers and an upstream is configured; 503 names the failing part."""
+    """Ready: Redis answers and an upstream is configured; 503 names the failing part.
+
+    The app does not start without an upstream, so that part is always "configured".
+    """
     app = services(request)
-    checks = {"upstream": app.upstream}
+    checks = {"redis": "ok", "upstream": "configured"}
     failing = []
     try:
         await app.store.ping()
-        checks["redis"] = "ok"
     except StoreUnavailable:
         checks["redis"] = "unreachable"
         failing.append("redis")

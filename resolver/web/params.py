@@ -12,14 +12,18 @@ if TYPE_CHECKING:
 
 # A link's fields fit in a few hundred bytes; anything much larger is not a redemption.
 MAX_BODY_BYTES = 8 * 1024
+# Any Content-Length longer than this is far over every cap.
+MAX_LENGTH_DIGITS = 18
+# "application/x-www-form-urlencoded; charset=utf-8" and the like; anything longer is no type.
+MAX_CONTENT_TYPE = 256
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
 
 
 async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
     """The body, refused with 413 once it grows past `limit`, whatever Content-Length says."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
+    declared = declared_length(request)
+    if declared is not None and declared > limit:
         raise InvalidBody(f"the body is larger than {limit} bytes", status_code=413)
     body = bytearray()
     async for chunk in request.stream():
@@ -29,8 +33,23 @@ async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
     return bytes(body)
 
 
+def declared_length(request: Request) -> int | None:
+    """Content-Length when it is plain ASCII digits, else None (the body's own length counts).
+
+    Read without trusting it: `str.isdigit` also takes "²", and `int` refuses over 4,300 digits.
+    """
+    text = request.headers.get("content-length", "")
+    if not (text.isascii() and text.isdigit()):
+        return None
+    digits = text.lstrip("0") or "0"
+    return int(digits) if len(digits) <= MAX_LENGTH_DIGITS else 10**MAX_LENGTH_DIGITS
+
+
 def media_type(request: Request) -> str:
-    return request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    """The Content-Type's media type, lower case, looked at only up to `MAX_CONTENT_TYPE`
+    characters whatever the header's length."""
+    header = request.headers.get("content-type", "")[:MAX_CONTENT_TYPE]
+    return header.partition(";")[0].strip().lower()
 
 
 def query_params(request: Request) -> dict[str, str]:
@@ -53,6 +72,18 @@ async def api_params(request: Request) -> dict[str, str]:
     kind = media_type(request)
     if kind == JSON or kind.endswith("+json"):
         return merge(query, parse_json_object(body))
+    if looks_like_json(body):
+        # fetch() and no-code tools send JSON as text/plain or untyped, and `curl -d` as a form.
+        raise InvalidBody(
+            f"the body looks like JSON; send it with Content-Type: {JSON}",
+            status_code=400 if kind == FORM else 415,
+        )
     if kind == FORM:
         return merge(query, parse_pairs(body, "form body"))
     raise InvalidBody(f"unsupported content type; send {JSON} or {FORM}", status_code=415)
+
+
+def looks_like_json(body: bytes) -> bool:
+    """A JSON object or array, by its first and last characters (it is not parsed)."""
+    text = body.strip()
+    return text[:1] + text[-1:] in (b"{}", b"[]")

@@ -31,7 +31,9 @@ class Services:
     staff: StaffCheck  # verification policies per campaign, and the staff code check
     templates: Jinja2Templates
     catalogues: Catalogues
-    upstream: str  # a human description for /readyz and the logs, e.g. "passkit (eu)"
+    # A description for operators' logs, e.g. "passkit (eu)"; never served: it names hosts
+    # and accounts.
+    upstream: str
     clock: Callable[[], datetime]  # the pages' "now", the same one the use case follows
 
 

@@ -14,7 +14,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Literal
 
 from resolver.exceptions import InvalidBody, VerificationFailed, VerificationRequired
-from resolver.ratelimit import client_ip
+from resolver.web.clients import client_network
 from resolver.web.services import services
 
 if TYPE_CHECKING:
@@ -57,7 +57,7 @@ def staff_check(request: Request, link: Link, params: Mapping[str, str]) -> Veri
         staff.verify,
         campaign_id=link.campaign_id,
         code=params.get(STAFF_CODE),
-        client=client_ip(request),
+        client=client_network(request),
     )
 
 

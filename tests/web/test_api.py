@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from tests.support.passkit import PassKitDouble
 
 URL = "/api/v1/redeem"
+JSON = {"content-type": "application/json"}
 LINK = {"externalId": "member-1", "campaignId": "camp-1"}
 FIELDS = {
     "outcome",
@@ -199,7 +200,14 @@ async def test_the_link_may_come_in_the_query_a_json_body_or_a_form(
         ({"params": {"externalId": "x" * 129, "campaignId": "c"}}, 400, "longer than 128"),
         ({"params": {"externalId": "a/b", "campaignId": "c"}}, 400, "characters outside"),
         ({"params": {"externalId": "é", "campaignId": "c"}}, 400, "characters outside"),
-        ({"json": {"externalId": 12, "campaignId": "c"}}, 400, "must be a string"),
+        ({"json": {"externalId": 12.0, "campaignId": "c"}}, 400, "must be a string or an integer"),
+        ({"json": {"externalId": True, "campaignId": "c"}}, 400, "must be a string or an integer"),
+        (
+            {"content": b'{"externalId": 1e999, "campaignId": "c"}', "headers": JSON},
+            400,
+            "must be a string or an integer",
+        ),
+        ({"json": {"externalId": 10**200, "campaignId": "c"}}, 400, "longer than 128"),
         ({"json": [1, 2]}, 400, "must be an object"),
         ({"content": b"{bad json", "headers": {"content-type": "application/json"}}, 400, "JSON"),
         ({"content": b"\xff\xfe", "headers": {"content-type": "application/json"}}, 400, "UTF-8"),
@@ -210,6 +218,19 @@ async def test_the_link_may_come_in_the_query_a_json_body_or_a_form(
             "differs",
         ),
         ({"content": b"x" * 9000, "headers": {"content-type": "application/json"}}, 413, "larger"),
+        (
+            {"content": b"[" * 1000 + b"]" * 1000, "headers": {"content-type": "application/json"}},
+            400,
+            "nested too deeply",
+        ),
+        (
+            {
+                "content": b'{"a":' * 1000 + b"1" + b"}" * 1000,
+                "headers": {"content-type": "application/json"},
+            },
+            400,
+            "nested too deeply",
+        ),
     ],
 )
 async def test_bad_input_is_a_clear_4xx_without_an_upstream_call(
@@ -258,6 +279,25 @@ async def test_a_declared_oversized_body_is_refused_before_it_is_read(
 
     answer = await client.post(URL, content=endless(), headers={"content-type": "application/json"})
     assert answer.status_code == 413
+    assert passkit.calls == 0
+
+
+@pytest.mark.parametrize(
+    ("declared", "status"),
+    [("\N{SUPERSCRIPT TWO}", 400), ("9" * 5000, 413), ("0" * 5000 + "12", 400)],
+    ids=["superscript-digit", "5000-digits", "leading-zeros"],
+)
+async def test_a_content_length_is_read_as_plain_digits_only(
+    client: httpx.AsyncClient, passkit: PassKitDouble, declared: str, status: int
+) -> None:
+    """A Content-Length no parser would take (uvicorn refuses these itself) is never a 500."""
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", declared.encode("latin-1")),
+    ]
+    answer = await client.post(URL, content=b"{}", headers=headers)
+    assert answer.status_code == status, answer.text
+    assert answer.json()["outcome"] == "invalid_request"
     assert passkit.calls == 0
 
 
@@ -387,11 +427,41 @@ async def test_refusals_after_the_link_is_read_still_name_it(
 
 
 @pytest.mark.parametrize("field", ["kid", "sig", "staffCode"])
-async def test_non_string_optional_fields_are_refused_not_dropped(
-    client: httpx.AsyncClient, passkit: PassKitDouble, field: str
+@pytest.mark.parametrize("value", [5.5, False, None, [], {}])
+async def test_non_text_optional_fields_are_refused_not_dropped(
+    client: httpx.AsyncClient, passkit: PassKitDouble, field: str, value: object
 ) -> None:
-    """`"kid": 5` is a clear 400, not silently an unsigned link."""
-    answer = await client.post(URL, json=LINK | {field: 5})
+    """`"kid": false` is a clear 400, not silently an unsigned link."""
+    answer = await client.post(URL, json=LINK | {field: value})
     assert answer.status_code == 400
-    assert f"{field} must be a string" in answer.json()["detail"]
+    assert f"{field} must be a string or an integer" in answer.json()["detail"]
     assert passkit.calls == 0
+
+
+@pytest.mark.parametrize(
+    ("content_type", "status"),
+    [(None, 415), ("text/plain", 415), ("application/x-www-form-urlencoded", 400)],
+    ids=["none", "text", "form (curl -d)"],
+)
+async def test_a_json_body_without_its_content_type_is_told_which_to_send(
+    client: httpx.AsyncClient, passkit: PassKitDouble, content_type: str | None, status: int
+) -> None:
+    """A 4xx whose detail names the fix: send it with Content-Type: application/json."""
+    body = b' {"externalId": "member-1", "campaignId": "camp-1"}'
+    headers = {"content-type": content_type} if content_type else {}
+    answer = await client.post(URL, content=body, headers=headers)
+    assert answer.status_code == status
+    assert answer.json()["detail"] == (
+        "the body looks like JSON; send it with Content-Type: application/json"
+    )
+    assert passkit.calls == 0
+
+
+async def test_a_json_integer_id_is_read_as_its_decimal_text(
+    client: httpx.AsyncClient, passkit: PassKitDouble
+) -> None:
+    """Make or Zapier send an all-digit pass id as a number: it names the same coupon."""
+    passkit.add("12345", "67890")
+    answer = await client.post(URL, json={"externalId": 12345, "campaignId": 67890})
+    assert answer.status_code == 200, answer.text
+    assert (answer.json()["externalId"], answer.json()["campaignId"]) == ("12345", "67890")

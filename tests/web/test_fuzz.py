@@ -15,7 +15,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from schemathesis.checks import positive_data_acceptance
 from schemathesis.generation.modes import GenerationMode
@@ -122,33 +122,108 @@ VALUES = st.one_of(
 )
 
 
+def nested(depth: int) -> bytes:
+    """A JSON body `depth` levels deep, half arrays and half objects."""
+    opening = b"".join(b"[" if level % 2 else b'{"a":' for level in range(depth))
+    closing = b"".join(b"]" if level % 2 else b"}" for level in reversed(range(depth)))
+    return opening + b"1" + closing
+
+
+BODIES = st.one_of(
+    st.none(),
+    st.binary(max_size=200),
+    st.dictionaries(
+        NAMES,
+        st.one_of(
+            VALUES, st.integers(), st.floats(allow_nan=False, allow_infinity=False), st.booleans()
+        ),
+    ),
+    st.integers(1, 2000).map(nested),  # nested as deep as the size cap allows
+    st.integers(8 * 1024 - 2, 64 * 1024).map(lambda size: b"{" + b" " * size + b"}"),
+    st.sampled_from([b"\xff\xfe{}", b'{"externalId": "\xe9"}', b'{"externalId": "\\ud800"}']),
+)
+CONTENT_TYPES = st.sampled_from(
+    [
+        "application/json",
+        "application/json; charset=latin-1",
+        "application/merge-patch+json",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+        "text/plain",
+        "*/*",
+        "application/json" + " " * 10_000 + "; charset=utf-8",
+        "",
+    ]
+)
+# Headers the service reads, at sizes and in bytes no browser sends.
+HOSTILE_HEADERS = st.dictionaries(
+    st.sampled_from(["user-agent", "accept-language", "x-request-id", "sec-purpose"]),
+    st.one_of(
+        st.integers(0, 200_000).map(lambda size: "a" * size),
+        st.integers(0, 5_000).map(lambda size: "fr-CA;q=0.5, " * size + "de"),
+        # What h11 lets a client send: no controls, DEL, or space at either end.
+        st.text(
+            st.characters(min_codepoint=32, max_codepoint=255, exclude_characters="\x7f"),
+            max_size=100,
+        ).map(str.strip),
+    ),
+    max_size=2,
+)
+SECURITY_HEADERS = ("content-security-policy", "x-content-type-options", "x-frame-options")
+
+
 @given(
     method=st.sampled_from(["GET", "POST", "PUT", "DELETE", "PATCH"]),
     path=st.sampled_from(["/redeem", "/api/v1/redeem"]),
     query=st.lists(st.tuples(NAMES, VALUES), max_size=4),
-    body=st.one_of(st.none(), st.binary(max_size=200), st.dictionaries(NAMES, VALUES)),
-    content_type=st.sampled_from(
-        ["application/json", "application/x-www-form-urlencoded", "text/plain", ""]
-    ),
+    body=BODIES,
+    content_type=CONTENT_TYPES,
+    extra_headers=HOSTILE_HEADERS,
 )
-@settings(max_examples=EXAMPLES * 3, deadline=None, suppress_health_check=list(HealthCheck))
+@example(  # the deepest body within the size cap
+    method="POST",
+    path="/api/v1/redeem",
+    query=[],
+    body=nested(2000),
+    content_type="application/json",
+    extra_headers={},
+)
+@example(  # a member's browser that sends a huge agent and language list
+    method="GET",
+    path="/redeem",
+    query=[("externalId", "demo-unredeemed"), ("campaignId", "demo-campaign")],
+    body=None,
+    content_type="",
+    extra_headers={"user-agent": "a" * 200_000, "accept-language": "fr, " * 50_000 + "de"},
+)
+@settings(max_examples=EXAMPLES * 4, deadline=None, suppress_health_check=list(HealthCheck))
 def test_no_request_makes_the_service_fail_or_reach_upstream_when_refused(
     service: threaded.ThreadedServer,
     sandbox: SandboxHandle,
     method: str,
     path: str,
     query: list[tuple[str, str]],
-    body: bytes | dict[str, str] | None,
+    body: bytes | dict[str, object] | None,
     content_type: str,
+    extra_headers: dict[str, str],
 ) -> None:
-    """Any method, query, body and content type: never a 5xx; a refusal costs no upstream call."""
+    """Any method, query, body, content type and header size: never a 5xx, always the security
+    headers, and a refusal costs no upstream call."""
     before = upstream_calls(sandbox)
-    headers = {"content-type": content_type} if content_type else {}
+    headers = {name.encode(): value.encode("latin-1") for name, value in extra_headers.items()}
+    if content_type:
+        headers[b"content-type"] = content_type.encode()
     content = httpx.Request("POST", "/", json=body).content if isinstance(body, dict) else body
     # Raw '%' stays, so malformed escapes reach the service; everything else is encoded.
     pairs = (f"{quote(name, safe='%')}={quote(value, safe='%')}" for name, value in query)
     url = f"{service.url}{path}?" + "&".join(pairs)
     response = httpx.request(method, url, content=content, headers=headers)
     assert response.status_code < 500, response.text
+    assert all(name in response.headers for name in SECURITY_HEADERS), (
+        response.status_code,
+        response.text[:200],
+        {name: value[:80] for name, value in headers.items()},
+    )
+    assert response.headers["cache-control"] == "no-store"
     if response.status_code in REFUSALS:
         assert upstream_calls(sandbox) == before

@@ -5,15 +5,22 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+
+from resolver import logs
 from resolver.app import create_app
+from resolver.web.middleware import RequestContextMiddleware
 from tests.conftest import running
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    import httpx
-    import pytest
     from redis.asyncio import Redis
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.types import Message, Receive, Scope, Send
 
     from resolver.settings import Settings
     from tests.support.passkit import PassKitDouble
@@ -94,3 +101,149 @@ async def test_hsts_is_sent_over_https_only(
         secure = await client.get("https://resolver.test/healthz")
     assert "strict-transport-security" not in plain.headers
     assert secure.headers["strict-transport-security"].startswith("max-age=31536000")
+
+
+SECURITY_HEADERS = (
+    "content-security-policy",
+    "x-content-type-options",
+    "x-frame-options",
+    "referrer-policy",
+)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "route", "kind"),
+    [
+        ("GET", "/redeem", "lookup", "text/html"),
+        ("POST", "/api/v1/redeem", "redeem", "application/json"),
+    ],
+)
+async def test_an_unexpected_error_is_a_500_with_every_security_header(
+    make_settings: Callable[..., Settings],
+    passkit: PassKitDouble,
+    redis: Redis,
+    method: str,
+    path: str,
+    route: str,
+    kind: str,
+) -> None:
+    """A bug still answers as a page or JSON, with CSP, no-store and the request id."""
+    passkit.add("Member-Raw-Id-77", "Campaign-Raw-Id-88")
+    passkit.router.routes[route].mock(side_effect=RuntimeError("a bug"))
+    async with running(create_app(make_settings())) as client:
+        answer = await client.request(
+            method, path, params=LINK, headers={"x-request-id": "req-500"}
+        )
+    assert answer.status_code == 500
+    assert answer.headers["content-type"].startswith(kind)
+    assert all(name in answer.headers for name in SECURITY_HEADERS)
+    assert answer.headers["cache-control"] == "no-store"
+    assert answer.headers["x-request-id"] == "req-500"
+    assert "a bug" not in answer.text
+
+
+async def test_an_unexpected_error_is_logged_once_as_json_with_its_traceback(
+    make_settings: Callable[..., Settings],
+    passkit: PassKitDouble,
+    redis: Redis,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """One JSON line, the request's own, carries status 500 and the traceback; nothing else."""
+    passkit.add("Member-Raw-Id-77", "Campaign-Raw-Id-88")
+    passkit.router.routes["lookup"].mock(side_effect=RuntimeError("a bug"))
+    async with running(create_app(make_settings())) as client:
+        capsys.readouterr()
+        await client.get("/redeem", params=LINK)
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1, lines
+    line = json.loads(lines[0])
+    assert (line["event"], line["status"], line["level"]) == ("request", 500, "error")
+    assert (line["outcome"], line["error"]) == ("internal_error", "RuntimeError")
+    assert 'File "' in str(line["exception"])
+    assert str(line["exception"]).rstrip().endswith("RuntimeError")
+
+
+async def test_an_unexpected_errors_message_is_never_logged(
+    make_settings: Callable[..., Settings],
+    passkit: PassKitDouble,
+    redis: Redis,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A message may quote what the code held, raw ids included: only types and frames go."""
+    passkit.add("Member-Raw-Id-77", "Campaign-Raw-Id-88")
+    bug = KeyError(f"{LINK['campaignId']}/{LINK['externalId']}")
+    passkit.router.routes["lookup"].mock(side_effect=bug)
+    async with running(create_app(make_settings())) as client:
+        capsys.readouterr()
+        await client.get("/redeem", params=LINK)
+    output = capsys.readouterr().err
+    assert "KeyError" in output
+    for raw in LINK.values():
+        assert raw not in output
+
+
+async def test_a_client_gone_mid_body_is_logged_as_a_disconnect(
+    make_settings: Callable[..., Settings],
+    passkit: PassKitDouble,
+    redis: Redis,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A body cut short by the client: one info line with status 499, no traceback, no 500."""
+    async with LifespanManager(create_app(make_settings())) as manager:
+        messages: list[Message] = [
+            {"type": "http.request", "body": b'{"externalId": "a', "more_body": True},
+            {"type": "http.disconnect"},
+        ]
+
+        async def receive() -> Message:
+            return messages.pop(0)
+
+        async def send(message: Message) -> None:
+            sent.append(message)
+
+        sent: list[Message] = []
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "POST",
+            "scheme": "http",
+            "path": "/api/v1/redeem",
+            "raw_path": b"/api/v1/redeem",
+            "query_string": b"",
+            "root_path": "",
+            "headers": [(b"content-type", b"application/json"), (b"content-length", b"64")],
+            "client": ("203.0.113.9", 5000),
+            "server": ("resolver.test", 80),
+        }
+        capsys.readouterr()
+        await manager.app(scope, receive, send)
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1, lines
+    line = json.loads(lines[0])
+    assert (line["status"], line["outcome"], line["level"]) == (499, "client_disconnected", "info")
+    assert "exception" not in line
+    assert passkit.calls == 0
+
+
+async def test_a_failing_error_page_still_answers_500_with_every_header(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Should building the 500 answer fail as well, a plain 500 still carries the headers."""
+    logs.configure(fmt="json")
+
+    async def broken(scope: Scope, receive: Receive, send: Send) -> None:
+        raise RuntimeError("a bug")
+
+    def broken_page(request: Request) -> Response:
+        raise RuntimeError("the error page too")
+
+    app = RequestContextMiddleware(broken, error_response=broken_page)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://resolver.test") as client:
+        answer = await client.get("/redeem")
+    assert (answer.status_code, answer.text) == (500, "Internal Server Error")
+    assert all(name in answer.headers for name in SECURITY_HEADERS)
+    assert answer.headers["cache-control"] == "no-store"
+    events = [line["event"] for line in log_lines(capsys.readouterr().err)]
+    assert events == ["error_response_failed", "request"]

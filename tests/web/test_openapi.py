@@ -16,7 +16,7 @@ async def test_the_document_is_served_and_lists_every_status_the_api_uses(
     document = answer.json()
     assert document["openapi"].startswith("3.1")
     post = document["paths"]["/api/v1/redeem"]["post"]
-    used = {*STATUS.values(), *FAILURE_STATUS.values(), 400, 401, 403, 405, 413, 415, 429}
+    used = {*STATUS.values(), *FAILURE_STATUS.values(), 400, 401, 403, 405, 413, 415, 429, 500}
     assert {int(status) for status in post["responses"]} == used
     result = document["components"]["schemas"]["Result"]
     assert set(result["required"]) == {
@@ -34,6 +34,7 @@ async def test_the_document_is_served_and_lists_every_status_the_api_uses(
         "redeemedHere",
     }
     outcomes = result["properties"]["outcome"]["enum"]
-    assert {"rate_limited", "verification_failed", "unconfirmed"} <= set(outcomes)
+    expected = {"rate_limited", "verification_failed", "unconfirmed", "internal_error"}
+    assert expected <= set(outcomes)
     assert any(parameter["name"] == "Idempotency-Key" for parameter in post["parameters"])
     assert any(parameter["name"] == "staffCode" for parameter in post["parameters"])

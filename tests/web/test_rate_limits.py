@@ -9,7 +9,7 @@ from redis.asyncio import Redis
 
 from resolver.app import create_app
 from resolver.settings import Settings
-from tests.conftest import running
+from tests.conftest import running, running_from
 from tests.support.passkit import PassKitDouble
 
 API = "/api/v1/redeem"
@@ -154,3 +154,36 @@ async def test_a_refused_request_keeps_an_earlier_doubt(
         answer = await client.post(API, params=link(1))
     assert answer.json()["outcome"] == "redeemed"  # the first attempt's, found by reading back
     assert [b["externalId"] for b in passkit.redeem_bodies].count("member-1") == 1
+
+
+async def test_the_addresses_of_one_ipv6_64_share_one_budget(
+    make_settings: Callable[..., Settings], passkit: PassKitDouble, redis: Redis
+) -> None:
+    """A subscriber holds a whole /64: hopping between its addresses buys no new requests."""
+    settings = make_settings(rate_limit_ip="2/minute")
+    hosts = ("2001:db8:1:2::1", "2001:db8:1:2::ffff:7", "2001:db8:1:2:aaaa::9", "2001:db8:1:3::1")
+    async with running_from(create_app(settings), *hosts) as clients:
+        statuses = [(await client.get("/redeem", params=link(1))).status_code for client in clients]
+    assert statuses == [404, 404, 429, 404]
+
+
+async def test_an_ipv4_mapped_address_is_the_same_client_as_its_ipv4_address(
+    make_settings: Callable[..., Settings], passkit: PassKitDouble, redis: Redis
+) -> None:
+    """::ffff:203.0.113.9 and 203.0.113.9 are one client, whichever way the socket saw it."""
+    settings = make_settings(rate_limit_ip="1/minute")
+    hosts = ("::ffff:203.0.113.9", "203.0.113.9", "203.0.113.10")
+    async with running_from(create_app(settings), *hosts) as clients:
+        statuses = [(await client.get("/redeem", params=link(1))).status_code for client in clients]
+    assert statuses == [404, 429, 404]
+
+
+async def test_the_ipv6_prefix_that_names_a_client_is_configurable(
+    make_settings: Callable[..., Settings], passkit: PassKitDouble, redis: Redis
+) -> None:
+    """RESOLVER_CLIENT_IPV6_PREFIX=48 counts a whole /48 (a site) as one client."""
+    settings = make_settings(rate_limit_ip="1/minute", client_ipv6_prefix=48)
+    hosts = ("2001:db8:1:2::1", "2001:db8:1:3::1", "2001:db8:2::1")
+    async with running_from(create_app(settings), *hosts) as clients:
+        statuses = [(await client.get("/redeem", params=link(1))).status_code for client in clients]
+    assert statuses == [404, 429, 404]

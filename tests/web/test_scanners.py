@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import string
+
 import pytest
+from crawlerdetect import CrawlerDetect
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from starlette.requests import Request
 
-from resolver.web.scanners import is_automated_agent, is_not_a_person
+from resolver.web.scanners import (
+    MAX_USER_AGENT,
+    agent_patterns,
+    is_automated_agent,
+    is_not_a_person,
+)
 from tests.conftest import BROWSER
 
 
@@ -54,3 +64,52 @@ def test_head_and_prefetch_are_not_people() -> None:
     assert is_not_a_person(request(user_agent=BROWSER, sec_purpose="prefetch;prerender"))
     assert is_not_a_person(request(user_agent=BROWSER, purpose="prefetch"))
     assert not is_not_a_person(request(user_agent=BROWSER))
+
+
+def test_a_bot_token_late_in_a_long_agent_is_recognised() -> None:
+    """A scanner's token after many browser-like ones, just within the bound, still counts."""
+    padding = " ".join(f"Ext{n}/1.0" for n in range(200))
+    agent = f"{BROWSER} {padding}"[: MAX_USER_AGENT - 30] + " Googlebot/2.1"
+    assert len(agent) <= MAX_USER_AGENT
+    assert is_automated_agent(agent)
+    assert not is_automated_agent(agent.removesuffix(" Googlebot/2.1"))
+
+
+def test_an_agent_longer_than_any_browsers_is_not_a_person() -> None:
+    """Past the bound an agent is not matched at all: it only ever sees the neutral page."""
+    assert not is_automated_agent(BROWSER.ljust(MAX_USER_AGENT))
+    assert is_automated_agent(BROWSER.ljust(MAX_USER_AGENT + 1, "a"))
+
+
+AGENT_WORDS = st.sampled_from(
+    [
+        "Mozilla/5.0",
+        "(compatible;",
+        "Googlebot/2.1;",
+        "bot",
+        "cubot",
+        "Yandex",
+        "YandexSearch",
+        "CPU iPhone OS 17_5 like Mac OS X",
+        "Safari/537.36",
+        "Build/UQ1A",
+        "okhttp/4.12",
+        "python-requests/2.32",
+        "Slackbot",
+        "headless",
+        "Microsoft Outlook 16.0",
+    ]
+)
+
+
+@given(words=st.lists(st.one_of(AGENT_WORDS, st.text(string.printable, max_size=12)), max_size=8))
+@settings(max_examples=300, deadline=None)
+def test_matching_agrees_with_crawlerdetect(words: list[str]) -> None:
+    """The linear-time matcher says what crawlerdetect itself says of any plausible agent."""
+    agent = " ".join(words).strip()
+    assert is_automated_agent(agent) == (not agent or CrawlerDetect().is_crawler(agent))
+
+
+def test_only_lookaround_patterns_are_left_to_backtracking_regexes() -> None:
+    """A crawlerdetect update adding a pattern RE2 cannot run fails here, to be checked first."""
+    assert agent_patterns().backtracking == ("Yandex(?!Search)",)

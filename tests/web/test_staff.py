@@ -11,7 +11,7 @@ import pytest
 
 from resolver.app import create_app
 from resolver.exceptions import StaffFileError
-from tests.conftest import running
+from tests.conftest import running, running_from
 from tests.support.pages import assert_valid_html5, form_of
 from tests.support.staff import OTHER_PIN, PIN, store_code, write_staff_file
 
@@ -184,13 +184,15 @@ async def test_a_wrong_code_after_the_coupon_was_used_shows_its_state(
         {"params": LINK | {"staffCode": PIN}},
         {"json": LINK | {"staffCode": PIN}},
         {"data": LINK | {"staffCode": PIN}},
+        {"json": LINK | {"staffCode": int(PIN)}},
     ],
-    ids=["query", "json", "form"],
+    ids=["query", "json", "form", "json-number"],
 )
 async def test_a_till_sends_the_code_as_staff_code(
     required: httpx.AsyncClient, passkit: PassKitDouble, send: dict[str, Any]
 ) -> None:
-    """Query string, JSON or form: the JSON answer says who verified."""
+    """Query string, JSON (a string, or a number as no-code tools send it) or form: the JSON
+    answer says who verified."""
     passkit.add("member-1")
     answer = await required.post(API, **send)
     assert answer.status_code == 200
@@ -206,16 +208,16 @@ async def test_a_till_sends_the_code_as_staff_code(
 async def test_the_api_says_why_a_code_was_refused(
     required: httpx.AsyncClient, passkit: PassKitDouble
 ) -> None:
-    """403 verification_required / verification_failed (with triesLeft); a number is a 400."""
+    """403 verification_required / verification_failed (with triesLeft); a fraction is a 400."""
     passkit.add("member-1")
     missing = await required.post(API, json=LINK)
     wrong = await required.post(API, json=LINK | {"staffCode": "000000"})
-    number = await required.post(API, json=LINK | {"staffCode": 908190})
+    fraction = await required.post(API, json=LINK | {"staffCode": 908190.0})
     assert (missing.status_code, missing.json()["outcome"]) == (403, "verification_required")
     assert (wrong.status_code, wrong.json()["outcome"]) == (403, "verification_failed")
     assert wrong.json()["triesLeft"] == 4
-    assert (number.status_code, number.json()["outcome"]) == (400, "invalid_request")
-    assert "staffCode must be a string" in number.json()["detail"]
+    assert (fraction.status_code, fraction.json()["outcome"]) == (400, "invalid_request")
+    assert "staffCode must be a string or an integer" in fraction.json()["detail"]
     assert passkit.redeem_calls == 0
 
 
@@ -268,6 +270,23 @@ async def test_one_client_is_locked_out_across_coupons(
     async with running(create_app(settings)) as client:
         statuses = []
         for n in range(4):
+            passkit.add(f"member-{n}")
+            link = {"externalId": f"member-{n}", "campaignId": "camp-1"}
+            statuses.append(
+                (await client.post(API, json=link | {"staffCode": "0000000"})).status_code
+            )
+    assert statuses == [403, 403, 429, 429]
+
+
+async def test_the_addresses_of_one_ipv6_64_share_one_lockout(
+    staff_settings: Callable[..., Settings], passkit: PassKitDouble, redis: Redis
+) -> None:
+    """Per client network: each wrong code from another address of one /64 counts the same."""
+    settings = staff_settings(staff_max_failures_per_ip=3)
+    hosts = [f"2001:db8:1:2::{n + 1:x}" for n in range(4)]
+    async with running_from(create_app(settings), *hosts) as clients:
+        statuses = []
+        for n, client in enumerate(clients):
             passkit.add(f"member-{n}")
             link = {"externalId": f"member-{n}", "campaignId": "camp-1"}
             statuses.append(
