@@ -483,3 +483,37 @@ def test_a_claim_lasts_longer_for_back_ends_that_need_more_calls(services: Servi
 
     assert lease_with(3) - lease_with(1) == 2 * policy.exchange
     assert lease_with(3) > 4 * policy.exchange
+
+
+async def test_waiting_for_a_slow_redeem_does_not_use_up_the_coupons_budget(
+    make_settings: Callable[..., Settings], passkit: PassKitDouble, redis: Redis
+) -> None:
+    """A duplicate waiting through a slow redeem re-checks many times but counts once: a third
+    tap afterwards is answered (already redeemed here), not refused for the rest of the minute."""
+    passkit.add("member-1")
+    passkit.latency = 1.5
+    settings = make_settings(rate_limit_coupon="3/minute")
+    app = create_app(settings)
+    async with app.router.lifespan_context(app) as state:
+        assert state is not None
+        redemptions: Redemptions = state["services"].redemptions
+        first, waiter = await asyncio.gather(redemptions.redeem(LINK), redemptions.redeem(LINK))
+        third = await redemptions.redeem(LINK)
+    assert first.outcome is Outcome.REDEEMED
+    assert waiter.outcome is third.outcome is Outcome.ALREADY_REDEEMED
+    assert passkit.redeem_calls == 1
+
+
+async def test_a_retry_after_an_attempt_that_never_left_is_not_refused(
+    make_settings: Callable[..., Settings], passkit: PassKitDouble, redis: Redis
+) -> None:
+    """A request that never reached PassKit gives its count back: the member may try again."""
+    passkit.add("member-1")
+    passkit.redeem_fault = "connect_error"
+    app = create_app(make_settings(rate_limit_coupon="1/minute"))
+    async with app.router.lifespan_context(app) as state:
+        assert state is not None
+        redemptions: Redemptions = state["services"].redemptions
+        assert (await redemptions.redeem(LINK)).outcome is Outcome.UPSTREAM_ERROR
+        passkit.redeem_fault = None
+        assert (await redemptions.redeem(LINK)).outcome is Outcome.REDEEMED

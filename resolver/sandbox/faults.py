@@ -1,4 +1,5 @@
-"""Injected failures: extra latency, random 503s, redeems that fail after applying, hangs.
+"""Injected failures: extra latency, random 503s, redeems that fail after applying, hangs, and
+a PassKit that forgets its single-use rule (a second redeem of a redeemed coupon answers 200).
 
 A test switches faults on through `PUT /_sandbox/faults`; they last until cleared or reset.
 The dice behind `errorRate` are a `random.Random` seeded from the config, so the same config
@@ -22,7 +23,9 @@ if TYPE_CHECKING:
     from resolver.sandbox.records import JSONObject
 
 Scope = Literal["redeem", "all"]
-_FIELDS = frozenset({"latencyMs", "errorRate", "applyThenFail", "hang", "scope", "seed"})
+_FIELDS = frozenset(
+    {"latencyMs", "errorRate", "applyThenFail", "hang", "acceptRepeats", "scope", "seed"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,13 +33,17 @@ class FaultConfig:
     """Which faults are on.
 
     `latency_ms` and `error_rate` hit the calls `scope` names (every PassKit call, or redeem
-    only); `apply_then_fail` and `hang` only ever concern redeem calls.
+    only); `apply_then_fail`, `hang` and `accept_repeats` only ever concern redeem calls.
+    `accept_repeats` makes PassKit behave like a back end without a single-use rule (an update
+    call): a redeem of a redeemed coupon is applied again and answered 200, so only the
+    resolver stands between a member and a second redemption.
     """
 
     latency_ms: float = 0.0
     error_rate: float = 0.0
     apply_then_fail: bool = False
     hang: bool = False
+    accept_repeats: bool = False
     scope: Scope = "all"
     seed: int = 0
 
@@ -61,6 +68,7 @@ class FaultConfig:
             error_rate=error_rate,
             apply_then_fail=boolean(body, "applyThenFail"),
             hang=boolean(body, "hang"),
+            accept_repeats=boolean(body, "acceptRepeats"),
             scope="redeem" if scope == "redeem" else "all",
             seed=int(seed),
         )
@@ -72,6 +80,7 @@ class FaultConfig:
             "errorRate": self.error_rate,
             "applyThenFail": self.apply_then_fail,
             "hang": self.hang,
+            "acceptRepeats": self.accept_repeats,
             "scope": self.scope,
             "seed": self.seed,
         }

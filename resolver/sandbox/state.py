@@ -176,7 +176,7 @@ class SandboxState:
 
     def redeem(self, coupon: Coupon, details: RedemptionDetails) -> RedeemOutcome:
         """Flip `coupon` to REDEEMED if it can be redeemed now; say why not otherwise."""
-        if coupon.status == REDEEMED:
+        if coupon.status == REDEEMED and not self.faults.config.accept_repeats:
             return RedeemOutcome.ALREADY_REDEEMED
         if coupon.pass_status == PASS_INVALIDATED:
             return RedeemOutcome.VOIDED

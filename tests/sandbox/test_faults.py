@@ -56,6 +56,7 @@ async def test_faults_read_back_as_set(client: httpx.AsyncClient) -> None:
         "errorRate": 0.25,
         "applyThenFail": False,
         "hang": False,
+        "acceptRepeats": False,
         "scope": "redeem",
         "seed": 3,
         "hung": 0,
@@ -192,3 +193,14 @@ async def test_reset_clears_faults(client: httpx.AsyncClient) -> None:
     await set_faults(client, errorRate=1.0)
     await client.post("/_sandbox/reset")
     assert (await client.get(COUPON, headers=passkit_headers())).status_code == 200
+
+
+async def test_accept_repeats_makes_a_second_redeem_apply_again(
+    client: httpx.AsyncClient, state: SandboxState
+) -> None:
+    """A back end without a single-use rule: the second redeem answers 200 and applies again."""
+    await set_faults(client, acceptRepeats=True)
+    first, second = await redeem(client), await redeem(client)
+    assert first.status_code == second.status_code == 200
+    tallies = (await client.get("/_sandbox/stats")).json()["coupons"]
+    assert [tally["applied"] for tally in tallies.values()] == [2]

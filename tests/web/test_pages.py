@@ -10,7 +10,10 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from resolver.app import create_app
-from tests.conftest import running
+from resolver.embedded import EmbeddedRedis
+from resolver.models import Link
+from resolver.store import Store
+from tests.conftest import SECRET_KEY, running
 from tests.support.pages import assert_valid_html5, form_of
 
 if TYPE_CHECKING:
@@ -358,3 +361,83 @@ async def test_a_page_confirmed_after_an_api_redemption_is_already_redeemed(
     assert "<h1>Already redeemed</h1>" in shown.text
     assert "It was redeemed through this service." in shown.text
     assert passkit.redeem_calls == 1
+
+
+async def test_a_form_token_never_redeems_the_coupon_issued_after_it(
+    client: httpx.AsyncClient, passkit: PassKitDouble
+) -> None:
+    """The member confirmed coupon A; A expired and B was issued under the same link: nothing
+    is redeemed, and the member is sent back to the link, which shows B to confirm."""
+    old = passkit.add("member-1", offer_id="offer-old")
+    passkit.add_offer("offer-old", offerTitle="Old offer")
+    passkit.add_offer("offer-new", offerTitle="New offer")
+    fields = form_of(await client.get("/redeem", params=LINK))
+    old["expiryDate"] = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
+    new = passkit.add("member-1", offer_id="offer-new")
+    answer = await client.post("/redeem", data=fields)
+    assert answer.status_code == 303
+    assert answer.headers["location"].startswith("/redeem?")
+    page = await client.get(answer.headers["location"])
+    assert "New offer" in page.text
+    assert 'name="token"' in page.text
+    assert (old["status"], new["status"]) == ("UNREDEEMED", "UNREDEEMED")
+
+
+async def test_a_receipt_whose_owner_died_stops_saying_in_progress(
+    client: httpx.AsyncClient, passkit: PassKitDouble, redis: Redis
+) -> None:
+    """A worker killed mid-redeem leaves its claim: once the lease has passed, the receipt page
+    reads the coupon back and shows how it ended instead of "Redeeming…" for many minutes."""
+    coupon = passkit.add("member-1")
+    store = Store(redis, SECRET_KEY.encode())
+    key = store.key("passkit", Link("camp-1", "member-1"))
+    nonce = "n" * 16
+    await store.claim(
+        key, token="t", nonce=nonce, lease=0.0, hold=60, link=Link("camp-1", "member-1")
+    )
+    coupon["status"] = "REDEEMED"  # the dead worker's redeem had been applied
+    coupon["redemptionDetails"] = {"redemptionDate": datetime.now(UTC).isoformat()}
+    page = await client.get(f"/redeemed/{key}-{nonce}")
+    assert page.status_code == 200
+    assert "Redeeming" not in page.text
+    assert "<h1>Redeemed</h1>" in page.text
+
+
+async def test_a_receipt_whose_owner_died_unapplied_says_not_confirmed(
+    client: httpx.AsyncClient, passkit: PassKitDouble, redis: Redis
+) -> None:
+    """The dead worker's redeem never landed: the page says it could not be confirmed and
+    offers to check again, never redeeming from a receipt page."""
+    passkit.add("member-1")
+    store = Store(redis, SECRET_KEY.encode())
+    key = store.key("passkit", Link("camp-1", "member-1"))
+    await store.claim(
+        key, token="t", nonce="n" * 16, lease=0.0, hold=60, link=Link("camp-1", "member-1")
+    )
+    page = await client.get(f"/redeemed/{key}-{'n' * 16}")
+    assert "<h1>Not confirmed</h1>" in page.text
+    assert "Check again" in page.text
+    assert passkit.redeem_calls == 0
+
+
+async def test_redis_failing_after_passkit_redeemed_still_shows_the_success(
+    make_settings: Callable[..., Settings], passkit: PassKitDouble
+) -> None:
+    """Redis stops between PassKit's 200 and the settle: the member sees the success screen
+    (rendered from what is in hand), not "try again"."""
+    passkit.add("member-1")
+    with EmbeddedRedis() as own:
+        async with running(create_app(make_settings(redis_url=own.url))) as client:
+            fields = form_of(await client.get("/redeem", params=LINK))
+            answer = passkit.router.routes["redeem"].side_effect
+
+            async def then_redis_stops(request: httpx.Request) -> httpx.Response:
+                try:
+                    return await answer(request)  # type: ignore[misc, operator, no-any-return]
+                finally:
+                    own.stop()
+
+            passkit.router.routes["redeem"].side_effect = then_redis_stops
+            shown = await client.post("/redeem", data=fields)
+    assert shown.status_code == 200
+    assert "<h1>Redeemed</h1>" in shown.text

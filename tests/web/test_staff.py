@@ -458,3 +458,57 @@ async def test_without_location_capture_a_position_is_ignored(
     assert "location.js" not in page.text
     assert answer.status_code == 303
     assert "lat" not in passkit.redeem_bodies[0]["redemptionDetails"]
+
+
+def _without_request_id(answer: httpx.Response) -> tuple[int, str]:
+    """An answer as an attacker compares them: status and body, minus what differs anyway."""
+    body = answer.text.replace(answer.headers.get("x-request-id", "-"), "")
+    return answer.status_code, body
+
+
+@pytest.mark.parametrize("policy", ["optional", "required"])
+async def test_a_post_for_an_unsigned_link_is_an_unknown_coupon_whatever_the_code(
+    staff_settings: Callable[..., Settings], passkit: PassKitDouble, redis: Redis, policy: str
+) -> None:
+    """With signed links on, a guessed, unsigned link with any code shows no confirm page, no
+    member's name and no fresh token: exactly the page of a coupon that does not exist."""
+    passkit.add("member-1", display_name="Alex Member")
+    settings = staff_settings(staff_verification=policy, link_keys="k1:" + "s" * 32)
+    form = LINK | {"token": "A" * 22, "staffCode": "000000"}
+    async with running(create_app(settings)) as client:
+        answer = await client.post("/redeem", data=form)
+        unknown = await client.post("/redeem", data=form | {"externalId": "nobody"})
+    assert answer.status_code == 404
+    assert "Alex Member" not in answer.text
+    assert 'name="token"' not in answer.text
+    assert _without_request_id(answer) == _without_request_id(unknown)
+    assert passkit.calls == 0
+
+
+async def test_a_code_is_checked_only_for_a_coupon_that_can_be_redeemed(
+    required: httpx.AsyncClient, passkit: PassKitDouble, redis: Redis
+) -> None:
+    """On a link with no coupon a right and a wrong code get the same answer, and no try is
+    counted: codes cannot be guessed on made-up links."""
+    right = await required.post(API, json=LINK | {"externalId": "made-up", "staffCode": PIN})
+    wrong = await required.post(API, json=LINK | {"externalId": "made-up", "staffCode": "000000"})
+    assert right.status_code == wrong.status_code == 404
+    assert right.json() == wrong.json()
+    page = {"token": "B" * 22, **LINK, "externalId": "made-up"}
+    right_page = await required.post("/redeem", data=page | {"staffCode": PIN})
+    wrong_page = await required.post("/redeem", data=page | {"staffCode": "000000"})
+    assert _without_request_id(right_page) == _without_request_id(wrong_page)
+    assert right_page.status_code == 403  # an unknown confirmation, as without any code
+    assert not [key for key in await redis.keys("rr:*") if key.endswith(":v") or ":v:" in key]
+
+
+async def test_a_code_for_a_used_coupon_is_not_checked(
+    required: httpx.AsyncClient, passkit: PassKitDouble, redis: Redis
+) -> None:
+    """A coupon already redeemed answers with its state whatever code comes with it."""
+    passkit.add("member-1", status="REDEEMED", redeemed_at=datetime.now(UTC))
+    right = await required.post(API, json=LINK | {"staffCode": PIN})
+    wrong = await required.post(API, json=LINK | {"staffCode": "000000"})
+    assert right.status_code == wrong.status_code == 409
+    assert right.json() == wrong.json()
+    assert passkit.redeem_calls == 0
