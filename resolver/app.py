@@ -30,7 +30,7 @@ from resolver.providers.passkit import PassKit
 from resolver.providers.passkit_auth import PassKitJWTAuth, PassKitTokenAuth
 from resolver.providers.routing import Router
 from resolver.providers.transport import PoolsTransport
-from resolver.ratelimit import ClientLimiter, CouponLimit, parse_limit
+from resolver.ratelimit import CouponLimit, MissBudget, parse_limit
 from resolver.redemption import Redemptions
 from resolver.settings import SANDBOX_API_KEY, SANDBOX_API_SECRET, Settings, load_settings
 from resolver.staff import directory as staff_directory
@@ -42,6 +42,7 @@ from resolver.web import api, errors, openapi, ops, pages
 from resolver.web.branding import Brand
 from resolver.web.i18n import Catalogues
 from resolver.web.middleware import RequestContextMiddleware, content_security_policy
+from resolver.web.misses import MissCounter
 from resolver.web.rendering import make_templates
 from resolver.web.services import Services
 
@@ -105,7 +106,7 @@ def create_app(
             await notifier.start(wait=settings.redis_timeout)
             router = build_router(settings, accounts, Wiring(http, SharedTokens(redis)))
             redemptions = Redemptions(router, store, policy(settings, router), clock=now)
-            client_limiter = ClientLimiter(redis, parse_limit(settings.rate_limit_ip))
+            misses = MissBudget(redis, parse_limit(settings.rate_limit_misses))
             lockout = Lockout(
                 redis,
                 secret,
@@ -125,7 +126,7 @@ def create_app(
                     settings=settings,
                     redemptions=redemptions,
                     store=store,
-                    client_limiter=client_limiter,
+                    misses=misses,
                     staff=staff,
                     templates=templates,
                     catalogues=catalogues,
@@ -154,6 +155,7 @@ def create_app(
                 csp=content_security_policy(brand.img_sources),
                 error_response=errors.server_error,
             ),
+            Middleware(MissCounter),
         ],
         exception_handlers=errors.handlers,
         lifespan=lifespan,

@@ -1,9 +1,14 @@
-"""Rate limits in Redis, so they hold across replicas: per client IP and per coupon link.
+"""Rate limits in Redis, so they hold across replicas: misses per client, requests per coupon.
 
-Per client IP: the `limits` library's sliding-window counter on the service's own Redis pool.
+Per client: a budget of misses (requests that found no coupon, failed a signature, or were
+refused), counted with the `limits` library's sliding-window counter on the service's own Redis
+pool. Members opening their own valid links never spend it, so a busy shop behind one NAT is
+never throttled, while whoever walks through made-up ids is stopped within a few dozen tries.
+Checking the budget is a read that runs alongside the claim; a miss is counted after the answer.
+
 Per coupon: a fixed-window counter that the claim script itself increments (see store.py), so a
 JSON redemption still costs two Redis round trips; `limits` would add a third. Previews, which
-claim nothing, count through `Store.hit` instead.
+claim nothing, count through the preview's own script instead.
 
 A client is its network, not its exact address (`resolver.web.clients`): an IPv6 subscriber's
 whole /64 shares one budget, and an IPv4-mapped address is its IPv4 address.
@@ -22,11 +27,9 @@ from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from redis.exceptions import RedisError
 
 from resolver.exceptions import RateLimited, StoreUnavailable
-from resolver.web.clients import client_network
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
-    from starlette.requests import Request
 
 OFF = ("", "0", "off", "none")
 
@@ -50,8 +53,8 @@ class CouponLimit:
         return cls(item.amount, float(item.get_expiry())) if item else cls()
 
 
-class ClientLimiter:
-    """The per-client limit (None: unlimited)."""
+class MissBudget:
+    """Each client network's budget of misses (None: unlimited)."""
 
     def __init__(self, redis: Redis, limit: RateLimitItem | None) -> None:
         self._limit = limit
@@ -63,15 +66,23 @@ class ClientLimiter:
         )
         self._limiter = SlidingWindowCounterRateLimiter(storage)
 
-    async def check(self, request: Request) -> None:
-        """Count this request against its client's network; raise RateLimited past the limit."""
+    async def check(self, client: str) -> None:
+        """Raise RateLimited when `client` has spent its misses; spends nothing itself."""
         if self._limit is None:
             return
-        client = client_network(request)
         try:
-            if await self._limiter.hit(self._limit, "ip", client):
+            if await self._limiter.test(self._limit, "miss", client):
                 return
-            stats = await self._limiter.get_window_stats(self._limit, "ip", client)
+            stats = await self._limiter.get_window_stats(self._limit, "miss", client)
         except RedisError as error:
             raise StoreUnavailable(f"Redis: {type(error).__name__}") from error
         raise RateLimited(max(1, math.ceil(stats.reset_time - time.time())), scope="client")
+
+    async def miss(self, client: str) -> None:
+        """Spend one of `client`'s misses."""
+        if self._limit is None:
+            return
+        try:
+            await self._limiter.hit(self._limit, "miss", client)
+        except RedisError as error:
+            raise StoreUnavailable(f"Redis: {type(error).__name__}") from error

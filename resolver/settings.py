@@ -111,7 +111,8 @@ class Settings(BaseSettings):
         default=(), description="kid:secret,... ; with keys set, links must carry kid and sig"
     )
 
-    rate_limit_ip: str = "60/minute"
+    # Per client network: requests that found no coupon, failed a signature or were refused.
+    rate_limit_misses: str = "30/hour"
     rate_limit_coupon: str = "20/minute"
     forwarded_allow_ips: Annotated[tuple[str, ...], NoDecode] = ()
     # Per-client budgets count an IPv6 client by this prefix: one subscriber holds a whole /64.
@@ -138,7 +139,7 @@ class Settings(BaseSettings):
             value = value.get_secret_value()
         return parse_keys(value) if isinstance(value, str) else value
 
-    @field_validator("rate_limit_ip", "rate_limit_coupon")
+    @field_validator("rate_limit_misses", "rate_limit_coupon")
     @classmethod
     def _rate_limit(cls, value: str) -> str:
         parse_limit(value)  # e.g. "60/minute", "5 per second", or "off"

@@ -65,7 +65,7 @@ def settings_for(redis_url: str, /, **overrides: Any) -> Settings:
         "log_format": "json",
         "upstream_timeout": 2.0,
         # Tests of rate limits turn them on; elsewhere 100 taps from one test client are fine.
-        "rate_limit_ip": "off",
+        "rate_limit_misses": "off",
         "rate_limit_coupon": "off",
     }
     values.update(overrides)

@@ -184,7 +184,7 @@ def settings(sandbox_url: str, redis_url: str) -> dict[str, str]:
         "RESOLVER_REDIS_URL": redis_url,
         "RESOLVER_SECRET_KEY": secrets.token_hex(16),
         "RESOLVER_LOG_FORMAT": "json",
-        "RESOLVER_RATE_LIMIT_IP": "off",
+        "RESOLVER_RATE_LIMIT_MISSES": "off",
         "RESOLVER_RATE_LIMIT_COUPON": "1000/minute",
     }
 

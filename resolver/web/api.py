@@ -45,6 +45,7 @@ from resolver.models import (
     Redemption,
 )
 from resolver.results import settled
+from resolver.web import misses
 from resolver.web.links import verified_link
 from resolver.web.params import api_params
 from resolver.web.scanners import is_not_a_person
@@ -80,8 +81,8 @@ async def redeem(request: Request) -> JSONResponse:
     params = await api_params(request)
     link = verified_link(params, app.settings.link_keys)
     request.state.link = link  # error answers from here on name the link they are about
-    # A caller holding an API token is a known machine (a till, a server): no per-IP limit.
-    admit = None if authenticated else partial(app.client_limiter.check, request)
+    # A caller holding an API token is a known machine (a till, a server): no miss budget.
+    admit = None if authenticated else partial(misses.admit, request)
     verify = staff_check(request, link, params)
     seen = None
     if verify is not None:
@@ -146,6 +147,7 @@ def authorize(request: Request, tokens: tuple[SecretStr, ...]) -> bool:
         matched |= hmac.compare_digest(candidate, token.get_secret_value().encode())
     if not candidate or not matched:
         raise Unauthorized("a valid API token is required (Authorization: Bearer <token>)")
+    structlog.contextvars.bind_contextvars(caller="api_token")
     return True
 
 

@@ -35,6 +35,7 @@ from resolver.exceptions import (
     VerificationRequired,
 )
 from resolver.models import Coupon, CouponState, Failure, Offer, Outcome, Redemption
+from resolver.web import misses
 from resolver.web.i18n import N_
 from resolver.web.links import link_url, signature_fields, verified_link
 from resolver.web.liveness import Liveness
@@ -86,7 +87,7 @@ async def open_link(request: Request) -> Response:
         app.settings.redeem_mode == "instant" and app.staff.policy(link.campaign_id) != "required"
     )
     preview = await app.redemptions.preview(
-        link, with_form_token=not instant, admit=partial(app.client_limiter.check, request)
+        link, with_form_token=not instant, admit=partial(misses.admit, request)
     )
     if preview.result is not None:  # an earlier attempt's doubt, settled or not
         return await _answer(request, preview.result)
@@ -126,7 +127,7 @@ async def confirm(request: Request) -> Response:
             link,
             form_token=token,
             keep_receipt=True,
-            admit=partial(app.client_limiter.check, request),
+            admit=partial(misses.admit, request),
             verify=verify,
             location=location_from(params, enabled=app.settings.capture_location),
         )

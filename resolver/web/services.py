@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from starlette.requests import Request
     from starlette.templating import Jinja2Templates
 
-    from resolver.ratelimit import ClientLimiter
+    from resolver.ratelimit import MissBudget
     from resolver.redemption import Redemptions
     from resolver.settings import Settings
     from resolver.staff.verification import StaffCheck
@@ -27,7 +27,7 @@ class Services:
     settings: Settings
     redemptions: Redemptions
     store: Store
-    client_limiter: ClientLimiter
+    misses: MissBudget  # each client network's budget of misses
     staff: StaffCheck  # verification policies per campaign, and the staff code check
     templates: Jinja2Templates
     catalogues: Catalogues

@@ -89,7 +89,7 @@ def start_serve(
             "RESOLVER_LOG_FORMAT": "json",
             # One test client taps hundreds of times from one address: limits have their own
             # tests (tests/web/test_rate_limits.py, across two app instances).
-            "RESOLVER_RATE_LIMIT_IP": "off",
+            "RESOLVER_RATE_LIMIT_MISSES": "off",
             "RESOLVER_RATE_LIMIT_COUPON": "off",
             **{f"RESOLVER_{name.upper()}": str(value) for name, value in settings.items()},
         }

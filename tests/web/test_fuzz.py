@@ -56,7 +56,7 @@ def service(
         passkit_base_url=sandbox.url,
         redis_url=redis_url,
         secret_key="fuzz-secret",
-        rate_limit_ip="off",
+        rate_limit_misses="off",
         rate_limit_coupon="off",
         log_level="warning",
         staff_verification="optional",

@@ -1,4 +1,4 @@
-"""Rate limits per client IP and per coupon, in Redis so they hold across replicas."""
+"""Rate limits per client network (misses) and per coupon, in Redis so they hold across replicas."""
 
 from __future__ import annotations
 
@@ -22,8 +22,9 @@ def link(number: int) -> dict[str, str]:
 async def test_one_client_is_limited_across_two_instances_sharing_redis(
     make_settings: Callable[..., Settings], passkit: PassKitDouble, redis: Redis
 ) -> None:
-    """5/minute per IP: the sixth request, whichever replica gets it, is a 429 with Retry-After."""
-    settings = make_settings(rate_limit_ip="5/minute")
+    """5 misses a minute: after five links that name no coupon, whichever replica gets the
+    next request answers 429 with Retry-After."""
+    settings = make_settings(rate_limit_misses="5/minute")
     async with running(create_app(settings)) as one, running(create_app(settings)) as two:
         answers = [await (one if n % 2 else two).get("/redeem", params=link(n)) for n in range(6)]
         api = await one.post(API, params=link(9))
@@ -71,11 +72,12 @@ async def test_a_stored_answer_is_given_whatever_the_coupons_budget(
 async def test_a_limited_confirmation_releases_its_claim(
     make_settings: Callable[..., Settings], passkit: PassKitDouble, redis: Redis
 ) -> None:
-    """Refused by the IP limit after claiming: nothing redeemed, the coupon free for later."""
+    """Refused by the miss budget after claiming: nothing redeemed, the coupon free for later."""
     passkit.add("member-1")
-    async with running(create_app(make_settings(rate_limit_ip="1/minute"))) as client:
+    async with running(create_app(make_settings(rate_limit_misses="1/minute"))) as client:
         page = await client.get("/redeem", params=link(1))
         token = page.text.split('name="token" value="')[1].split('"')[0]
+        await client.get("/redeem", params=link(9))  # a miss spends this client's budget
         refused = await client.post("/redeem", data=link(1) | {"token": token})
     assert refused.status_code == 429
     assert passkit.redeem_calls == 0
@@ -89,7 +91,7 @@ async def test_api_callers_with_a_token_are_not_limited_per_ip(
     """A till with the API token may redeem many coupons from one address."""
     for n in range(5):
         passkit.add(f"member-{n}")
-    settings = make_settings(rate_limit_ip="2/minute", api_token="till-token")
+    settings = make_settings(rate_limit_misses="2/minute", api_token="till-token")
     async with running(create_app(settings)) as client:
         answers = await asyncio.gather(
             *(
@@ -104,7 +106,7 @@ async def test_spoofed_forwarded_for_from_an_untrusted_peer_is_ignored(
     make_settings: Callable[..., Settings], passkit: PassKitDouble, redis: Redis
 ) -> None:
     """X-Forwarded-For cannot buy a fresh budget unless the peer is a trusted proxy."""
-    settings = make_settings(rate_limit_ip="2/minute", forwarded_allow_ips="10.9.9.9")
+    settings = make_settings(rate_limit_misses="2/minute", forwarded_allow_ips="10.9.9.9")
     async with running(create_app(settings)) as client:
         statuses = [
             (
@@ -121,7 +123,7 @@ async def test_forwarded_for_from_a_trusted_proxy_names_the_client(
     make_settings: Callable[..., Settings], passkit: PassKitDouble, redis: Redis
 ) -> None:
     """Behind a trusted proxy each forwarded client has its own budget, and https gets HSTS."""
-    settings = make_settings(rate_limit_ip="1/minute", forwarded_allow_ips="127.0.0.1/32")
+    settings = make_settings(rate_limit_misses="1/minute", forwarded_allow_ips="127.0.0.1/32")
     async with running(create_app(settings)) as client:  # the test client's peer is 127.0.0.1
         answers = [
             await client.get(
@@ -145,7 +147,7 @@ async def test_a_refused_request_keeps_an_earlier_doubt(
     async with running(create_app(make_settings())) as client:
         assert (await client.post(API, params=link(1))).status_code == 504
     passkit.redeem_fault = passkit.lookup_fault = None
-    async with running(create_app(make_settings(rate_limit_ip="1/minute"))) as client:
+    async with running(create_app(make_settings(rate_limit_misses="1/minute"))) as client:
         await client.get("/healthz")
         await client.post(API, params=link(2))  # uses up this client's one request
         refused = await client.post(API, params=link(1))
@@ -160,7 +162,7 @@ async def test_the_addresses_of_one_ipv6_64_share_one_budget(
     make_settings: Callable[..., Settings], passkit: PassKitDouble, redis: Redis
 ) -> None:
     """A subscriber holds a whole /64: hopping between its addresses buys no new requests."""
-    settings = make_settings(rate_limit_ip="2/minute")
+    settings = make_settings(rate_limit_misses="2/minute")
     hosts = ("2001:db8:1:2::1", "2001:db8:1:2::ffff:7", "2001:db8:1:2:aaaa::9", "2001:db8:1:3::1")
     async with running_from(create_app(settings), *hosts) as clients:
         statuses = [(await client.get("/redeem", params=link(1))).status_code for client in clients]
@@ -171,7 +173,7 @@ async def test_an_ipv4_mapped_address_is_the_same_client_as_its_ipv4_address(
     make_settings: Callable[..., Settings], passkit: PassKitDouble, redis: Redis
 ) -> None:
     """::ffff:203.0.113.9 and 203.0.113.9 are one client, whichever way the socket saw it."""
-    settings = make_settings(rate_limit_ip="1/minute")
+    settings = make_settings(rate_limit_misses="1/minute")
     hosts = ("::ffff:203.0.113.9", "203.0.113.9", "203.0.113.10")
     async with running_from(create_app(settings), *hosts) as clients:
         statuses = [(await client.get("/redeem", params=link(1))).status_code for client in clients]
@@ -182,8 +184,50 @@ async def test_the_ipv6_prefix_that_names_a_client_is_configurable(
     make_settings: Callable[..., Settings], passkit: PassKitDouble, redis: Redis
 ) -> None:
     """RESOLVER_CLIENT_IPV6_PREFIX=48 counts a whole /48 (a site) as one client."""
-    settings = make_settings(rate_limit_ip="1/minute", client_ipv6_prefix=48)
+    settings = make_settings(rate_limit_misses="1/minute", client_ipv6_prefix=48)
     hosts = ("2001:db8:1:2::1", "2001:db8:1:3::1", "2001:db8:2::1")
     async with running_from(create_app(settings), *hosts) as clients:
         statuses = [(await client.get("/redeem", params=link(1))).status_code for client in clients]
     assert statuses == [404, 429, 404]
+
+
+async def test_members_opening_their_own_links_never_spend_the_budget(
+    make_settings: Callable[..., Settings], passkit: PassKitDouble, redis: Redis
+) -> None:
+    """A busy shop behind one address: 40 members open and redeem their valid links, under a
+    budget of 3 misses, and nobody is refused."""
+    for n in range(40):
+        passkit.add(f"member-{n}")
+    async with running(create_app(make_settings(rate_limit_misses="3/hour"))) as shop:
+        pages = [await shop.get("/redeem", params=link(n)) for n in range(20)]
+        redeemed = [await shop.post(API, params=link(n)) for n in range(20, 40)]
+    assert {page.status_code for page in pages} == {200}
+    assert {answer.status_code for answer in redeemed} == {200}
+
+
+async def test_a_walker_of_ids_is_stopped_within_its_budget(
+    make_settings: Callable[..., Settings], passkit: PassKitDouble, redis: Redis
+) -> None:
+    """Made-up ids spend the budget; past it even a real coupon is refused to that client."""
+    passkit.add("member-0")
+    async with running(create_app(make_settings(rate_limit_misses="5/hour"))) as walker:
+        misses = [await walker.get("/redeem", params=link(n)) for n in range(1, 6)]
+        stopped = await walker.get("/redeem", params=link(0))
+    assert {miss.status_code for miss in misses} == {404}
+    assert stopped.status_code == 429
+    assert passkit.lookup_calls == 5
+
+
+async def test_a_tills_misses_spend_nobodys_budget(
+    make_settings: Callable[..., Settings], passkit: PassKitDouble, redis: Redis
+) -> None:
+    """A till with the API token asking for coupons that do not exist does not lock the
+    members behind the same address out."""
+    passkit.add("member-0")
+    settings = make_settings(rate_limit_misses="2/hour", api_token="till-token")
+    token = {"authorization": "Bearer till-token"}
+    async with running(create_app(settings)) as shop:
+        for n in range(1, 5):
+            assert (await shop.post(API, params=link(n), headers=token)).status_code == 404
+        page = await shop.get("/redeem", params=link(0))
+    assert page.status_code == 200
