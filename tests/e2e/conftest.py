@@ -97,7 +97,7 @@ def start_serve(
         started.append(child)
         watch(request, child)
         child.start()
-        processes.wait_for_workers(redis_url, workers)
+        processes.wait_for_workers(str(settings.get("redis_url", redis_url)), workers)
         return child
 
     yield start

@@ -49,9 +49,12 @@ class Upstream:
         coupon = await self._call("POST", path, {}, expect=201)
         return str(coupon["id"])
 
-    async def slow_redeems(self, latency_ms: float) -> None:
-        """Delay every redeem call by `latency_ms` (reads stay fast)."""
-        await self._call("PUT", "/_sandbox/faults", {"latencyMs": latency_ms, "scope": "redeem"})
+    async def slow_redeems(self, latency_ms: float, *, accept_repeats: bool = False) -> None:
+        """Delay every redeem call by `latency_ms` (reads stay fast); with `accept_repeats`, a
+        second redeem of a redeemed coupon is applied again, as a back end without a
+        single-use rule would."""
+        faults = {"latencyMs": latency_ms, "scope": "redeem", "acceptRepeats": accept_repeats}
+        await self._call("PUT", "/_sandbox/faults", faults)
 
     async def tallies(self) -> dict[str, Tally]:
         """Redeem calls per coupon id, from `/_sandbox/stats`."""
