@@ -11,17 +11,28 @@ from typing import Any
 
 import httpx
 import pytest
+import respx
 from redis.asyncio import Redis
 
 from resolver.app import create_app
 from resolver.embedded import EmbeddedRedis
 from resolver.models import Link, Outcome
+from resolver.providers.google_auth import GoogleServiceAccountAuth
+from resolver.providers.google_wallet import GoogleWallet
+from resolver.providers.routing import Router
 from resolver.redemption import Redemptions
 from resolver.settings import Settings
+from resolver.token_cache import SharedTokens
 from resolver.web.services import Services
+from tests.support.google import service_account_info
 from tests.support.passkit import PassKitDouble
 
 LINK = Link("camp-1", "member-1")
+TOKEN_URI = "https://oauth2.test/token"
+API = "https://wallet.test/walletobjects/v1"
+ISSUER = "3388000000022000001"
+GOOGLE_LINK = Link("summer-offers", "member-1")
+OBJECT = f"{API}/offerObject/{ISSUER}.member-1"
 
 
 @pytest.fixture
@@ -214,3 +225,41 @@ async def test_redis_failing_after_the_upstream_answered_still_answers_truly(
             result = await redemptions.redeem(LINK)
     assert result.outcome is Outcome.REDEEMED
     assert result.receipt is None  # nothing could be kept, but the answer is the truth
+
+
+async def test_a_slow_token_endpoint_is_bounded_by_the_redeems_deadline(
+    services: Services, redis: Redis
+) -> None:
+    """Google's token endpoint hangs: the redeem (token, read, PATCH) is abandoned at its
+    deadline, inside the claim's lease, no PATCH is ever sent, and a second tap meanwhile
+    waits instead of redeeming."""
+    with respx.mock(assert_all_mocked=True, assert_all_called=False) as router:
+
+        async def hanging(request: httpx.Request) -> httpx.Response:
+            await asyncio.sleep(30)
+            return httpx.Response(500)
+
+        router.post(TOKEN_URI).mock(side_effect=hanging)
+        patch = router.patch(OBJECT).mock(return_value=httpx.Response(200, json={}))
+        async with httpx.AsyncClient() as client:
+            auth = GoogleServiceAccountAuth(
+                service_account_info(TOKEN_URI),
+                client=client,
+                tokens=SharedTokens(redis),
+                name="google_wallet:test",
+            )
+            google = GoogleWallet(
+                client, name="google_wallet:test", issuer_id=ISSUER, auth=auth, base_url=API
+            )
+            policy = services.redemptions.policy
+            redemptions = Redemptions(Router(google), services.redemptions.store, policy)
+            started = time.monotonic()
+            first, second = await asyncio.gather(
+                redemptions.redeem(GOOGLE_LINK), redemptions.redeem(GOOGLE_LINK)
+            )
+            elapsed = time.monotonic() - started
+    assert first.outcome is Outcome.UNCONFIRMED
+    assert second.outcome in (Outcome.IN_PROGRESS, Outcome.UNCONFIRMED)
+    assert elapsed < policy.redeem_deadline(google) + policy.read_deadline + 1.0
+    assert elapsed < policy.lease_for(google)
+    assert patch.call_count == 0

@@ -11,6 +11,7 @@ The token itself is shared by every replica through `SharedTokens` and fetched a
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import json
 from datetime import UTC
@@ -107,6 +108,11 @@ class GoogleServiceAccountAuth(httpx.Auth):
         request = _LoopRequest(self._client, asyncio.get_running_loop())
         try:
             await asyncio.to_thread(credentials.refresh, request)
+        except asyncio.CancelledError:
+            # The exchange's deadline passed: stop the token request, so that the worker
+            # thread waiting for it ends now rather than when its own timeout would.
+            request.cancel()
+            raise
         except google_errors.TransportError as error:
             raise UpstreamUnreachable(f"Google token endpoint: {error}") from error
         except google_errors.RefreshError as error:
@@ -146,6 +152,12 @@ class _LoopRequest(transport.Request):
     def __init__(self, client: httpx.AsyncClient, loop: asyncio.AbstractEventLoop) -> None:
         self._client = client
         self._loop = loop
+        self._pending: concurrent.futures.Future[httpx.Response] | None = None
+
+    def cancel(self) -> None:
+        """Called on the loop: abandon the request the worker thread is waiting for."""
+        if self._pending is not None:
+            self._pending.cancel()
 
     def __call__(
         self,
@@ -158,8 +170,11 @@ class _LoopRequest(transport.Request):
     ) -> transport.Response:
         exchange = self._client.request(method, url, content=body, headers=headers)
         future = asyncio.run_coroutine_threadsafe(exchange, self._loop)
+        self._pending = future
         try:
             return _LoopResponse(future.result(EXCHANGE_TIMEOUT_S))
         except (httpx.HTTPError, TimeoutError, UpstreamError) as error:
             future.cancel()
             raise google_errors.TransportError(f"{type(error).__name__}: {error}") from error
+        except concurrent.futures.CancelledError as error:
+            raise google_errors.TransportError("the token request was abandoned") from error
