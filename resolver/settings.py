@@ -18,6 +18,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from resolver.models import VerificationPolicy  # noqa: TC001  # pydantic reads it at runtime
+from resolver.providers import MOST_REDEEM_CALLS
 from resolver.ratelimit import parse_limit
 from resolver.signing import LinkKey, parse_keys
 
@@ -290,6 +291,16 @@ class Settings(BaseSettings):
         (`resolver.redemption.Policy.lease_for`).
         """
         return lease(self.exchange_seconds, calls=1)
+
+    @property
+    def longest_lease_seconds(self) -> float:
+        """The longest lease any claim can get: what a drain must give a redemption in flight.
+
+        The one place the server's graceful-shutdown timeout reads. A campaigns file may route
+        to any back end (and the sandbox's demo routes to every one), so it is the lease of the
+        back end whose redeem makes the most calls.
+        """
+        return lease(self.exchange_seconds, calls=MOST_REDEEM_CALLS)
 
 
 def lease(exchange: float, calls: int) -> float:

@@ -35,6 +35,11 @@ class Capabilities:
     redeem_calls: int = 1
 
 
+# The most upstream calls any provider's redeem makes (Google Wallet's: a token, a read, the
+# write). The longest claim lease follows from it, and a drain must outlast that lease.
+MOST_REDEEM_CALLS = 3
+
+
 @dataclass(frozen=True, slots=True)
 class RedeemAnswer:
     """A clean success: the redeemed coupon's id, and the back end's reference if it gives one
