@@ -22,6 +22,7 @@ from starlette.staticfiles import StaticFiles
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from resolver import campaigns, logs
+from resolver.draining import Drain, on_stop_signals
 from resolver.notifier import Notifier
 from resolver.providers.accounts import Wiring
 from resolver.providers.passkit import PassKit
@@ -57,8 +58,9 @@ def create_app(
     *,
     upstream_transport: httpx.AsyncBaseTransport | None = None,
     clock: Callable[[], datetime] | None = None,
+    drain: Drain | None = None,
 ) -> Starlette:
-    """The resolver as an ASGI app; a test may stand in for the network and for the clock.
+    """The resolver as an ASGI app; a test may stand in for the network, the clock and the drain.
 
     A campaigns file is read here, not in the lifespan, so that a bad one stops start-up at
     once with a message naming the file and the entry (`ConfigurationError`).
@@ -69,6 +71,7 @@ def create_app(
     brand = Brand.from_settings(settings)
     templates = make_templates(brand)
     catalogues = Catalogues()
+    drain = drain or Drain()
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[dict[str, Any]]:
@@ -95,7 +98,6 @@ def create_app(
                 if settings.secret_key
                 else await shared_secret(redis)
             )
-            await notifier.start(wait=settings.redis_timeout)
             store = Store(redis, secret, notifier)
             router = build_router(settings, accounts, Wiring(http, SharedTokens(redis)))
             redemptions = Redemptions(router, store, policy(settings), clock=now)
@@ -114,7 +116,7 @@ def create_app(
                 drift=settings.staff_code_drift,
                 clock=now,
             )
-            yield {
+            services = {
                 "services": Services(
                     settings=settings,
                     redemptions=redemptions,
@@ -125,8 +127,14 @@ def create_app(
                     catalogues=catalogues,
                     upstream=describe_upstream(settings, accounts),
                     clock=now,
+                    drain=drain,
                 )
             }
+            with on_stop_signals(drain):
+                # Last, so that a subscriber counted in Redis is a worker that has started
+                # (what `resolver bench` and the end-to-end tests wait for).
+                await notifier.start(wait=settings.redis_timeout)
+                yield services
         finally:
             await notifier.stop()
             await http.aclose()
