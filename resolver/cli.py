@@ -21,10 +21,6 @@ from pydantic import ValidationError
 
 from resolver.settings import Settings, describe_error, load_settings
 
-# How long `serve` keeps an idle client connection: above a load balancer's idle timeout
-# (commonly 60 s), so the balancer never reuses a connection uvicorn has just closed.
-SERVER_KEEPALIVE_SECONDS = 75
-
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
@@ -158,8 +154,7 @@ def settings_or_exit(**overrides: Any) -> Settings:
 
 
 def serve(args: argparse.Namespace) -> int:
-    import uvicorn  # noqa: PLC0415  # only the serve command needs it
-
+    from resolver import serving  # noqa: PLC0415  # only the serve command needs uvicorn
     from resolver.embedded import EmbeddedRedis  # noqa: PLC0415
 
     settings = settings_or_exit(host=args.host, port=args.port)
@@ -197,21 +192,7 @@ def serve(args: argparse.Namespace) -> int:
             os.environ["RESOLVER_PASSKIT_BASE_URL"] = sandbox_server.url
             os.environ["RESOLVER_UPSTREAM"] = "sandbox"
             say_sandbox_banner(sandbox_server.url, settings)
-        uvicorn.run(
-            "resolver.app:app_from_environment",
-            factory=True,
-            host=settings.host,
-            port=settings.port,
-            workers=args.workers,
-            log_level=settings.log_level,
-            access_log=False,  # the app writes one canonical line per request instead
-            # Forwarding headers are trusted per RESOLVER_FORWARDED_ALLOW_IPS, inside the app.
-            proxy_headers=False,
-            timeout_graceful_shutdown=int(settings.lease_seconds),
-            server_header=False,
-            timeout_keep_alive=SERVER_KEEPALIVE_SECONDS,
-        )
-    return 0
+        return serving.run(serving.server_config(settings, args.workers))
 
 
 def link(args: argparse.Namespace) -> int:
