@@ -21,8 +21,9 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from resolver import campaigns, logs
+from resolver import campaigns, logs, startup
 from resolver.draining import Drain, on_stop_signals
+from resolver.exceptions import ResolverError
 from resolver.notifier import Notifier
 from resolver.providers.accounts import Wiring
 from resolver.providers.passkit import PassKit
@@ -81,14 +82,10 @@ def create_app(
             if settings.staff_file
             else None
         )
-        if settings.redis_url is None:
-            raise RuntimeError("RESOLVER_REDIS_URL is not set (`resolver serve` starts one)")
-        if settings.upstream == "sandbox" and settings.passkit_base_url is None:
-            # Never fall back to PassKit's real hosts with the sandbox's demo credentials.
-            raise RuntimeError(
-                "RESOLVER_UPSTREAM=sandbox needs RESOLVER_PASSKIT_BASE_URL "
-                "(`resolver serve` starts a sandbox itself when no credentials are set)"
-            )
+        # Never a missing Redis, real coupons without a secret key, or the sandbox's demo
+        # credentials sent to PassKit's real hosts: whoever created the app.
+        startup.check(settings, embedded=False)
+        assert settings.redis_url is not None
         redis = connect_redis(settings.redis_url, settings)
         http = upstream_client(settings, upstream_transport)
         notifier = Notifier(redis, CHANNEL)
@@ -150,6 +147,7 @@ def create_app(
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ],
         middleware=[
+            Middleware(startup.OneLineStartupFailure),
             *proxy_middleware(settings),
             Middleware(RequestContextMiddleware, csp=content_security_policy(brand.img_sources)),
         ],
@@ -159,7 +157,23 @@ def create_app(
 
 
 def app_from_environment() -> Starlette:
-    """The uvicorn factory each worker process calls: settings come from its environment."""
+    """The container's uvicorn factory: settings from the environment, checked first.
+
+    What `resolver serve` refuses, this refuses in the same line (exit 2), and it never falls
+    back to an embedded Redis or the sandbox.
+    """
+    settings = startup.settings_or_exit()
+    try:
+        app = create_app(settings)  # reads the campaigns file
+        startup.check(settings, embedded=False)
+        startup.check_redis(settings)
+    except ResolverError as problem:
+        startup.refuse(str(problem))
+    return app
+
+
+def serve_worker_app() -> Starlette:
+    """The factory `resolver serve`'s workers call: their parent has checked the settings."""
     return create_app(load_settings())
 
 

@@ -26,7 +26,8 @@ if TYPE_CHECKING:
 
     from resolver.settings import Settings
 
-APP = "resolver.app:app_from_environment"
+# Not the container's factory: the parent has checked the settings and warned already.
+APP = "resolver.app:serve_worker_app"
 # How long `serve` keeps an idle client connection: above a load balancer's idle timeout
 # (commonly 60 s), so the balancer never reuses a connection uvicorn has just closed.
 SERVER_KEEPALIVE_SECONDS = 75

@@ -320,11 +320,11 @@ def load_settings(**overrides: Any) -> Settings:
 
 
 def describe_error(error: ValidationError) -> str:
-    """A start-up message that names each bad variable, e.g. `RESOLVER_PORT: ...`."""
-    lines = []
+    """A one-line start-up message that names each bad variable, e.g. `RESOLVER_PORT: ...`."""
+    problems = []
     for item in error.errors():
         field = ".".join(str(part) for part in item["loc"] if isinstance(part, str))
         name = f"{ENV_PREFIX}{field.upper()}" if field else "settings"
-        message = item["msg"].removeprefix("Value error, ")
-        lines.append(f"{name}: {message}")
-    return "invalid configuration:\n  " + "\n  ".join(lines)
+        message = " ".join(item["msg"].removeprefix("Value error, ").split())
+        problems.append(f"{name}: {message}")
+    return "invalid configuration: " + "; ".join(problems)

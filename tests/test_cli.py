@@ -4,10 +4,27 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from typing import TYPE_CHECKING
 
 import pytest
 
+from resolver.bench import processes
 from resolver.cli import build_parser, main
+from tests.support.deploy import container_command
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from pathlib import Path
+
+
+# Far longer than a refusal takes; a command that serves instead fails the test by timing out.
+REFUSAL_TIMEOUT_S = 20
+CREDENTIALS = {
+    "RESOLVER_PASSKIT_API_KEY": "key",
+    "RESOLVER_PASSKIT_API_SECRET": "secret-of-at-least-32-bytes!!!!",
+}
+SECRET = {"RESOLVER_SECRET_KEY": "a-secret-key"}
+CONTAINER = [*container_command()[:3], "--port", "0"]  # uvicorn on the app factory
 
 
 def test_python_dash_m_resolver_is_the_command() -> None:
@@ -43,3 +60,120 @@ def test_bench_refuses_nonsense_sizes(capsys: pytest.CaptureFixture[str]) -> Non
         main(["bench", "--requests", "0"])
     assert stopped.value.code == 2
     assert "--requests" in capsys.readouterr().err
+
+
+def refused(command: list[str], settings: Mapping[str, str], workdir: Path) -> str:
+    """Run `python -m <command>` with exactly `settings`; expect exit 2 and answer its one line."""
+    done = subprocess.run(  # noqa: S603  # our own interpreter and argv, no shell
+        [sys.executable, "-m", *command],
+        env=processes.child_environment(settings),
+        cwd=workdir,  # no .env
+        capture_output=True,
+        text=True,
+        timeout=REFUSAL_TIMEOUT_S,
+        check=False,
+    )
+    lines = done.stderr.strip().splitlines()
+    assert (done.returncode, len(lines)) == (2, 1), done.stderr
+    assert lines[0].startswith("resolver: ")
+    return lines[0]
+
+
+def serve_command() -> list[str]:
+    return ["resolver", "serve", "--port", str(processes.free_port())]
+
+
+def test_serve_with_credentials_and_no_redis_url_stops_instead_of_using_an_embedded_one(
+    tmp_path: Path,
+) -> None:
+    """Real coupons never run on a private Redis that forgets every claim when it stops."""
+    line = refused(serve_command(), {**CREDENTIALS, **SECRET}, tmp_path)
+    assert line.startswith("resolver: RESOLVER_REDIS_URL is not set: ")
+
+
+def test_serve_with_a_campaigns_file_and_no_redis_url_stops(tmp_path: Path) -> None:
+    """A campaigns file means real coupons too."""
+    campaigns = tmp_path / "campaigns.toml"
+    campaigns.write_text(
+        'default = "coffee"\n[accounts.coffee]\nprovider = "passkit"\n'
+        'token = { env = "COFFEE_TOKEN" }\n'
+    )
+    settings = {"RESOLVER_CAMPAIGNS_FILE": str(campaigns), "COFFEE_TOKEN": "t", **SECRET}
+    line = refused(serve_command(), settings, tmp_path)
+    assert line.startswith("resolver: RESOLVER_REDIS_URL is not set: ")
+
+
+def test_serve_with_credentials_and_no_secret_key_stops(redis_url: str, tmp_path: Path) -> None:
+    """A secret created in Redis is lost with Redis, and replicas would then disagree."""
+    settings = {**CREDENTIALS, "RESOLVER_REDIS_URL": redis_url}
+    line = refused(serve_command(), settings, tmp_path)
+    assert line.startswith("resolver: RESOLVER_SECRET_KEY is not set: ")
+
+
+def test_serve_stops_in_one_line_before_the_demo_banner_when_redis_does_not_answer(
+    tmp_path: Path,
+) -> None:
+    """No banner and no traceback: the address, the reason and the variable to check."""
+    settings = {"RESOLVER_REDIS_URL": f"unix://{tmp_path}/absent.sock"}
+    line = refused(serve_command(), settings, tmp_path)
+    assert line.startswith(f"resolver: Redis at {tmp_path}/absent.sock does not answer (")
+    assert "RESOLVER_REDIS_URL" in line
+
+
+def test_the_container_command_with_nothing_set_names_the_settings_to_set(
+    tmp_path: Path,
+) -> None:
+    """The credentials or campaigns file, not a RESOLVER_UPSTREAM nobody set."""
+    line = refused(CONTAINER, {}, tmp_path)
+    assert "RESOLVER_PASSKIT_API_KEY" in line
+    assert "RESOLVER_CAMPAIGNS_FILE" in line
+    assert "RESOLVER_UPSTREAM" not in line
+
+
+def test_the_container_command_without_a_redis_url_stops_in_one_line(tmp_path: Path) -> None:
+    """The factory has no embedded Redis to fall back on."""
+    line = refused(CONTAINER, {**CREDENTIALS, **SECRET}, tmp_path)
+    assert line.startswith("resolver: RESOLVER_REDIS_URL is not set: ")
+
+
+def test_the_container_command_names_a_bad_setting_in_one_line(tmp_path: Path) -> None:
+    """The same message `resolver serve` gives, and the same exit status."""
+    line = refused(CONTAINER, {"RESOLVER_REDEEM_MODE": "maybe"}, tmp_path)
+    assert line.startswith("resolver: invalid configuration: RESOLVER_REDEEM_MODE: ")
+    assert line == refused(serve_command(), {"RESOLVER_REDEEM_MODE": "maybe"}, tmp_path)
+
+
+def test_the_container_command_stops_in_one_line_when_redis_does_not_answer(
+    tmp_path: Path,
+) -> None:
+    """The same line as `resolver serve`'s."""
+    settings = {**CREDENTIALS, **SECRET, "RESOLVER_REDIS_URL": f"unix://{tmp_path}/absent.sock"}
+    line = refused(CONTAINER, settings, tmp_path)
+    assert line.startswith(f"resolver: Redis at {tmp_path}/absent.sock does not answer (")
+
+
+def test_the_container_command_reports_a_bad_staff_file_without_a_traceback(
+    redis_url: str, tmp_path: Path
+) -> None:
+    """The lifespan finds it: uvicorn logs the problem itself, in one line, and stops."""
+    staff_file = tmp_path / "staff.toml"
+    staff_file.write_text("[stores.paris-01]\nname = 42\n")
+    settings = {
+        **CREDENTIALS,
+        **SECRET,
+        "RESOLVER_REDIS_URL": redis_url,
+        "RESOLVER_STAFF_FILE": str(staff_file),
+        "RESOLVER_STAFF_VERIFICATION": "required",
+    }
+    done = subprocess.run(  # noqa: S603  # our own interpreter and argv, no shell
+        [sys.executable, "-m", *CONTAINER],
+        env=processes.child_environment(settings),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=REFUSAL_TIMEOUT_S,
+        check=False,
+    )
+    assert done.returncode == 3  # uvicorn's start-up failure
+    assert "Traceback" not in done.stderr
+    assert [line for line in done.stderr.splitlines() if str(staff_file) in line], done.stderr

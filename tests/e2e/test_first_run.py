@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 import httpx
 import psutil
 import pytest
+import redis
 
 from resolver.bench import processes
 from resolver.sandbox import DEMO
@@ -101,3 +102,30 @@ def test_sigterm_stops_the_embedded_redis_and_sandbox_too(first_run: Child) -> N
     assert not redis_socket.parent.exists()
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"{sandbox_url}/_sandbox/stats")
+
+
+def test_the_demos_workers_share_the_secret_its_parent_made(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """Two workers, nothing configured: no secret stored in Redis, and every worker replays."""
+    port = processes.free_port()
+    child = processes.Child(
+        "serve", ["serve", "--port", str(port), "--workers", "2"], port=port, settings={},
+        workdir=tmp_path, ready_path="/readyz",
+    )  # fmt: skip
+    watch(request, child)
+    with child:
+        socket_match = EMBEDDED_REDIS.search(child.output())
+        assert socket_match
+        redis_url = f"unix://{socket_match.group(1)}"
+        processes.wait_for_workers(redis_url, 2)
+        link = {"externalId": DEMO.unredeemed, "campaignId": DEMO.campaign_id}
+        answers = []
+        for _ in range(10):  # a connection each: the kernel spreads them over both workers
+            with httpx.Client(base_url=child.url, timeout=10.0) as till:
+                answers.append(till.post("/api/v1/redeem", params=link).json())
+        with redis.Redis.from_url(redis_url) as client:
+            assert client.get("rr:secret") is None
+    assert [(a["outcome"], a["replayed"]) for a in answers] == [("redeemed", False)] + [
+        ("redeemed", True)
+    ] * 9

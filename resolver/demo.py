@@ -1,0 +1,93 @@
+"""`resolver serve`'s local demo: what it starts beside the service when nothing is configured.
+
+A private Redis when `RESOLVER_REDIS_URL` is unset, the sandbox when no back end is configured,
+a secret key when none is set, and a banner with links to try. The workers learn of each from
+the environment they inherit. Real coupons never get here: start-up refuses them an embedded
+Redis or a made-up secret (`resolver.startup`).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from typing import TYPE_CHECKING
+from urllib.parse import urlencode
+
+from resolver.embedded import EmbeddedRedis
+
+if TYPE_CHECKING:
+    from contextlib import ExitStack
+
+    from resolver.settings import Settings
+
+
+def start(settings: Settings, stack: ExitStack) -> None:
+    """Start what `settings` leave out, for as long as `stack` is open, and say so."""
+    if settings.redis_url is None:
+        redis = stack.enter_context(EmbeddedRedis())
+        os.environ["RESOLVER_REDIS_URL"] = redis.url
+        say(
+            f"Redis: embedded at {redis.url} (private, in memory, for local use only; "
+            "set RESOLVER_REDIS_URL in production)"
+        )
+    if settings.secret_key is None:
+        # One secret for every worker: each names a coupon's Redis keys with it.
+        os.environ["RESOLVER_SECRET_KEY"] = secrets.token_hex(32)
+    if settings.upstream == "sandbox" and settings.passkit_base_url is None:
+        from resolver.sandbox.server import start_in_thread  # noqa: PLC0415  # the demo only
+
+        sandbox_server = start_in_thread("127.0.0.1", 0)
+        stack.callback(sandbox_server.stop)
+        os.environ["RESOLVER_PASSKIT_BASE_URL"] = sandbox_server.url
+        os.environ["RESOLVER_UPSTREAM"] = "sandbox"
+        say(banner(sandbox_server.url, settings))
+
+
+def banner(url: str, settings: Settings) -> str:
+    """What the demo is, and links to try: the member's flow, the API, every back end."""
+    from resolver.sandbox import DEMO  # noqa: PLC0415
+
+    base = f"http://{display_host(settings.host)}:{settings.port}"
+    rule = "=" * 72
+    lines = [
+        rule,
+        "SANDBOX MODE: no PassKit credentials are set, so this talks to a built-in",
+        f"simulator of PassKit at {url}. No real coupons are touched.",
+        "Set RESOLVER_PASSKIT_API_KEY and RESOLVER_PASSKIT_API_SECRET to use PassKit.",
+        "",
+        "Try the member's flow (open in a browser):",
+    ]
+    for label, external_id in (
+        ("unredeemed  ", DEMO.unredeemed),
+        ("redeemed    ", DEMO.redeemed),
+        ("expired     ", DEMO.expired),
+        ("no coupon   ", DEMO.unknown),
+    ):
+        query = urlencode({"externalId": external_id, "campaignId": DEMO.campaign_id})
+        lines.append(f"  {label}{base}/redeem?{query}")
+    query = urlencode({"externalId": DEMO.unredeemed, "campaignId": DEMO.campaign_id})
+    lines += [
+        "",
+        "Or the JSON API:",
+        f"  curl -X POST '{base}/api/v1/redeem?{query}'",
+        f"Reset the demo data: curl -X POST {url}/_sandbox/reset",
+        "",
+        "Every other simulated back end serves the same coupons in its own demo campaign:",
+    ]
+    for backend, campaign in DEMO.other_campaigns.items():
+        query = urlencode({"externalId": DEMO.unredeemed, "campaignId": campaign})
+        lines.append(f"  {backend:<12}{base}/redeem?{query}")
+    lines += [
+        "(their APIs are simulated under /passworks, /skycore, /walletobjects, /generic)",
+        rule,
+    ]
+    return "\n".join(lines)
+
+
+def display_host(host: str) -> str:
+    return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104  # a comparison
+
+
+def say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
