@@ -160,7 +160,7 @@ def app_from_environment() -> Starlette:
     """The container's uvicorn factory: settings from the environment, checked first.
 
     What `resolver serve` refuses, this refuses in the same line (exit 2), and it never falls
-    back to an embedded Redis or the sandbox.
+    back to an embedded Redis or the sandbox; what `serve` warns about, it warns about once.
     """
     settings = startup.settings_or_exit()
     try:
@@ -169,11 +169,12 @@ def app_from_environment() -> Starlette:
         startup.check_redis(settings)
     except ResolverError as problem:
         startup.refuse(str(problem))
+    startup.warn(settings)
     return app
 
 
 def serve_worker_app() -> Starlette:
-    """The factory `resolver serve`'s workers call: their parent has checked the settings."""
+    """The factory `resolver serve`'s workers call: their parent has checked and warned."""
     return create_app(load_settings())
 
 

@@ -12,6 +12,7 @@ import argparse
 import contextlib
 import signal
 import sys
+from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -39,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="resolver", description="Redeems the active wallet-pass coupon behind a pass link."
     )
+    parser.add_argument("--version", action="version", version=f"resolver {version('resolver')}")
     commands = parser.add_subparsers(title="commands")
 
     serve_cmd = commands.add_parser("serve", help="run the service (embedded defaults for a demo)")
@@ -161,6 +163,7 @@ def serve(args: argparse.Namespace) -> int:
         startup.refuse(str(problem))
     if accounts is not None:
         say(accounts.describe())
+    startup.warn(settings)
     # uvicorn drains requests on SIGTERM, then raises the signal again for the handler found
     # before it started. Python's default for SIGTERM ends the process on the spot, before
     # the `with` below stops the embedded Redis and sandbox and removes their files.

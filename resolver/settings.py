@@ -28,6 +28,10 @@ PASSKIT_REGIONS = {
 }
 
 ENV_PREFIX = "RESOLVER_"
+# Variables with the prefix that are not settings: read by `load_settings` and by the tests.
+OTHER_VARIABLES = frozenset(
+    {f"{ENV_PREFIX}SECRETS_DIR", f"{ENV_PREFIX}TEST_REDIS_URL", f"{ENV_PREFIX}FUZZ_EXAMPLES"}
+)
 
 HEX_COLOUR = re.compile(r"#(?:[0-9a-fA-F]{3}){1,2}")
 LOGO_SUFFIXES = (".svg", ".png", ".webp", ".jpg", ".jpeg", ".gif")

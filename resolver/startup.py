@@ -1,8 +1,8 @@
-"""Start-up checks: refuse what is unsafe with real coupons.
+"""Start-up checks: refuse what is unsafe with real coupons, warn about what is merely open.
 
 `resolver serve` runs them once, in its parent process, before any worker starts; the container's
 `uvicorn … --factory` runs them in `app_from_environment`. Either way a problem is one line on
-stderr naming what to fix, and the process exits 2.
+stderr naming what to fix, and the process exits 2; a warning is one log line, given once.
 
 Only real coupons (PassKit credentials or a campaigns file) need a Redis of their own and a
 secret key: `resolver serve`'s demo starts a private Redis and makes up a secret for its
@@ -12,18 +12,28 @@ line too (`OneLineStartupFailure`), not as a traceback.
 
 from __future__ import annotations
 
+import difflib
+import os
 import sys
 from typing import TYPE_CHECKING, NoReturn
 from urllib.parse import urlsplit
 
 import redis
+import structlog
 from pydantic import ValidationError
+from pydantic_settings import DotEnvSettingsSource
 
 from resolver.exceptions import ConfigurationError, ResolverError, StoreUnavailable
-from resolver.settings import Settings, describe_error, load_settings
+from resolver.settings import ENV_PREFIX, OTHER_VARIABLES, Settings, describe_error, load_settings
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+log = structlog.get_logger("resolver.startup")
+
+SETTINGS = frozenset(f"{ENV_PREFIX}{name.upper()}" for name in Settings.model_fields)
 
 
 def settings_or_exit(**overrides: object) -> Settings:
@@ -108,6 +118,36 @@ def redis_address(url: str) -> str:
     if parts.scheme == "unix":
         return parts.path
     return f"{parts.hostname}:{parts.port or 6379}"
+
+
+def warnings(settings: Settings, names: Iterable[str]) -> list[str]:
+    """What is open or ignored: `names` are the variables found (environment and `.env`)."""
+    found = []
+    if settings.upstream != "sandbox":  # the demo touches no real coupon
+        if not settings.api_token:
+            found.append(
+                "RESOLVER_API_TOKEN is not set: the JSON API redeems coupons for anyone who "
+                "can reach it"
+            )
+        if not settings.link_keys:
+            found.append(
+                "RESOLVER_LINK_KEYS is not set: links are not signed, so anyone who guesses a "
+                "member's pass id can open (and redeem) their coupon"
+            )
+    for name in sorted({name.upper() for name in names}):
+        if name.startswith(ENV_PREFIX) and name not in SETTINGS | OTHER_VARIABLES:
+            close = difflib.get_close_matches(name, sorted(SETTINGS), n=1)
+            hint = f"; did you mean {close[0]}?" if close else ""
+            found.append(f"{name} is not a setting and is ignored{hint}")
+    return found
+
+
+def warn(settings: Settings, environ: Mapping[str, str] | None = None) -> None:
+    """Log each warning once (logging must be configured first)."""
+    environ = os.environ if environ is None else environ
+    dotenv = DotEnvSettingsSource(Settings).env_vars  # the .env file the settings read
+    for warning in warnings(settings, [*environ, *dotenv]):
+        log.warning(warning)
 
 
 class OneLineStartupFailure:

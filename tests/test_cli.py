@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from importlib.metadata import version
 from typing import TYPE_CHECKING
 
 import pytest
@@ -13,9 +14,10 @@ from resolver.cli import build_parser, main
 from tests.support.deploy import container_command
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterator, Mapping
     from pathlib import Path
 
+    from resolver.bench.processes import Child
 
 # Far longer than a refusal takes; a command that serves instead fails the test by timing out.
 REFUSAL_TIMEOUT_S = 20
@@ -60,6 +62,14 @@ def test_bench_refuses_nonsense_sizes(capsys: pytest.CaptureFixture[str]) -> Non
         main(["bench", "--requests", "0"])
     assert stopped.value.code == 2
     assert "--requests" in capsys.readouterr().err
+
+
+def test_version_prints_the_installed_version() -> None:
+    """`resolver --version` says which resolver this is."""
+    done = subprocess.run(
+        [sys.executable, "-m", "resolver", "--version"], capture_output=True, text=True, check=True
+    )
+    assert done.stdout == f"resolver {version('resolver')}\n"
 
 
 def refused(command: list[str], settings: Mapping[str, str], workdir: Path) -> str:
@@ -177,3 +187,53 @@ def test_the_container_command_reports_a_bad_staff_file_without_a_traceback(
     assert done.returncode == 3  # uvicorn's start-up failure
     assert "Traceback" not in done.stderr
     assert [line for line in done.stderr.splitlines() if str(staff_file) in line], done.stderr
+
+
+@pytest.fixture
+def started(redis_url: str, tmp_path: Path) -> Iterator[list[Child]]:
+    """Processes a test starts, stopped whatever happens."""
+    children: list[Child] = []
+    yield children
+    for child in children:
+        child.stop()
+
+
+UNSAFE = {**CREDENTIALS, **SECRET, "RESOLVER_REDEEM_MOD": "instant"}
+WARNINGS = [
+    "RESOLVER_API_TOKEN is not set",
+    "RESOLVER_LINK_KEYS is not set",
+    "RESOLVER_REDEEM_MOD is not a setting and is ignored; did you mean RESOLVER_REDEEM_MODE?",
+]
+
+
+def test_serve_warns_once_whatever_the_number_of_workers(
+    redis_url: str, tmp_path: Path, started: list[Child]
+) -> None:
+    """An open API, unsigned links and a misspelt variable: each said once, by the parent."""
+    settings = {
+        **UNSAFE,
+        "RESOLVER_REDIS_URL": redis_url,
+        "RESOLVER_PASSKIT_BASE_URL": "http://127.0.0.1:9",
+    }
+    serve = processes.serve(tmp_path, settings, workers=2)
+    started.append(serve)
+    serve.start()
+    processes.wait_for_workers(redis_url, 2)
+    output = serve.output()
+    assert [output.count(warning) for warning in WARNINGS] == [1, 1, 1], output
+
+
+def test_the_container_command_warns_once(
+    redis_url: str, tmp_path: Path, started: list[Child]
+) -> None:
+    """The same warnings from the app factory."""
+    settings = {
+        **UNSAFE,
+        "RESOLVER_REDIS_URL": redis_url,
+        "RESOLVER_PASSKIT_BASE_URL": "http://127.0.0.1:9",
+    }
+    container = processes.container(tmp_path, settings, container_command())
+    started.append(container)
+    container.start()
+    output = container.output()
+    assert [output.count(warning) for warning in WARNINGS] == [1, 1, 1], output

@@ -1,4 +1,4 @@
-"""Start-up checks: what stops start-up, in one line."""
+"""Start-up checks: what stops start-up in one line, and what is only warned about."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from starlette.applications import Starlette
 
 from resolver.exceptions import ConfigurationError, StoreUnavailable
 from resolver.settings import Settings
-from resolver.startup import OneLineStartupFailure, check, check_redis, one_line
+from resolver.startup import OneLineStartupFailure, check, check_redis, one_line, warnings
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -98,6 +98,39 @@ def test_a_redis_that_does_not_answer_is_named_without_its_password() -> None:
     assert "RESOLVER_REDIS_URL" in message
     assert "hunter2" not in message
     assert "\n" not in message
+
+
+def test_an_open_api_and_unsigned_links_are_warned_about_with_real_coupons() -> None:
+    """Both are allowed, and both are said out loud."""
+    found = warnings(make(**CREDENTIALS, **REDIS, **SECRET), [])
+    assert [warning.split(":")[0] for warning in found] == [
+        "RESOLVER_API_TOKEN is not set",
+        "RESOLVER_LINK_KEYS is not set",
+    ]
+
+
+def test_a_protected_api_and_signed_links_give_no_warning() -> None:
+    """Nothing to say once a token and link keys are set."""
+    settings = make(**CREDENTIALS, api_token="token", link_keys="k1:0123456789abcdef0123")
+    assert warnings(settings, []) == []
+
+
+def test_the_demo_is_not_warned_about_its_open_api() -> None:
+    """The sandbox touches no real coupon."""
+    assert warnings(make(), []) == []
+
+
+def test_a_misspelt_variable_is_named_with_the_setting_it_resembles() -> None:
+    """RESOLVER_REDEEM_MOD is ignored today: say so, and suggest RESOLVER_REDEEM_MODE."""
+    assert warnings(make(), ["RESOLVER_REDEEM_MOD", "PATH"]) == [
+        "RESOLVER_REDEEM_MOD is not a setting and is ignored; did you mean RESOLVER_REDEEM_MODE?"
+    ]
+
+
+def test_settings_and_the_other_known_variables_are_not_warned_about() -> None:
+    """Every setting, the secrets directory and the test suite's own variables are known."""
+    names = ["RESOLVER_REDEEM_MODE", "resolver_port", "RESOLVER_SECRETS_DIR"]
+    assert warnings(make(), [*names, "RESOLVER_TEST_REDIS_URL", "RESOLVER_FUZZ_EXAMPLES"]) == []
 
 
 async def test_a_start_up_refused_on_purpose_reaches_the_server_in_one_line() -> None:
