@@ -16,6 +16,8 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import structlog
+
 from resolver import startup
 from resolver.demo import display_host
 from resolver.startup import settings_or_exit
@@ -162,7 +164,7 @@ def serve(args: argparse.Namespace) -> int:
     except ResolverError as problem:
         startup.refuse(str(problem))
     if accounts is not None:
-        say(accounts.describe())
+        structlog.get_logger("resolver.cli").info(accounts.describe())
     startup.warn(settings)
     # uvicorn drains requests on SIGTERM, then raises the signal again for the handler found
     # before it started. Python's default for SIGTERM ends the process on the spot, before

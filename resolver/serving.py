@@ -42,6 +42,7 @@ def server_config(settings: Settings, workers: int) -> uvicorn.Config:
         port=settings.port,
         workers=workers,
         log_level=settings.log_level,
+        log_config=None,  # resolver.logs renders uvicorn's lines as it renders the service's
         access_log=False,  # the app writes one canonical line per request instead
         # Forwarding headers are trusted per RESOLVER_FORWARDED_ALLOW_IPS, inside the app.
         proxy_headers=False,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from importlib.metadata import version
@@ -237,3 +238,33 @@ def test_the_container_command_warns_once(
     container.start()
     output = container.output()
     assert [output.count(warning) for warning in WARNINGS] == [1, 1, 1], output
+
+
+def json_lines(output: str) -> list[dict[str, object]]:
+    """Every line of `output` as JSON; fails on the first line that is not."""
+    return [json.loads(line) for line in output.splitlines()]
+
+
+@pytest.mark.parametrize("container", [False, True], ids=["serve", "container"])
+def test_every_line_from_start_to_stop_is_a_json_line(
+    container: bool, redis_url: str, tmp_path: Path, started: list[Child]
+) -> None:
+    """uvicorn's start-up and shutdown lines come out as JSON, like the service's own."""
+    settings = {
+        **CREDENTIALS,
+        **SECRET,
+        "RESOLVER_REDIS_URL": redis_url,
+        "RESOLVER_PASSKIT_BASE_URL": "http://127.0.0.1:9",
+        "RESOLVER_LOG_FORMAT": "json",
+    }
+    child = (
+        processes.container(tmp_path, settings, container_command())
+        if container
+        else processes.serve(tmp_path, settings, workers=2)
+    )
+    started.append(child)
+    child.start()
+    child.stop()
+    events = [line["event"] for line in json_lines(child.output())]
+    assert "Application startup complete." in events
+    assert "Shutting down" in events
