@@ -11,12 +11,17 @@ from __future__ import annotations
 import os
 import secrets
 import sys
+from functools import partial
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
+from redis import Redis
+
 from resolver.embedded import EmbeddedRedis
+from resolver.startup import redis_address
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from contextlib import ExitStack
 
     from resolver.settings import Settings
@@ -24,9 +29,13 @@ if TYPE_CHECKING:
 
 def start(settings: Settings, stack: ExitStack) -> None:
     """Start what `settings` leave out, for as long as `stack` is open, and say so."""
+    forget: Callable[[], None] | None = None
     if settings.redis_url is None:
         redis = stack.enter_context(EmbeddedRedis())
         os.environ["RESOLVER_REDIS_URL"] = redis.url
+        # Private to this demo: a sandbox reset may empty it. A Redis the user configured is
+        # never touched.
+        forget = partial(flush, redis.url)
         say(
             f"Redis: embedded at {redis.url} (private, in memory, for local use only; "
             "set RESOLVER_REDIS_URL in production)"
@@ -37,11 +46,17 @@ def start(settings: Settings, stack: ExitStack) -> None:
     if settings.upstream == "sandbox" and settings.passkit_base_url is None:
         from resolver.sandbox.server import start_in_thread  # noqa: PLC0415  # the demo only
 
-        sandbox_server = start_in_thread("127.0.0.1", 0)
+        sandbox_server = start_in_thread("127.0.0.1", 0, on_reset=forget)
         stack.callback(sandbox_server.stop)
         os.environ["RESOLVER_PASSKIT_BASE_URL"] = sandbox_server.url
         os.environ["RESOLVER_UPSTREAM"] = "sandbox"
         say(banner(sandbox_server.url, settings))
+
+
+def flush(url: str) -> None:
+    """Empty the demo's private Redis: every claim, result and receipt the resolver kept."""
+    with Redis.from_url(url) as client:
+        client.flushdb()
 
 
 def banner(url: str, settings: Settings) -> str:
@@ -71,7 +86,7 @@ def banner(url: str, settings: Settings) -> str:
         "",
         "Or the JSON API:",
         f"  curl -X POST '{base}/api/v1/redeem?{query}'",
-        f"Reset the demo data: curl -X POST {url}/_sandbox/reset",
+        *reset_lines(url, settings),
         "",
         "Every other simulated back end serves the same coupons in its own demo campaign:",
     ]
@@ -83,6 +98,18 @@ def banner(url: str, settings: Settings) -> str:
         rule,
     ]
     return "\n".join(lines)
+
+
+def reset_lines(url: str, settings: Settings) -> list[str]:
+    """How to start the demo over: the sandbox's reset, and what the resolver remembers."""
+    reset = f"curl -X POST {url}/_sandbox/reset"
+    if settings.redis_url is None:
+        return [f"Start over (the sandbox's coupons and what the resolver remembers): {reset}"]
+    return [
+        f"Reset the sandbox's coupons: {reset}",
+        f"The resolver remembers them in your Redis at {redis_address(settings.redis_url)};",
+        "to forget them too, FLUSHDB it (only if it is a Redis for demos: it empties it all).",
+    ]
 
 
 def display_host(host: str) -> str:

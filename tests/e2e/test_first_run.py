@@ -129,3 +129,36 @@ def test_the_demos_workers_share_the_secret_its_parent_made(
     assert [(a["outcome"], a["replayed"]) for a in answers] == [("redeemed", False)] + [
         ("redeemed", True)
     ] * 9
+
+
+def test_resetting_the_sandbox_makes_the_demo_forget_its_redemptions(first_run: Child) -> None:
+    """After the printed reset command, a demo coupon redeems afresh instead of replaying."""
+    sandbox_url = SANDBOX_URL.search(first_run.output())
+    assert sandbox_url
+    link = {"externalId": DEMO.unredeemed, "campaignId": DEMO.campaign_id}
+    with httpx.Client(base_url=first_run.url, timeout=10.0) as till:
+        first = till.post("/api/v1/redeem", params=link).json()
+        assert httpx.post(f"{sandbox_url.group(1)}/_sandbox/reset").status_code == 200
+        again = till.post("/api/v1/redeem", params=link).json()
+    assert (first["outcome"], first["replayed"]) == ("redeemed", False)
+    assert (again["outcome"], again["replayed"]) == ("redeemed", False)
+    assert again["redeemedAt"] != first["redeemedAt"]
+
+
+def test_with_a_redis_of_its_own_the_demo_says_how_to_forget_and_leaves_it_alone(
+    redis_url: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """The banner names FLUSHDB for a demo Redis; the reset never touches that Redis."""
+    port = processes.free_port()
+    child = processes.Child(
+        "serve", ["serve", "--port", str(port)], port=port,
+        settings={"RESOLVER_REDIS_URL": redis_url}, workdir=tmp_path, ready_path="/readyz",
+    )  # fmt: skip
+    watch(request, child)
+    with child, redis.Redis.from_url(redis_url) as client:
+        client.set("someone-elses-key", "kept")
+        sandbox_url = SANDBOX_URL.search(child.output())
+        assert sandbox_url
+        assert httpx.post(f"{sandbox_url.group(1)}/_sandbox/reset").status_code == 200
+        assert client.get("someone-elses-key") == b"kept"
+        assert "FLUSHDB" in child.output()
