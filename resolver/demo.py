@@ -18,6 +18,8 @@ from urllib.parse import urlencode
 from redis import Redis
 
 from resolver.embedded import EmbeddedRedis
+from resolver.models import Link
+from resolver.signing import sign
 from resolver.startup import redis_address
 
 if TYPE_CHECKING:
@@ -64,6 +66,14 @@ def banner(url: str, settings: Settings) -> str:
     from resolver.sandbox import DEMO  # noqa: PLC0415
 
     base = f"http://{display_host(settings.host)}:{settings.port}"
+
+    def query(campaign_id: str, external_id: str) -> str:
+        # With RESOLVER_LINK_KEYS set an unsigned link is answered like an unknown coupon.
+        link = {"externalId": external_id, "campaignId": campaign_id}
+        if settings.link_keys:
+            link |= sign(settings.link_keys[0], Link(campaign_id, external_id))
+        return urlencode(link)
+
     rule = "=" * 72
     lines = [
         rule,
@@ -73,26 +83,28 @@ def banner(url: str, settings: Settings) -> str:
         "",
         "Try the member's flow (open in a browser):",
     ]
+    if settings.link_keys:
+        lines[-1] = (
+            f"Try the member's flow (open in a browser; signed with key {settings.link_keys[0].kid}"
+            " of RESOLVER_LINK_KEYS, as every link must be):"
+        )
     for label, external_id in (
         ("unredeemed  ", DEMO.unredeemed),
         ("redeemed    ", DEMO.redeemed),
         ("expired     ", DEMO.expired),
         ("no coupon   ", DEMO.unknown),
     ):
-        query = urlencode({"externalId": external_id, "campaignId": DEMO.campaign_id})
-        lines.append(f"  {label}{base}/redeem?{query}")
-    query = urlencode({"externalId": DEMO.unredeemed, "campaignId": DEMO.campaign_id})
+        lines.append(f"  {label}{base}/redeem?{query(DEMO.campaign_id, external_id)}")
     lines += [
         "",
         "Or the JSON API:",
-        f"  curl -X POST '{base}/api/v1/redeem?{query}'",
+        f"  curl -X POST '{base}/api/v1/redeem?{query(DEMO.campaign_id, DEMO.unredeemed)}'",
         *reset_lines(url, settings),
         "",
         "Every other simulated back end serves the same coupons in its own demo campaign:",
     ]
     for backend, campaign in DEMO.other_campaigns.items():
-        query = urlencode({"externalId": DEMO.unredeemed, "campaignId": campaign})
-        lines.append(f"  {backend:<12}{base}/redeem?{query}")
+        lines.append(f"  {backend:<12}{base}/redeem?{query(campaign, DEMO.unredeemed)}")
     lines += [
         "(their APIs are simulated under /passworks, /skycore, /walletobjects, /generic)",
         rule,

@@ -162,3 +162,21 @@ def test_with_a_redis_of_its_own_the_demo_says_how_to_forget_and_leaves_it_alone
         assert httpx.post(f"{sandbox_url.group(1)}/_sandbox/reset").status_code == 200
         assert client.get("someone-elses-key") == b"kept"
         assert "FLUSHDB" in child.output()
+
+
+def test_with_link_keys_the_printed_demo_links_open_their_coupons(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """Signed links are required then, and the banner prints signed ones that work."""
+    port = processes.free_port()
+    child = processes.Child(
+        "serve", ["serve", "--port", str(port)], port=port,
+        settings={"RESOLVER_LINK_KEYS": "k1:a-demo-secret-of-16-chars"}, workdir=tmp_path,
+        ready_path="/readyz",
+    )  # fmt: skip
+    watch(request, child)
+    with child, httpx.Client(headers={"user-agent": BROWSER}, timeout=10.0) as browser:
+        links = dict(DEMO_LINK.findall(child.output()))
+        assert "sig=" in links["unredeemed"]
+        assert page_state(browser.get(links["unredeemed"])) == "confirm"
+        assert page_state(browser.get(links["expired"])) == "expired"
