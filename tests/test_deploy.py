@@ -76,3 +76,15 @@ def test_compose_runs_redis_without_eviction_and_the_resolver_against_it(
     assert resolver["environment"]["RESOLVER_REDIS_URL"] == "redis://redis:6379/0"
     assert resolver["depends_on"]["redis"]["condition"] == "service_healthy"
     assert "/readyz" in " ".join(resolver["healthcheck"]["test"])
+
+
+def test_the_deploy_readme_gives_the_grace_periods_the_files_set(
+    compose: dict[str, Any],
+) -> None:
+    """The checklist's numbers are the Dockerfile's and compose's, not older ones."""
+    command = container_command()
+    grace = command[command.index("--timeout-graceful-shutdown") + 1]
+    stop_grace = compose["services"]["resolver"]["stop_grace_period"]
+    checklist = (DEPLOY / "README.md").read_text()
+    assert f"up to {grace} s" in checklist
+    assert f"stop_grace_period: {stop_grace}" in checklist
