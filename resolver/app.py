@@ -164,9 +164,8 @@ def app_from_environment() -> Starlette:
     """
     settings = startup.settings_or_exit()
     try:
-        app = create_app(settings)  # reads the campaigns file
-        startup.check(settings, embedded=False)
-        startup.check_redis(settings)
+        startup.preflight(settings, embedded=False)
+        app = create_app(settings)
     except ResolverError as problem:
         startup.refuse(str(problem))
     startup.warn(settings)

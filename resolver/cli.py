@@ -13,7 +13,6 @@ import contextlib
 import signal
 import sys
 from importlib.metadata import version
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import structlog
@@ -24,9 +23,6 @@ from resolver.startup import settings_or_exit
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
-
-    from resolver.campaigns import CampaignsFile
-    from resolver.settings import Settings
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -158,9 +154,7 @@ def serve(args: argparse.Namespace) -> int:
     logs.configure(settings.log_level, settings.log_format)
     # Checked once, here, before any worker starts (each worker reads the files again).
     try:
-        accounts = files_ok(settings)
-        startup.check(settings, embedded=True)
-        startup.check_redis(settings)
+        accounts = startup.preflight(settings, embedded=True)
     except ResolverError as problem:
         startup.refuse(str(problem))
     if accounts is not None:
@@ -217,18 +211,6 @@ def link(args: argparse.Namespace) -> int:
         say(f"resolver: {error}")
         return 2
     return 0
-
-
-def files_ok(settings: Settings) -> CampaignsFile | None:
-    """The campaigns file, if any, once the staff file (if any) has loaded too; raises a
-    `ResolverError` naming the file and what is wrong in it."""
-    from resolver import campaigns  # noqa: PLC0415
-    from resolver.staff import directory  # noqa: PLC0415
-
-    accounts = campaigns.load(settings.campaigns_file) if settings.campaigns_file else None
-    if settings.staff_file:
-        directory.load(Path(settings.staff_file), settings.staff_verification)
-    return accounts
 
 
 def _exit_cleanly(signum: int, frame: object) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import difflib
 import os
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 from urllib.parse import urlsplit
 
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+    from resolver.campaigns import CampaignsFile
 
 log = structlog.get_logger("resolver.startup")
 
@@ -58,6 +61,27 @@ def one_line(problem: str) -> str:
     if not rest:
         return head
     return f"{head} {'; '.join(rest)}" if head.endswith(":") else "; ".join([head, *rest])
+
+
+def preflight(settings: Settings, *, embedded: bool) -> CampaignsFile | None:
+    """Everything start-up can check before serving, in the order a person fixes it: the files,
+    the settings, then Redis. Answers the campaigns file, if any; raises a `ResolverError`
+    naming what to fix. (`embedded`: see `check`.)"""
+    accounts = check_files(settings)
+    check(settings, embedded=embedded)
+    check_redis(settings)
+    return accounts
+
+
+def check_files(settings: Settings) -> CampaignsFile | None:
+    """The campaigns file, if any, once the staff file (if any) has loaded too."""
+    from resolver import campaigns  # noqa: PLC0415  # start-up alone reads the files here
+    from resolver.staff import directory  # noqa: PLC0415
+
+    accounts = campaigns.load(settings.campaigns_file) if settings.campaigns_file else None
+    if settings.staff_file:
+        directory.load(Path(settings.staff_file), settings.staff_verification)
+    return accounts
 
 
 def check(settings: Settings, *, embedded: bool) -> None:

@@ -163,10 +163,10 @@ def test_the_container_command_stops_in_one_line_when_redis_does_not_answer(
     assert line.startswith(f"resolver: Redis at {tmp_path}/absent.sock does not answer (")
 
 
-def test_the_container_command_reports_a_bad_staff_file_without_a_traceback(
+def test_a_bad_staff_file_stops_serve_and_the_container_command_in_the_same_line(
     redis_url: str, tmp_path: Path
 ) -> None:
-    """The lifespan finds it: uvicorn logs the problem itself, in one line, and stops."""
+    """The file and the problem in it, before anything starts, from either command."""
     staff_file = tmp_path / "staff.toml"
     staff_file.write_text("[stores.paris-01]\nname = 42\n")
     settings = {
@@ -176,18 +176,9 @@ def test_the_container_command_reports_a_bad_staff_file_without_a_traceback(
         "RESOLVER_STAFF_FILE": str(staff_file),
         "RESOLVER_STAFF_VERIFICATION": "required",
     }
-    done = subprocess.run(  # noqa: S603  # our own interpreter and argv, no shell
-        [sys.executable, "-m", *CONTAINER],
-        env=processes.child_environment(settings),
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=REFUSAL_TIMEOUT_S,
-        check=False,
-    )
-    assert done.returncode == 3  # uvicorn's start-up failure
-    assert "Traceback" not in done.stderr
-    assert [line for line in done.stderr.splitlines() if str(staff_file) in line], done.stderr
+    line = refused(CONTAINER, settings, tmp_path)
+    assert line.startswith(f"resolver: staff file {staff_file} (RESOLVER_STAFF_FILE): ")
+    assert line == refused(serve_command(), settings, tmp_path)
 
 
 @pytest.fixture
