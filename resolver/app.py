@@ -21,7 +21,9 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from resolver import campaigns, logs
+from resolver import campaigns, logs, startup
+from resolver.draining import Drain, on_stop_signals
+from resolver.exceptions import ResolverError
 from resolver.memory import Memory, client_name
 from resolver.notifier import Notifier
 from resolver.policy import Policy, longest_lease
@@ -60,8 +62,9 @@ def create_app(
     *,
     upstream_transport: httpx.AsyncBaseTransport | None = None,
     clock: Callable[[], datetime] | None = None,
+    drain: Drain | None = None,
 ) -> Starlette:
-    """The resolver as an ASGI app; a test may stand in for the network and for the clock.
+    """The resolver as an ASGI app; a test may stand in for the network, the clock and the drain.
 
     A campaigns file is read here, not in the lifespan, so that a bad one stops start-up at
     once with a message naming the file and the entry (`ConfigurationError`).
@@ -72,6 +75,7 @@ def create_app(
     brand = Brand.from_settings(settings)
     templates = make_templates(brand)
     catalogues = Catalogues()
+    drain = drain or Drain()
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[dict[str, Any]]:
@@ -81,14 +85,10 @@ def create_app(
             if settings.staff_file
             else None
         )
-        if settings.redis_url is None:
-            raise RuntimeError("RESOLVER_REDIS_URL is not set (`resolver serve` starts one)")
-        if settings.upstream == "sandbox" and settings.passkit_base_url is None:
-            # Never fall back to PassKit's real hosts with the sandbox's demo credentials.
-            raise RuntimeError(
-                "RESOLVER_UPSTREAM=sandbox needs RESOLVER_PASSKIT_BASE_URL "
-                "(`resolver serve` starts a sandbox itself when no credentials are set)"
-            )
+        # Never a missing Redis, real coupons without a secret key, or the sandbox's demo
+        # credentials sent to PassKit's real hosts: whoever created the app.
+        startup.check(settings, embedded=False)
+        assert settings.redis_url is not None
         name = client_name()
         redis = connect_redis(settings.redis_url, settings, name=name)
         http = upstream_client(settings, upstream_transport)
@@ -121,7 +121,7 @@ def create_app(
                 drift=settings.staff_code_drift,
                 clock=now,
             )
-            yield {
+            services = {
                 "services": Services(
                     settings=settings,
                     redemptions=redemptions,
@@ -132,8 +132,14 @@ def create_app(
                     catalogues=catalogues,
                     upstream=describe_upstream(settings, accounts),
                     clock=now,
+                    drain=drain,
                 )
             }
+            with on_stop_signals(drain):
+                # Last, so that a subscriber counted in Redis is a worker that has started
+                # (what `resolver bench` and the end-to-end tests wait for).
+                await notifier.start(wait=settings.redis_timeout)
+                yield services
         finally:
             await notifier.stop()
             await http.aclose()
@@ -149,6 +155,7 @@ def create_app(
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ],
         middleware=[
+            Middleware(startup.OneLineStartupFailure),
             *proxy_middleware(settings),
             Middleware(
                 RequestContextMiddleware,
@@ -163,7 +170,23 @@ def create_app(
 
 
 def app_from_environment() -> Starlette:
-    """The uvicorn factory each worker process calls: settings come from its environment."""
+    """The container's uvicorn factory: settings from the environment, checked first.
+
+    What `resolver serve` refuses, this refuses in the same line (exit 2), and it never falls
+    back to an embedded Redis or the sandbox; what `serve` warns about, it warns about once.
+    """
+    settings = startup.settings_or_exit()
+    try:
+        startup.preflight(settings, embedded=False)
+        app = create_app(settings)
+    except ResolverError as problem:
+        startup.refuse(str(problem))
+    startup.warn(settings)
+    return app
+
+
+def serve_worker_app() -> Starlette:
+    """The factory `resolver serve`'s workers call: their parent has checked and warned."""
     return create_app(load_settings())
 
 

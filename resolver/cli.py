@@ -10,20 +10,16 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import signal
 import sys
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode
+from importlib.metadata import version
+from typing import TYPE_CHECKING
 
-from pydantic import ValidationError
+import structlog
 
-from resolver.settings import Settings, describe_error, load_settings
-
-# How long `serve` keeps an idle client connection: above a load balancer's idle timeout
-# (commonly 60 s), so the balancer never reuses a connection uvicorn has just closed.
-SERVER_KEEPALIVE_SECONDS = 75
+from resolver import startup
+from resolver.demo import display_host
+from resolver.startup import settings_or_exit
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -42,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="resolver", description="Redeems the active wallet-pass coupon behind a pass link."
     )
+    parser.add_argument("--version", action="version", version=f"resolver {version('resolver')}")
     commands = parser.add_subparsers(title="commands")
 
     serve_cmd = commands.add_parser("serve", help="run the service (embedded defaults for a demo)")
@@ -146,72 +143,30 @@ def add_staff_parsers(commands: argparse._SubParsersAction[argparse.ArgumentPars
     )
 
 
-def settings_or_exit(**overrides: Any) -> Settings:
-    """Settings from the environment plus explicit overrides; exits naming any bad variable."""
-    try:
-        return load_settings(
-            **{name: value for name, value in overrides.items() if value is not None}
-        )
-    except ValidationError as error:
-        print(f"resolver: {describe_error(error)}", file=sys.stderr)
-        raise SystemExit(2) from None
-
-
 def serve(args: argparse.Namespace) -> int:
-    import uvicorn  # noqa: PLC0415  # only the serve command needs it
-
-    from resolver.embedded import EmbeddedRedis  # noqa: PLC0415
+    from resolver import demo, logs, serving  # noqa: PLC0415  # only serve needs uvicorn
+    from resolver.exceptions import ResolverError  # noqa: PLC0415
 
     settings = settings_or_exit(host=args.host, port=args.port)
     if args.workers < 1:
         print("resolver: --workers must be at least 1", file=sys.stderr)
         return 2
-    if not campaigns_file_ok(settings):
-        return 2
+    logs.configure(settings.log_level, settings.log_format)
+    # Checked once, here, before any worker starts (each worker reads the files again).
+    try:
+        accounts = startup.preflight(settings, embedded=True)
+    except ResolverError as problem:
+        startup.refuse(str(problem))
+    if accounts is not None:
+        structlog.get_logger("resolver.cli").info(accounts.describe())
+    startup.warn(settings)
     # uvicorn drains requests on SIGTERM, then raises the signal again for the handler found
     # before it started. Python's default for SIGTERM ends the process on the spot, before
     # the `with` below stops the embedded Redis and sandbox and removes their files.
     signal.signal(signal.SIGTERM, _exit_cleanly)
-    if settings.staff_file:  # each worker reads it again; this says what is wrong just once
-        from resolver.exceptions import StaffFileError  # noqa: PLC0415
-        from resolver.staff import directory  # noqa: PLC0415
-
-        try:
-            directory.load(Path(settings.staff_file), settings.staff_verification)
-        except StaffFileError as error:
-            print(f"resolver: {error}", file=sys.stderr)
-            return 2
     with contextlib.ExitStack() as stack:
-        if settings.redis_url is None:
-            redis = stack.enter_context(EmbeddedRedis())
-            os.environ["RESOLVER_REDIS_URL"] = redis.url
-            say(
-                f"Redis: embedded at {redis.url} (private, in memory, for local use only; "
-                "set RESOLVER_REDIS_URL in production)"
-            )
-        if settings.upstream == "sandbox" and settings.passkit_base_url is None:
-            from resolver.sandbox.server import start_in_thread  # noqa: PLC0415
-
-            sandbox_server = start_in_thread("127.0.0.1", 0)
-            stack.callback(sandbox_server.stop)
-            os.environ["RESOLVER_PASSKIT_BASE_URL"] = sandbox_server.url
-            os.environ["RESOLVER_UPSTREAM"] = "sandbox"
-            say_sandbox_banner(sandbox_server.url, settings)
-        uvicorn.run(
-            "resolver.app:app_from_environment",
-            factory=True,
-            host=settings.host,
-            port=settings.port,
-            workers=args.workers,
-            log_level=settings.log_level,
-            access_log=False,  # the app writes one canonical line per request instead
-            # Forwarding headers are trusted per RESOLVER_FORWARDED_ALLOW_IPS, inside the app.
-            proxy_headers=False,
-            timeout_graceful_shutdown=int(settings.lease_seconds),
-            server_header=False,
-            timeout_keep_alive=SERVER_KEEPALIVE_SECONDS,
-        )
-    return 0
+        demo.start(settings, stack)
+        return serving.run(serving.server_config(settings, args.workers))
 
 
 def link(args: argparse.Namespace) -> int:
@@ -256,24 +211,6 @@ def link(args: argparse.Namespace) -> int:
         say(f"resolver: {error}")
         return 2
     return 0
-
-
-def campaigns_file_ok(settings: Settings) -> bool:
-    """Whether the campaigns file (if any) loads; says what is wrong when it does not.
-
-    Each worker loads it again; checking here first stops `serve` before any worker starts.
-    """
-    from resolver import campaigns  # noqa: PLC0415
-    from resolver.exceptions import ConfigurationError  # noqa: PLC0415
-
-    if settings.campaigns_file is None:
-        return True
-    try:
-        say(campaigns.load(settings.campaigns_file).describe())
-    except ConfigurationError as error:
-        print(f"resolver: {error}", file=sys.stderr)
-        return False
-    return True
 
 
 def _exit_cleanly(signum: int, frame: object) -> None:
@@ -322,50 +259,6 @@ def bench(args: argparse.Namespace) -> int:
     figures = run(options, say=lambda message: say(f"bench: {message}"))
     print(render(figures), flush=True)
     return 1 if problems(figures) else 0
-
-
-def say_sandbox_banner(url: str, settings: Settings) -> None:
-    from resolver.sandbox import DEMO  # noqa: PLC0415
-
-    base = f"http://{display_host(settings.host)}:{settings.port}"
-    rule = "=" * 72
-    lines = [
-        rule,
-        "SANDBOX MODE: no PassKit credentials are set, so this talks to a built-in",
-        f"simulator of PassKit at {url}. No real coupons are touched.",
-        "Set RESOLVER_PASSKIT_API_KEY and RESOLVER_PASSKIT_API_SECRET to use PassKit.",
-        "",
-        "Try the member's flow (open in a browser):",
-    ]
-    for label, external_id in (
-        ("unredeemed  ", DEMO.unredeemed),
-        ("redeemed    ", DEMO.redeemed),
-        ("expired     ", DEMO.expired),
-        ("no coupon   ", DEMO.unknown),
-    ):
-        query = urlencode({"externalId": external_id, "campaignId": DEMO.campaign_id})
-        lines.append(f"  {label}{base}/redeem?{query}")
-    query = urlencode({"externalId": DEMO.unredeemed, "campaignId": DEMO.campaign_id})
-    lines += [
-        "",
-        "Or the JSON API:",
-        f"  curl -X POST '{base}/api/v1/redeem?{query}'",
-        f"Reset the demo data: curl -X POST {url}/_sandbox/reset",
-        "",
-        "Every other simulated back end serves the same coupons in its own demo campaign:",
-    ]
-    for backend, campaign in DEMO.other_campaigns.items():
-        query = urlencode({"externalId": DEMO.unredeemed, "campaignId": campaign})
-        lines.append(f"  {backend:<12}{base}/redeem?{query}")
-    lines += [
-        "(their APIs are simulated under /passworks, /skycore, /walletobjects, /generic)",
-        rule,
-    ]
-    say("\n".join(lines))
-
-
-def display_host(host: str) -> str:
-    return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104  # a comparison
 
 
 def say(message: str) -> None:

@@ -1,5 +1,8 @@
 """structlog configuration: JSON lines in production, readable lines on a terminal.
 
+uvicorn's own lines (start-up, shutdown, errors) are rendered the same way, so a log collector
+sees one format.
+
 Context variables come first so every line carries the request id and the coupon's keyed hash
 that the request bound. Raw ids, query strings, tokens and secrets are never passed to a logger;
 as a second line of defence, any field whose name looks secret is masked before rendering.
@@ -17,6 +20,7 @@ if TYPE_CHECKING:
     from collections.abc import MutableMapping
 
 SECRET_WORDS = ("secret", "token", "password", "authorization", "api_key", "apikey", "sig")
+UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi")
 
 
 def mask_secrets(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
@@ -29,7 +33,12 @@ def mask_secrets(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMap
 def configure(
     level: str = "info", fmt: Literal["auto", "json", "console"] = "auto", stream: Any = None
 ) -> None:
-    """Configure structlog (and route stdlib logging, e.g. uvicorn's, to the same stream)."""
+    """Configure structlog, and render stdlib logging (uvicorn's own lines) the same way.
+
+    Called by `resolver serve` before it starts uvicorn and by every app it creates, so it
+    holds for the container's plain `uvicorn … --factory` too, whose logging uvicorn has set up
+    before the app exists: uvicorn's own handlers give way to one on the root logger.
+    """
     stream = stream or sys.stderr
     as_json = fmt == "json" or (fmt == "auto" and not stream.isatty())
     renderer: Any = (
@@ -38,20 +47,46 @@ def configure(
         else structlog.dev.ConsoleRenderer(colors=stream.isatty())
     )
     numeric = logging.getLevelNamesMapping()[level.upper()]
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        mask_secrets,
+        structlog.processors.format_exc_info,
+    ]
     structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            mask_secrets,
-            structlog.processors.format_exc_info,
-            renderer,
-        ],
+        processors=[*shared, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
         logger_factory=structlog.PrintLoggerFactory(stream),
         cache_logger_on_first_use=False,
     )
-    logging.basicConfig(stream=stream, level=max(numeric, logging.INFO), format="%(message)s")
+    route_stdlib_logging(stream, shared, renderer, numeric)
     # httpx logs every request's URL at INFO, and our URLs carry raw external ids.
     for noisy in ("httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+class _Handler(logging.StreamHandler[Any]):
+    """The root logger's handler this module installs (and replaces when configured again)."""
+
+
+def route_stdlib_logging(stream: Any, shared: list[Any], renderer: Any, level: int) -> None:
+    """Every stdlib log record, uvicorn's included, rendered by structlog onto `stream`."""
+    handler = _Handler(stream)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[structlog.stdlib.add_logger_name, *shared],
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+        )
+    )
+    root = logging.getLogger()
+    for old in [old for old in root.handlers if isinstance(old, _Handler)]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(max(level, logging.INFO))
+    for name in UVICORN_LOGGERS:
+        logger = logging.getLogger(name)
+        logger.handlers.clear()
+        logger.setLevel(level)
+        # The app writes one canonical line per request: uvicorn's access lines never show.
+        logger.propagate = name != "uvicorn.access"

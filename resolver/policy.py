@@ -32,6 +32,17 @@ def lease(exchange: float, capabilities: Capabilities) -> float:
     return calls * exchange + LEASE_MARGIN
 
 
+# The most exchanges any back end's attempt makes: a token, a read and the write (Google
+# Wallet), or a look and an update (Skycore, an update call), then a read-back of two.
+MOST_CALLS = 5
+
+
+def longest_possible_lease(exchange: float) -> float:
+    """The longest lease any back end can need: what a drain must allow before the service
+    knows which back ends it will serve (each one's lease is tested to fit)."""
+    return MOST_CALLS * exchange + LEASE_MARGIN
+
+
 def longest_lease(exchange: float, back_ends: Iterable[Capabilities]) -> float:
     """The longest lease any configured back end needs: how long a shutdown must drain, and how
     long claims wait after Redis lost its memory."""

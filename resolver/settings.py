@@ -18,6 +18,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from resolver.models import VerificationPolicy  # noqa: TC001  # pydantic reads it at runtime
+from resolver.policy import longest_possible_lease
 from resolver.ratelimit import parse_limit
 from resolver.signing import LinkKey, parse_keys
 
@@ -27,6 +28,10 @@ PASSKIT_REGIONS = {
 }
 
 ENV_PREFIX = "RESOLVER_"
+# Variables with the prefix that are not settings: read by `load_settings` and by the tests.
+OTHER_VARIABLES = frozenset(
+    {f"{ENV_PREFIX}SECRETS_DIR", f"{ENV_PREFIX}TEST_REDIS_URL", f"{ENV_PREFIX}FUZZ_EXAMPLES"}
+)
 
 HEX_COLOUR = re.compile(r"#(?:[0-9a-fA-F]{3}){1,2}")
 LOGO_SUFFIXES = (".svg", ".png", ".webp", ".jpg", ".jpeg", ".gif")
@@ -285,19 +290,14 @@ class Settings(BaseSettings):
         return self.upstream_connect_timeout * 3 + self.upstream_timeout
 
     @property
-    def lease_seconds(self) -> float:
-        """How long a claim protects a one-call redemption in flight (PassKit's).
+    def longest_lease_seconds(self) -> float:
+        """The longest lease any claim can get: what a drain must give a redemption in flight.
 
-        It must outlast the worst case: the redeem and the read-back that settles an unclear
-        answer, with margin. Back ends whose redeem takes more calls get longer leases
-        (`resolver.redemption.Policy.lease_for`).
+        The one place the server's graceful-shutdown timeout reads. A campaigns file may route
+        to any back end (and the sandbox's demo routes to every one), so it is the longest any
+        back end can need (`resolver.policy`).
         """
-        return lease(self.exchange_seconds, calls=1)
-
-
-def lease(exchange: float, calls: int) -> float:
-    """A claim's lease: `calls` upstream calls to redeem, one to read back, and 5 s of margin."""
-    return (calls + 1) * exchange + 5.0
+        return longest_possible_lease(self.exchange_seconds)
 
 
 def load_settings(**overrides: Any) -> Settings:
@@ -312,11 +312,11 @@ def load_settings(**overrides: Any) -> Settings:
 
 
 def describe_error(error: ValidationError) -> str:
-    """A start-up message that names each bad variable, e.g. `RESOLVER_PORT: ...`."""
-    lines = []
+    """A one-line start-up message that names each bad variable, e.g. `RESOLVER_PORT: ...`."""
+    problems = []
     for item in error.errors():
         field = ".".join(str(part) for part in item["loc"] if isinstance(part, str))
         name = f"{ENV_PREFIX}{field.upper()}" if field else "settings"
-        message = item["msg"].removeprefix("Value error, ")
-        lines.append(f"{name}: {message}")
-    return "invalid configuration:\n  " + "\n  ".join(lines)
+        message = " ".join(item["msg"].removeprefix("Value error, ").split())
+        problems.append(f"{name}: {message}")
+    return "invalid configuration: " + "; ".join(problems)

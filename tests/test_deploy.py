@@ -2,30 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
 from resolver.settings import ENV_PREFIX, Settings
+from tests.support.deploy import DEPLOY, container_command, dockerfile_instructions
 
-DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
 SETTINGS = {f"{ENV_PREFIX}{name.upper()}" for name in Settings.model_fields}
-
-
-def dockerfile_instructions() -> list[tuple[str, str]]:
-    """(INSTRUCTION, arguments) pairs, with continuation lines joined and comments dropped."""
-    text = re.sub(r"\\\n\s*", " ", (DEPLOY / "Dockerfile").read_text())
-    pairs = []
-    for raw in text.splitlines():
-        line = raw.strip()
-        if line and not line.startswith("#"):
-            instruction, _, arguments = line.partition(" ")
-            pairs.append((instruction.upper(), arguments.strip()))
-    return pairs
 
 
 @pytest.fixture
@@ -51,12 +37,21 @@ def test_the_image_installs_dependencies_before_the_project_and_runs_as_non_root
 
 
 def test_the_image_runs_one_uvicorn_process_on_the_app_factory() -> None:
-    """CMD is uvicorn on the factory (never the embedded demo), one process, graceful stop."""
-    command = json.loads(next(args for name, args in dockerfile_instructions() if name == "CMD"))
+    """CMD is uvicorn on the factory (never the embedded demo), in one process."""
+    command = container_command()
     assert command[:3] == ["uvicorn", "resolver.app:app_from_environment", "--factory"]
     assert "--workers" not in command
+
+
+def test_the_images_graceful_stop_outlasts_the_longest_claim_lease(
+    compose: dict[str, Any],
+) -> None:
+    """A redemption in flight at SIGTERM may take its whole lease; compose waits longer still."""
+    command = container_command()
     grace = int(command[command.index("--timeout-graceful-shutdown") + 1])
-    assert grace > Settings(_env_file=None).lease_seconds
+    assert grace >= Settings(_env_file=None).longest_lease_seconds
+    stop_grace = compose["services"]["resolver"]["stop_grace_period"]
+    assert int(stop_grace.removesuffix("s")) > grace
 
 
 def test_the_image_and_compose_name_only_real_settings(compose: dict[str, Any]) -> None:
@@ -81,3 +76,15 @@ def test_compose_runs_redis_without_eviction_and_the_resolver_against_it(
     assert resolver["environment"]["RESOLVER_REDIS_URL"] == "redis://redis:6379/0"
     assert resolver["depends_on"]["redis"]["condition"] == "service_healthy"
     assert "/readyz" in " ".join(resolver["healthcheck"]["test"])
+
+
+def test_the_deploy_readme_gives_the_grace_periods_the_files_set(
+    compose: dict[str, Any],
+) -> None:
+    """The checklist's numbers are the Dockerfile's and compose's, not older ones."""
+    command = container_command()
+    grace = command[command.index("--timeout-graceful-shutdown") + 1]
+    stop_grace = compose["services"]["resolver"]["stop_grace_period"]
+    checklist = (DEPLOY / "README.md").read_text()
+    assert f"up to {grace} s" in checklist
+    assert f"stop_grace_period: {stop_grace}" in checklist

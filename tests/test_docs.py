@@ -27,6 +27,14 @@ def test_every_setting_is_documented(document: str) -> None:
     assert not missing, f"{document} does not mention {missing}"
 
 
+def test_the_readme_says_where_to_read_about_deploying() -> None:
+    """A newcomer finds deploy/: the image, the compose file and the production checklist."""
+    readme = (ROOT / "README.md").read_text()
+    assert "(deploy/README.md)" in readme
+    assert "deploy/Dockerfile" in readme
+    assert "compose.yaml" in readme
+
+
 def test_the_env_example_names_only_real_settings() -> None:
     """No stale variable lingers in .env.example."""
     names = {f"{ENV_PREFIX}{name.upper()}" for name in Settings.model_fields}

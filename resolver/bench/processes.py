@@ -52,7 +52,8 @@ def child_environment(settings: Mapping[str, str]) -> dict[str, str]:
 
 
 class Child:
-    """One `python -m resolver …` process serving HTTP at `url`, its stderr kept in a file."""
+    """One `python -m resolver …` (or another `module`'s) process serving HTTP at `url`, its
+    stderr kept in a file."""
 
     def __init__(
         self,
@@ -63,9 +64,10 @@ class Child:
         settings: Mapping[str, str],
         workdir: Path,
         ready_path: str,
+        module: str = "resolver",
     ) -> None:
         self.name = name
-        self.args = [sys.executable, "-m", "resolver", *args]
+        self.args = [sys.executable, "-m", module, *args]
         self.port = port
         self.url = f"http://{HOST}:{port}"
         self.settings = dict(settings)
@@ -189,12 +191,26 @@ def serve(
     return Child("serve", args, port=port, settings=settings, workdir=workdir, ready_path="/readyz")
 
 
+def container(workdir: Path, settings: Mapping[str, str], command: Sequence[str]) -> Child:
+    """The container image's command (`uvicorn …`), on a free port of this host (not started)."""
+    port = free_port()
+    module, *args = command
+    args[args.index("--host") + 1] = HOST
+    args[args.index("--port") + 1] = str(port)
+    return Child(
+        module, args, port=port, settings=settings, workdir=workdir, ready_path="/readyz",
+        module=module,
+    )  # fmt: skip
+
+
 def wait_for_workers(redis_url: str, workers: int, timeout: float = START_TIMEOUT) -> None:
     """Wait until `workers` serve processes have finished starting, all of them.
 
     `/readyz` answers as soon as one worker is up, and one worker would take every
     connection meanwhile. The last thing a worker's start-up does is subscribe to the channel
-    settled redemptions are announced on, so the subscriber count says how many are up.
+    settled redemptions are announced on, so the subscriber count says how many are up (and
+    ready to drain: a worker still starting when told to stop holds its copy of the listening
+    socket until it has started).
     """
     client = redis.Redis.from_url(redis_url, socket_timeout=2.0)
     try:

@@ -48,6 +48,9 @@ if TYPE_CHECKING:
         StaticOffer,
     )
 
+# Unix times above this are in milliseconds (as seconds, they would be past the year 5000).
+MILLISECONDS_FROM = 100_000_000_000
+
 STATES = {
     "no_active_coupon": CouponState.NO_ACTIVE_COUPON,
     "already_redeemed": CouponState.ALREADY_REDEEMED,
@@ -112,8 +115,8 @@ class GenericHttp:
             link,
             self._synthetic_id(link),
             redeemed=redeemed,
-            redeemed_at=parse_date(redeemed_at) if redeemed else None,
-            expiry_date=parse_date(expires),
+            redeemed_at=parse_time(redeemed_at) if redeemed else None,
+            expiry_date=parse_time(expires),
             invalidated=status in _lowered(rule.void),
             expired=status in _lowered(rule.expired),
         )
@@ -212,6 +215,18 @@ def _values(link: Link, details: RedeemDetails | None = None) -> dict[str, str]:
         "reference": details.reference if details else "",
         "now": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
     }
+
+
+def parse_time(value: object) -> datetime | None:
+    """A time as an API may write it: RFC 3339 with an offset, or Unix time in seconds or
+    milliseconds. One without an offset is left unknown: its zone cannot be told."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return parse_date(value)
+    seconds = value / 1000 if value >= MILLISECONDS_FROM else value
+    try:
+        return datetime.fromtimestamp(seconds, UTC) if seconds > 0 else None
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 def _lowered(values: list[str]) -> set[str]:

@@ -116,6 +116,7 @@ class LookupTemplate(RequestTemplate):
     redeemed: list[str]
     void: list[str] = Field(default_factory=list)
     expired: list[str] = Field(default_factory=list)
+    # Times: RFC 3339 with an offset, or Unix time in seconds or milliseconds.
     expires_at_path: JsonPath | None = None
     redeemed_at_path: JsonPath | None = None
 

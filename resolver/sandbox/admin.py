@@ -10,7 +10,8 @@
     POST   /_sandbox/offers           create (201) or replace (200) an offer
     POST   /_sandbox/campaigns        create (201) or rename (200) a campaign
     GET    /_sandbox/stats            PassKit calls per endpoint, per status and per coupon
-    POST   /_sandbox/reset            back to the demo seed, or {"empty": true} for nothing
+    POST   /_sandbox/reset            back to the demo seed, or {"empty": true} for nothing (and
+                                      whoever runs the sandbox may forget with it: `on_reset`)
     GET|PUT|DELETE /_sandbox/faults   read, replace or clear the faults (see `faults`)
 
 No authentication: the sandbox holds only test data. Every body and answer is JSON; refusals
@@ -23,6 +24,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
@@ -31,6 +33,8 @@ from resolver.sandbox.errors import BadRequest
 from resolver.sandbox.faults import FaultConfig
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from starlette.requests import Request
 
     from resolver.sandbox.payloads import Body, CouponSpec
@@ -44,10 +48,14 @@ _COUNT_FIELDS = frozenset({"count", "externalIdPrefix"})
 
 
 class AdminApi:
-    """The `/_sandbox/` endpoints over one `SandboxState`."""
+    """The `/_sandbox/` endpoints over one `SandboxState`.
 
-    def __init__(self, state: SandboxState) -> None:
+    `on_reset`, when given, runs after every reset (in a thread: it may do blocking I/O).
+    """
+
+    def __init__(self, state: SandboxState, on_reset: Callable[[], None] | None = None) -> None:
         self._state = state
+        self._on_reset = on_reset
 
     def routes(self) -> list[Route]:
         """The admin routes."""
@@ -126,6 +134,8 @@ class AdminApi:
         body = await _body(request)
         payloads.reject_unknown(body, frozenset({"empty"}), "reset")
         self._state.reset(empty=payloads.boolean(body, "empty"))
+        if self._on_reset is not None:
+            await run_in_threadpool(self._on_reset)
         return JSONResponse(self._summary())
 
     async def faults(self, request: Request) -> JSONResponse:

@@ -28,6 +28,8 @@ from resolver.sandbox.skycore_api import SkycoreApi
 from resolver.sandbox.state import SandboxState
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from starlette.requests import Request
     from starlette.responses import Response
 
@@ -40,14 +42,16 @@ def create_sandbox_app(
     token: str | None = None,
     latency_ms: float = 0.0,
     google_keys: dict[str, str] | None = None,
+    on_reset: Callable[[], None] | None = None,
 ) -> Starlette:
     """A simulator of every back end over `state` (a new demo-seeded one by default).
 
     `api_key` and `api_secret` are the PassKit REST credentials JWTs must be made with;
     `token`, when given, is also accepted as a legacy `Bearer` token; `latency_ms` delays every
     call; `google_keys` (service account e-mail → public key PEM) makes the OAuth endpoint check
-    assertion signatures. The state is reachable as `app.state.sandbox` (or
-    `sandbox_state(app)`), the OAuth endpoint as `app.state.google_tokens`.
+    assertion signatures; `on_reset` runs after every `POST /_sandbox/reset`. The state is
+    reachable as `app.state.sandbox` (or `sandbox_state(app)`), the OAuth endpoint as
+    `app.state.google_tokens`.
     """
     if state is None:
         state = SandboxState()
@@ -64,7 +68,7 @@ def create_sandbox_app(
             *GoogleWalletApi(state, tokens, latency_ms=latency_ms).routes(),
             *InhouseApi(state, latency_ms=latency_ms).routes(),
             *BadgeAndMakeApi(state, latency_ms=latency_ms).routes(),
-            *AdminApi(state).routes(),
+            *AdminApi(state, on_reset).routes(),
         ],
         exception_handlers={
             404: _not_found,

@@ -16,6 +16,7 @@ from resolver.sandbox.state import SandboxState
 from resolver.threaded import SERVER_KEEPALIVE_SECONDS, Server, ThreadedServer
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from types import TracebackType
 
 # After this long uvicorn cancels requests still running at shutdown.
@@ -87,17 +88,24 @@ def start_in_thread(
     token: str | None = None,
     log_level: str | None = None,
     state: SandboxState | None = None,
+    on_reset: Callable[[], None] | None = None,
 ) -> SandboxHandle:
     """Serve a sandbox from a daemon thread; returns once it accepts connections.
 
     Port 0 picks a free port (see `handle.port`). Logging is left as the host process set it
     up unless `log_level` is given: uvicorn's loggers are process-wide, shared with the service.
+    `on_reset` runs after every `POST /_sandbox/reset` (`resolver serve`'s demo forgets then).
     """
     if state is None:
         state = SandboxState()
         state.seed_demo()
     app = create_sandbox_app(
-        state, api_key=api_key, api_secret=api_secret, token=token, latency_ms=latency_ms
+        state,
+        api_key=api_key,
+        api_secret=api_secret,
+        token=token,
+        latency_ms=latency_ms,
+        on_reset=on_reset,
     )
     server = threaded.start(
         app,

@@ -5,8 +5,8 @@ A miss is a request whose outcome says it named nothing usable: no coupon (a for
 link looks the same), an unknown or used confirmation, a malformed link, a wrong API token or a
 wrong staff code (the staff lockout counts those too). What counts is the outcome the request's
 canonical log line records (`structlog` context, bound by the endpoint or the error handler that
-answered), so that what is counted and what operators read are the same thing. A rate-limited answer is no miss: a client
-over its budget does not extend its own wait.
+answered), so that what is counted and what operators read are the same thing. A rate-limited
+answer is no miss: a client over its budget does not extend its own wait.
 """
 
 from __future__ import annotations

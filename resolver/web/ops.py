@@ -25,11 +25,13 @@ async def healthz(request: Request) -> JSONResponse:
 
 
 async def readyz(request: Request) -> JSONResponse:
-    """Ready: Redis answers and an upstream is configured; 503 names the failing part.
+    """Ready: not draining, Redis answers and an upstream is configured; 503 says what fails.
 
     The app does not start without an upstream, so that part is always "configured".
     """
     app = services(request)
+    if app.drain.started:  # told to stop: send new work elsewhere
+        return JSONResponse({"status": "draining"}, status_code=503)
     checks = {"redis": "ok", "upstream": "configured"}
     failing = []
     try:

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from starlette.requests import Request
     from starlette.templating import Jinja2Templates
 
+    from resolver.draining import Drain
     from resolver.ratelimit import MissBudget
     from resolver.redemption import Redemptions
     from resolver.settings import Settings
@@ -35,6 +36,7 @@ class Services:
     # and accounts.
     upstream: str
     clock: Callable[[], datetime]  # the pages' "now", the same one the use case follows
+    drain: Drain  # begun by SIGTERM: the process is finishing what it has and taking nothing new
 
 
 def services(request: Request) -> Services:

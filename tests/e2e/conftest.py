@@ -17,6 +17,7 @@ import pytest
 
 from resolver.bench import processes
 from tests.e2e.upstream import Upstream
+from tests.support.deploy import container_command
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Generator, Iterator
@@ -76,10 +77,14 @@ async def upstream(
 def start_serve(
     redis_url: str, upstream: Upstream, tmp_path: Path, request: pytest.FixtureRequest
 ) -> Iterator[Callable[..., Child]]:
-    """Starts `resolver serve --workers N` against the sandbox; extra keywords are settings."""
+    """Starts `resolver serve --workers N` against the sandbox; extra keywords are settings.
+
+    With `container=True` it starts the container image's command (uvicorn on the app
+    factory, one process) instead.
+    """
     started: list[Child] = []
 
-    def start(workers: int = 1, **settings: object) -> Child:
+    def start(workers: int = 1, *, container: bool = False, **settings: object) -> Child:
         environment = {
             "RESOLVER_UPSTREAM": "sandbox",
             "RESOLVER_PASSKIT_BASE_URL": upstream.url,
@@ -93,7 +98,11 @@ def start_serve(
             "RESOLVER_RATE_LIMIT_COUPON": "off",
             **{f"RESOLVER_{name.upper()}": str(value) for name, value in settings.items()},
         }
-        child = processes.serve(tmp_path, environment, workers=workers)
+        child = (
+            processes.container(tmp_path, environment, container_command())
+            if container
+            else processes.serve(tmp_path, environment, workers=workers)
+        )
         started.append(child)
         watch(request, child)
         child.start()

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 import httpx
 import psutil
 import pytest
+import redis
 
 from resolver.bench import processes
 from resolver.sandbox import DEMO
@@ -101,3 +102,81 @@ def test_sigterm_stops_the_embedded_redis_and_sandbox_too(first_run: Child) -> N
     assert not redis_socket.parent.exists()
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"{sandbox_url}/_sandbox/stats")
+
+
+def test_the_demos_workers_share_the_secret_its_parent_made(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """Two workers, nothing configured: no secret stored in Redis, and every worker replays."""
+    port = processes.free_port()
+    child = processes.Child(
+        "serve", ["serve", "--port", str(port), "--workers", "2"], port=port, settings={},
+        workdir=tmp_path, ready_path="/readyz",
+    )  # fmt: skip
+    watch(request, child)
+    with child:
+        socket_match = EMBEDDED_REDIS.search(child.output())
+        assert socket_match
+        redis_url = f"unix://{socket_match.group(1)}"
+        processes.wait_for_workers(redis_url, 2)
+        link = {"externalId": DEMO.unredeemed, "campaignId": DEMO.campaign_id}
+        answers = []
+        for _ in range(10):  # a connection each: the kernel spreads them over both workers
+            with httpx.Client(base_url=child.url, timeout=10.0) as till:
+                answers.append(till.post("/api/v1/redeem", params=link).json())
+        with redis.Redis.from_url(redis_url) as client:
+            assert client.get("rr:secret") is None
+    assert [(a["outcome"], a["replayed"]) for a in answers] == [("redeemed", False)] + [
+        ("redeemed", True)
+    ] * 9
+
+
+def test_resetting_the_sandbox_makes_the_demo_forget_its_redemptions(first_run: Child) -> None:
+    """After the printed reset command, a demo coupon redeems afresh instead of replaying."""
+    sandbox_url = SANDBOX_URL.search(first_run.output())
+    assert sandbox_url
+    link = {"externalId": DEMO.unredeemed, "campaignId": DEMO.campaign_id}
+    with httpx.Client(base_url=first_run.url, timeout=10.0) as till:
+        first = till.post("/api/v1/redeem", params=link).json()
+        assert httpx.post(f"{sandbox_url.group(1)}/_sandbox/reset").status_code == 200
+        again = till.post("/api/v1/redeem", params=link).json()
+    assert (first["outcome"], first["replayed"]) == ("redeemed", False)
+    assert (again["outcome"], again["replayed"]) == ("redeemed", False)
+    assert again["redeemedAt"] != first["redeemedAt"]
+
+
+def test_with_a_redis_of_its_own_the_demo_says_how_to_forget_and_leaves_it_alone(
+    redis_url: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """The banner names FLUSHDB for a demo Redis; the reset never touches that Redis."""
+    port = processes.free_port()
+    child = processes.Child(
+        "serve", ["serve", "--port", str(port)], port=port,
+        settings={"RESOLVER_REDIS_URL": redis_url}, workdir=tmp_path, ready_path="/readyz",
+    )  # fmt: skip
+    watch(request, child)
+    with child, redis.Redis.from_url(redis_url) as client:
+        client.set("someone-elses-key", "kept")
+        sandbox_url = SANDBOX_URL.search(child.output())
+        assert sandbox_url
+        assert httpx.post(f"{sandbox_url.group(1)}/_sandbox/reset").status_code == 200
+        assert client.get("someone-elses-key") == b"kept"
+        assert "FLUSHDB" in child.output()
+
+
+def test_with_link_keys_the_printed_demo_links_open_their_coupons(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """Signed links are required then, and the banner prints signed ones that work."""
+    port = processes.free_port()
+    child = processes.Child(
+        "serve", ["serve", "--port", str(port)], port=port,
+        settings={"RESOLVER_LINK_KEYS": "k1:a-demo-secret-of-16-chars"}, workdir=tmp_path,
+        ready_path="/readyz",
+    )  # fmt: skip
+    watch(request, child)
+    with child, httpx.Client(headers={"user-agent": BROWSER}, timeout=10.0) as browser:
+        links = dict(DEMO_LINK.findall(child.output()))
+        assert "sig=" in links["unredeemed"]
+        assert page_state(browser.get(links["unredeemed"])) == "confirm"
+        assert page_state(browser.get(links["expired"])) == "expired"

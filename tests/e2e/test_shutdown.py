@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
+from resolver.bench.processes import HOST
+from tests.e2e.probes import Probe, probe, request
 from tests.e2e.taps import confirm, link, open_link, phones, redeem_json
 from tests.e2e.upstream import Tally
 from tests.e2e.waiting import eventually
@@ -24,6 +26,9 @@ CAMPAIGN = "e2e-shutdown"
 # multi-worker supervisor looks at its signals only every 0.5 s.
 REDEEM_LATENCY_MS = 1_500
 SINGLE_TAPS, REPEATED, TAPS_EACH = 10, 10, 4  # 10 + 10 x 4 = 50 taps on 20 coupons
+# The drain test: redemptions held upstream for the whole drain, and new connections tried
+# one every PROBE_PACE_S meanwhile (a pace, not a wait for anything), at most PROBES.
+HELD, HELD_LATENCY_MS, PROBE_PACE_S, PROBES = 4, 2_500, 0.01, 400
 
 
 class SentCounter:
@@ -90,3 +95,57 @@ async def test_sigterm_answers_every_request_in_flight_and_redeems_nothing_twice
     # uvicorn says this only when requests were still open at shutdown: the test hit its mark.
     assert "Waiting for connections to close" in serve.output()
     assert await upstream.tallies() == dict.fromkeys(ids.values(), Tally(calls=1, applied=1))
+
+
+@pytest.mark.parametrize(
+    ("workers", "container"), [(1, False), (2, False), (1, True)], ids=["1", "2", "container"]
+)
+async def test_a_drain_refuses_or_answers_each_new_connection_and_never_resets_one(
+    start_serve: Callable[..., Child], upstream: Upstream, workers: int, container: bool
+) -> None:
+    """After SIGTERM, with redemptions held upstream, a new connection is refused or answered."""
+    held = await upstream.coupons(CAMPAIGN, "held-", HELD)
+    await upstream.coupons(CAMPAIGN, "probe-", PROBES)
+    await upstream.slow_redeems(HELD_LATENCY_MS)
+    serve = start_serve(workers=workers, container=container)
+    async with phones(serve.url, HELD) as devices:
+        in_flight = [
+            asyncio.create_task(redeem_json(device, link(CAMPAIGN, f"held-{n}")))
+            for n, device in enumerate(devices)
+        ]
+
+        async def all_upstream() -> bool | None:
+            return len(await upstream.tallies()) == HELD or None
+
+        await eventually(all_upstream, within=5, what="every held redemption upstream")
+        serve.signal(signal.SIGTERM)
+        probes: list[asyncio.Task[Probe]] = []
+        while not all(task.done() for task in in_flight) and len(probes) < PROBES:
+            n = len(probes)
+            raw = (
+                request("GET", "/readyz")
+                if n % 2 == 0
+                else request("POST", "/api/v1/redeem", link(CAMPAIGN, f"probe-{n}"))
+            )
+            probes.append(asyncio.create_task(probe(HOST, serve.port, raw)))
+            await asyncio.sleep(PROBE_PACE_S)
+        answers = await asyncio.gather(*in_flight)
+        tried = await asyncio.gather(*probes)
+
+    assert [answer.status_code for answer in answers] == [200] * HELD
+    broken = [(n, result) for n, result in enumerate(tried) if result.kind == "broken"]
+    assert not broken, broken  # each of these sent its request and cannot know what happened
+    assert any(result.kind == "refused" for result in tried)
+    # Readiness may say "ready" only until the drain shows (a refusal or a 503), never after.
+    shown = next(
+        n for n, result in enumerate(tried) if result.kind == "refused" or result.status == 503
+    )
+    for n, result in enumerate(tried):
+        if n % 2 == 0 and result.kind == "answered":
+            allowed = {"draining"} if n > shown else {"ready", "draining"}
+            assert result.json()["status"] in allowed, (n, result)
+    # Plain uvicorn ends by the signal it drained for; `resolver serve` exits 0.
+    assert await asyncio.to_thread(serve.wait) == (-signal.SIGTERM if container else 0)
+    assert "Waiting for connections to close" in serve.output()
+    tallies = await upstream.tallies()
+    assert [tallies[coupon] for coupon in held.values()] == [Tally(calls=1, applied=1)] * HELD

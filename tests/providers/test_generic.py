@@ -4,6 +4,7 @@ read-back mapping, for an in-house API, Badge's upsert and a Make webhook (respx
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -170,6 +171,40 @@ async def test_the_lookup_maps_the_answer_onto_the_coupon(
     assert (coupon.status, coupon.invalidated, coupon.expired) == (status, invalidated, expired)
     assert coupon.id == "member/7"
     assert (coupon.redeemed_at is not None) == ("redeemedAt" in answer)
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "2026-03-01T09:05:03Z",
+        "2026-03-01T10:05:03+01:00",
+        1_772_355_903,  # Unix time in seconds
+        1_772_355_903_000,  # and in milliseconds, as JavaScript writes it
+    ],
+)
+async def test_the_redemption_time_is_kept_however_the_api_writes_it(
+    http: tuple[httpx.AsyncClient, respx.MockRouter], written: object
+) -> None:
+    """RFC 3339 with an offset, or Unix time: "already redeemed" can then say when."""
+    client, router = http
+    answer = {"status": "used", "redeemedAt": written}
+    router.get(f"https://coupons.inhouse.test{PATH}").respond(200, json=answer)
+    coupon = await inhouse(client).lookup(LINK)
+    assert coupon is not None
+    assert coupon.redeemed_at == datetime(2026, 3, 1, 9, 5, 3, tzinfo=UTC)
+
+
+async def test_a_redemption_time_without_an_offset_is_not_guessed(
+    http: tuple[httpx.AsyncClient, respx.MockRouter],
+) -> None:
+    """Its zone is unknown, and a wrong time on the counter's screen is worse than none."""
+    client, router = http
+    answer = {"status": "used", "redeemedAt": "2026-03-01T09:05:03"}
+    router.get(f"https://coupons.inhouse.test{PATH}").respond(200, json=answer)
+    coupon = await inhouse(client).lookup(LINK)
+    assert coupon is not None
+    assert coupon.status == "REDEEMED"
+    assert coupon.redeemed_at is None
 
 
 async def test_a_lookup_status_listed_as_missing_is_no_coupon(

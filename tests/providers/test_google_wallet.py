@@ -139,6 +139,17 @@ async def test_the_objects_state_says_what_became_of_the_coupon(
     assert coupon_state(await make().lookup(LINK), None, datetime.now(UTC)) is expected
 
 
+async def test_a_completed_object_has_no_redemption_time_to_give(
+    google: tuple[Callable[..., GoogleWallet], respx.MockRouter],
+) -> None:
+    """Wallet objects carry no such field: "already redeemed" cannot say when."""
+    make, router = google
+    router.get(OBJECT).respond(200, json=wallet_object("COMPLETED"))
+    coupon = await make().lookup(LINK)
+    assert coupon is not None
+    assert (coupon.status, coupon.redeemed_at) == ("REDEEMED", None)
+
+
 async def test_an_object_of_another_class_is_no_coupon_of_this_link(
     google: tuple[Callable[..., GoogleWallet], respx.MockRouter],
 ) -> None:

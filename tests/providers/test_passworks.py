@@ -96,6 +96,18 @@ async def test_redeemed_count_and_voided_say_what_became_of_the_pass(
     assert (coupon.status, coupon.invalidated) == (status, invalidated)
 
 
+async def test_a_redeemed_pass_has_no_redemption_time_to_give(
+    passworks: tuple[Passworks, respx.MockRouter],
+) -> None:
+    """The documented pass has none; `updated_at` changes with any edit, so it is no guess."""
+    provider, router = passworks
+    answer = documented_pass(redeemed_count=1, voided=True, updated_at="2026-03-01T09:05:03Z")
+    router.get(PASS_PATH).respond(200, json=answer)
+    coupon = await provider.lookup(LINK)
+    assert coupon is not None
+    assert (coupon.status, coupon.redeemed_at) == ("REDEEMED", None)
+
+
 async def test_the_expiration_date_is_the_coupons_expiry(
     passworks: tuple[Passworks, respx.MockRouter],
 ) -> None:

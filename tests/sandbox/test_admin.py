@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import httpx
 
-from resolver.sandbox import DEMO, SandboxState
+from resolver.sandbox import DEMO, SandboxState, create_sandbox_app
 from resolver.sandbox.testing import coupon_path, passkit_headers
-
-if TYPE_CHECKING:
-    import httpx
 
 
 async def read(client: httpx.AsyncClient, campaign_id: str, external_id: str) -> httpx.Response:
@@ -291,3 +288,14 @@ async def test_admin_body_must_be_a_json_object(client: httpx.AsyncClient) -> No
     response = await client.post("/_sandbox/coupons", json=["not", "an", "object"])
     assert response.status_code == 400
     assert response.json()["message"] == "body must be a JSON object"
+
+
+async def test_reset_also_calls_back_whoever_asked_to_forget_with_it() -> None:
+    """`resolver serve`'s demo flushes its private Redis when the sandbox is reset."""
+    calls: list[str] = []
+    app = create_sandbox_app(SandboxState(), on_reset=lambda: calls.append("forget"))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://sandbox.test") as client:
+        assert calls == []
+        assert (await client.post("/_sandbox/reset", json={})).status_code == 200
+    assert calls == ["forget"]

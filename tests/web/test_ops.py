@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from resolver.app import create_app
+from resolver.draining import Drain
 from tests.conftest import running
 
 if TYPE_CHECKING:
@@ -12,6 +13,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     import httpx
+    from redis.asyncio import Redis
 
     from resolver.settings import Settings
     from tests.support.passkit import PassKitDouble
@@ -33,6 +35,19 @@ async def test_readyz_reports_its_parts_without_saying_where_they_are(
     assert answer.status_code == 200
     assert answer.json() == {"status": "ready", "checks": {"redis": "ok", "upstream": "configured"}}
     assert "passkit.test" not in answer.text
+
+
+async def test_readyz_says_draining_from_the_moment_the_drain_begins(
+    settings: Settings, passkit: PassKitDouble, redis: Redis
+) -> None:
+    """Once told to stop, the process sends new work elsewhere: 503 draining; it stays alive."""
+    drain = Drain()
+    async with running(create_app(settings, drain=drain)) as client:
+        assert (await client.get("/readyz")).status_code == 200
+        drain.begin()
+        answer = await client.get("/readyz")
+        assert (await client.get("/healthz")).status_code == 200
+    assert (answer.status_code, answer.json()) == (503, {"status": "draining"})
 
 
 async def test_readyz_names_redis_when_it_is_unreachable(

@@ -8,8 +8,10 @@ scroll sideways, and pass axe-core without serious or critical violations.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -18,7 +20,7 @@ from resolver.models import Link
 from resolver.store import Store
 from resolver.web.links import link_url
 from tests.conftest import SECRET_KEY, Clock, settings_for
-from tests.support.browser import PHONE, ServedApp, audit_screen, open_page
+from tests.support.browser import PHONE, VIEWS, ServedApp, audit_screen, open_page
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -126,6 +128,41 @@ async def test_a_success_screen_proves_it_is_live(
         assert {"sweep", "pulse"} <= set(await running_animations(page))
 
     await audit_screen(browser, served.url, receipt, "success", 200, check=check)
+
+
+@pytest.mark.parametrize("locale", [view.locale for view in VIEWS])
+async def test_the_ticking_clock_and_the_redemption_time_read_alike(
+    browser: Browser,
+    served: ServedApp,
+    passkit: PassKitDouble,
+    redis: Redis,
+    clock: Clock,
+    locale: str,
+) -> None:
+    """One time format on the success screen: the clock's, once it ticks, is the redemption's."""
+    passkit.add("member-1")
+    # Just after nine in the offer's time zone (Paris): below ten is where formats part ways
+    # (a leading zero or none), and so is the space before AM or PM.
+    paris = datetime.now(ZoneInfo("Europe/Paris"))
+    clock.shift = paris.replace(hour=9, minute=5, second=3) - paris
+    try:
+        receipt = await redeem(browser, served)
+        context = await browser.new_context(locale=locale, user_agent=PHONE)
+        page, _ = await open_page(context, served.url + receipt, served.url)
+        before = await page.text_content("#clock")
+        await page.wait_for_function(
+            "before => document.getElementById('clock').textContent !== before",
+            arg=before,
+            timeout=1500,
+        )
+        ticking = await page.text_content("#clock")
+        redeemed = await page.text_content(".proof div:last-child time")
+        await context.close()
+    finally:
+        clock.shift = timedelta(0)
+    assert ticking
+    assert redeemed
+    assert re.sub(r"\d", "0", ticking) == re.sub(r"\d", "0", redeemed), (ticking, redeemed)
 
 
 async def test_reduced_motion_keeps_a_subtle_motion_and_no_javascript_keeps_the_proof(

@@ -1,0 +1,132 @@
+"""`resolver serve`'s local demo: what it starts beside the service when nothing is configured.
+
+A private Redis when `RESOLVER_REDIS_URL` is unset, the sandbox when no back end is configured,
+a secret key when none is set, and a banner with links to try. The workers learn of each from
+the environment they inherit. Real coupons never get here: start-up refuses them an embedded
+Redis or a made-up secret (`resolver.startup`).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from functools import partial
+from typing import TYPE_CHECKING
+from urllib.parse import urlencode
+
+from redis import Redis
+
+from resolver.embedded import EmbeddedRedis
+from resolver.models import Link
+from resolver.signing import sign
+from resolver.startup import redis_address
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from contextlib import ExitStack
+
+    from resolver.settings import Settings
+
+
+def start(settings: Settings, stack: ExitStack) -> None:
+    """Start what `settings` leave out, for as long as `stack` is open, and say so."""
+    forget: Callable[[], None] | None = None
+    if settings.redis_url is None:
+        redis = stack.enter_context(EmbeddedRedis())
+        os.environ["RESOLVER_REDIS_URL"] = redis.url
+        # Private to this demo: a sandbox reset may empty it. A Redis the user configured is
+        # never touched.
+        forget = partial(flush, redis.url)
+        say(
+            f"Redis: embedded at {redis.url} (private, in memory, for local use only; "
+            "set RESOLVER_REDIS_URL in production)"
+        )
+    if settings.secret_key is None:
+        # One secret for every worker: each names a coupon's Redis keys with it.
+        os.environ["RESOLVER_SECRET_KEY"] = secrets.token_hex(32)
+    if settings.upstream == "sandbox" and settings.passkit_base_url is None:
+        from resolver.sandbox.server import start_in_thread  # noqa: PLC0415  # the demo only
+
+        sandbox_server = start_in_thread("127.0.0.1", 0, on_reset=forget)
+        stack.callback(sandbox_server.stop)
+        os.environ["RESOLVER_PASSKIT_BASE_URL"] = sandbox_server.url
+        os.environ["RESOLVER_UPSTREAM"] = "sandbox"
+        say(banner(sandbox_server.url, settings))
+
+
+def flush(url: str) -> None:
+    """Empty the demo's private Redis: every claim, result and receipt the resolver kept."""
+    with Redis.from_url(url) as client:
+        client.flushdb()
+
+
+def banner(url: str, settings: Settings) -> str:
+    """What the demo is, and links to try: the member's flow, the API, every back end."""
+    from resolver.sandbox import DEMO  # noqa: PLC0415
+
+    base = f"http://{display_host(settings.host)}:{settings.port}"
+
+    def query(campaign_id: str, external_id: str) -> str:
+        # With RESOLVER_LINK_KEYS set an unsigned link is answered like an unknown coupon.
+        link = {"externalId": external_id, "campaignId": campaign_id}
+        if settings.link_keys:
+            link |= sign(settings.link_keys[0], Link(campaign_id, external_id))
+        return urlencode(link)
+
+    rule = "=" * 72
+    lines = [
+        rule,
+        "SANDBOX MODE: no PassKit credentials are set, so this talks to a built-in",
+        f"simulator of PassKit at {url}. No real coupons are touched.",
+        "Set RESOLVER_PASSKIT_API_KEY and RESOLVER_PASSKIT_API_SECRET to use PassKit.",
+        "",
+        "Try the member's flow (open in a browser):",
+    ]
+    if settings.link_keys:
+        lines[-1] = (
+            f"Try the member's flow (open in a browser; signed with key {settings.link_keys[0].kid}"
+            " of RESOLVER_LINK_KEYS, as every link must be):"
+        )
+    for label, external_id in (
+        ("unredeemed  ", DEMO.unredeemed),
+        ("redeemed    ", DEMO.redeemed),
+        ("expired     ", DEMO.expired),
+        ("no coupon   ", DEMO.unknown),
+    ):
+        lines.append(f"  {label}{base}/redeem?{query(DEMO.campaign_id, external_id)}")
+    lines += [
+        "",
+        "Or the JSON API:",
+        f"  curl -X POST '{base}/api/v1/redeem?{query(DEMO.campaign_id, DEMO.unredeemed)}'",
+        *reset_lines(url, settings),
+        "",
+        "Every other simulated back end serves the same coupons in its own demo campaign:",
+    ]
+    for backend, campaign in DEMO.other_campaigns.items():
+        lines.append(f"  {backend:<12}{base}/redeem?{query(campaign, DEMO.unredeemed)}")
+    lines += [
+        "(their APIs are simulated under /passworks, /skycore, /walletobjects, /generic)",
+        rule,
+    ]
+    return "\n".join(lines)
+
+
+def reset_lines(url: str, settings: Settings) -> list[str]:
+    """How to start the demo over: the sandbox's reset, and what the resolver remembers."""
+    reset = f"curl -X POST {url}/_sandbox/reset"
+    if settings.redis_url is None:
+        return [f"Start over (the sandbox's coupons and what the resolver remembers): {reset}"]
+    return [
+        f"Reset the sandbox's coupons: {reset}",
+        f"The resolver remembers them in your Redis at {redis_address(settings.redis_url)};",
+        "to forget them too, FLUSHDB it (only if it is a Redis for demos: it empties it all).",
+    ]
+
+
+def display_host(host: str) -> str:
+    return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104  # a comparison
+
+
+def say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
