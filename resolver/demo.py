@@ -21,6 +21,7 @@ from resolver.embedded import EmbeddedRedis
 from resolver.models import Link
 from resolver.signing import sign
 from resolver.startup import redis_address
+from resolver.store import MEMORY
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -56,9 +57,15 @@ def start(settings: Settings, stack: ExitStack) -> None:
 
 
 def flush(url: str) -> None:
-    """Empty the demo's private Redis: every claim, result and receipt the resolver kept."""
+    """Empty the demo's private Redis: every claim, result and receipt the resolver kept.
+
+    The reset is deliberate and nothing is in flight in a demo, so Redis is marked as
+    remembering everything from now on: the next tap redeems at once instead of waiting out
+    the leases that follow a loss of memory.
+    """
     with Redis.from_url(url) as client:
         client.flushdb()
+        client.set(MEMORY, 0)
 
 
 def banner(url: str, settings: Settings) -> str:

@@ -37,6 +37,7 @@ class Notifier:
         self._events: dict[str, asyncio.Event] = {}
         self._waiting: Counter[str] = Counter()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
         self.subscribed = asyncio.Event()
         # Called after the subscription comes back from a broken connection (the server may
         # have restarted): the process checks whether Redis forgot what it held.
@@ -49,6 +50,9 @@ class Notifier:
             await asyncio.wait_for(self.subscribed.wait(), wait)
 
     async def stop(self) -> None:
+        # Said first: a reconnection already under way must not start another subscription
+        # on a client that is closing (it would fail, back off and try again for ever).
+        self._stopping = True
         task, self._task = self._task, None
         if task is None:
             return
@@ -82,7 +86,7 @@ class Notifier:
 
     async def _listen(self) -> None:
         failures = 0
-        while True:
+        while not self._stopping:
             pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
             try:
                 await pubsub.subscribe(self._channel)
@@ -98,6 +102,8 @@ class Notifier:
                         self._announce(str(message["data"]))
             except (RedisError, OSError) as error:
                 self.subscribed.clear()
+                if self._stopping:
+                    return
                 delay = RECONNECT_SECONDS[min(failures, len(RECONNECT_SECONDS) - 1)]
                 failures += 1
                 log.warning("notifier_reconnecting", error=type(error).__name__, delay=delay)
