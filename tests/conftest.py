@@ -16,6 +16,7 @@ from redis.asyncio import Redis
 from resolver.app import create_app
 from resolver.embedded import EmbeddedRedis
 from resolver.settings import Settings
+from resolver.store import MEMORY
 from tests.support.passkit import BASE_URL, PassKitDouble
 
 if TYPE_CHECKING:
@@ -42,9 +43,14 @@ def redis_url() -> Iterator[str]:
 
 @pytest.fixture
 async def redis(redis_url: str) -> AsyncIterator[Redis]:
-    """A client to the test Redis, emptied before each test."""
+    """A client to the test Redis, emptied before each test.
+
+    Emptied on purpose with nothing in flight, so it is marked as remembering everything from
+    now on: an app still running from an earlier test must not take it for a loss of memory.
+    """
     client = Redis.from_url(redis_url, decode_responses=True)
     await client.flushdb()
+    await client.set(MEMORY, 0)
     yield client
     await client.aclose()
 
