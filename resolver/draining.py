@@ -82,7 +82,7 @@ def on_stop_signals(drain: Drain) -> Iterator[None]:
         chained = found[signal.Signals(sig)]
         server = getattr(chained, "__self__", None)
         if isinstance(server, uvicorn.Server):
-            # A signal handler may interrupt the loop anywhere: the rest runs as a task.
+            # A signal handler may interrupt the loop anywhere: the rest runs from the loop.
             loop.call_soon_threadsafe(start_stopping, server, sig)
         elif callable(chained):
             chained(sig, frame)
