@@ -85,8 +85,8 @@ def create_app(
             if settings.staff_file
             else None
         )
-        # Never a missing Redis, real coupons without a secret key, or the sandbox's demo
-        # credentials sent to PassKit's real hosts: whoever created the app.
+        # Whatever created the app: never without Redis, never real coupons without a secret
+        # key, never the sandbox's demo credentials sent to PassKit's real hosts.
         startup.check(settings, embedded=False)
         assert settings.redis_url is not None
         name = client_name()

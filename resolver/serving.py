@@ -88,7 +88,17 @@ class Supervisor(Multiprocess):
                     os.kill(process.pid, signal.SIGTERM)
         self.signal_queue.append(sig)  # uvicorn's own handling follows at its next poll
 
+    # Once stopping, the listening socket is closed: no worker may be started or restarted.
+    # (A worker that ends now has drained; it has not crashed.)
+
     def keep_subprocess_alive(self) -> None:
-        # A worker that ends now is draining, not crashed, and a new one would have no socket.
         if not self.stopping:
             super().keep_subprocess_alive()
+
+    def handle_hup(self) -> None:
+        if not self.stopping:
+            super().handle_hup()
+
+    def handle_ttin(self) -> None:
+        if not self.stopping:
+            super().handle_ttin()

@@ -2,7 +2,8 @@
 
 httpx folds a refused connect and a reset after the request was sent into a few exception
 types; here the three are kept apart, because only a break after sending leaves the client
-unable to tell whether its request was applied.
+unable to tell whether its request was applied. A connection reset while it was being made
+(the listener closed during the handshake) counts as refused: nothing was sent.
 """
 
 from __future__ import annotations
@@ -46,8 +47,8 @@ async def probe(host: str, port: int, raw: bytes) -> Probe:
     try:
         async with asyncio.timeout(PATIENCE_S):
             reader, writer = await asyncio.open_connection(host, port)
-    except ConnectionRefusedError:
-        return Probe("refused")
+    except (ConnectionRefusedError, ConnectionResetError) as error:
+        return Probe("refused", detail=repr(error))
     except (OSError, TimeoutError) as error:  # nothing was sent, but it was not refused either
         return Probe("broken", detail=f"connect: {error!r}")
     try:
