@@ -103,7 +103,6 @@ def create_app(
             memory = Memory(redis, store, name)
             await memory.start()
             notifier.on_reconnect = memory.reconnected
-            await notifier.start(wait=settings.redis_timeout)
             router = build_router(settings, accounts, Wiring(http, SharedTokens(redis)))
             redemptions = Redemptions(router, store, policy(settings, router), clock=now)
             misses = MissBudget(redis, parse_limit(settings.rate_limit_misses))

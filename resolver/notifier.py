@@ -45,6 +45,7 @@ class Notifier:
 
     async def start(self, wait: float = 2.0) -> None:
         """Subscribe in the background; give the subscription `wait` seconds to be ready."""
+        assert self._task is None, "started twice"
         self._task = asyncio.create_task(self._listen(), name="resolver-notifier")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.subscribed.wait(), wait)
