@@ -22,8 +22,8 @@ from starlette.staticfiles import StaticFiles
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from resolver import campaigns, logs, startup
+from resolver.domain.errors import ResolverError
 from resolver.draining import Drain, on_stop_signals
-from resolver.exceptions import ResolverError
 from resolver.memory import Memory, client_name
 from resolver.notifier import Notifier
 from resolver.policy import Policy, longest_lease
@@ -209,7 +209,7 @@ def build_router(
         return campaigns.router(accounts, wiring)
     passkit = PassKit(wiring.http, base_url=settings.passkit_url, auth=upstream_auth(settings))
     if settings.upstream == "sandbox":
-        from resolver.sandbox.accounts import demo_accounts  # noqa: PLC0415  # sandbox mode only
+        from resolver_sandbox.accounts import demo_accounts  # noqa: PLC0415  # sandbox mode only
 
         return campaigns.router(demo_accounts(settings.passkit_url), wiring, default=passkit)
     return Router(passkit)

@@ -20,7 +20,14 @@ from typing import TYPE_CHECKING, Literal, TypeVar
 
 import structlog
 
-from resolver.exceptions import (
+from resolver.domain.coupons import (
+    Coupon,
+    CouponState,
+    coupon_state,
+    redeemed_by_attempt,
+    redeemed_through,
+)
+from resolver.domain.errors import (
     CouponChanged,
     CouponRefused,
     StoreUnavailable,
@@ -30,31 +37,16 @@ from resolver.exceptions import (
     UpstreamTimeout,
     UpstreamUnreachable,
 )
-from resolver.models import (
-    OUTCOME_FOR_STATE,
-    Coupon,
-    CouponState,
-    Outcome,
-    Redemption,
-    coupon_state,
-    redeemed_by_attempt,
-    redeemed_through,
-)
-from resolver.results import (
-    DETAILS,
-    FIRST_KNOWN,
-    describe,
-    failure,
-    settled,
-    unconfirmed,
-)
+from resolver.domain.redemptions import OUTCOME_FOR_STATE, Outcome, Redemption
+from resolver.domain.results import DETAILS, FIRST_KNOWN, describe, failure, settled, unconfirmed
 from resolver.store import ClaimKind, Settled, receipt_id
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
     from datetime import datetime
 
-    from resolver.models import Attribution, Link, Offer, RedeemDetails
+    from resolver.domain.coupons import Link, Offer
+    from resolver.domain.redemptions import Attribution, RedeemDetails
     from resolver.offers import Offers
     from resolver.policy import Policy
     from resolver.providers import Provider

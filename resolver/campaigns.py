@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Annotated
 
 from pydantic import Field, ValidationError, model_validator
 
-from resolver.exceptions import ConfigurationError
+from resolver.domain.errors import ConfigurationError
 from resolver.providers.accounts import PROVIDERS, Account, Wiring
 from resolver.providers.http_templates import Strict
 from resolver.providers.routing import Router

@@ -145,7 +145,7 @@ def add_staff_parsers(commands: argparse._SubParsersAction[argparse.ArgumentPars
 
 def serve(args: argparse.Namespace) -> int:
     from resolver import demo, logs, serving  # noqa: PLC0415  # only serve needs uvicorn
-    from resolver.exceptions import ResolverError  # noqa: PLC0415
+    from resolver.domain.errors import ResolverError  # noqa: PLC0415
 
     settings = settings_or_exit(host=args.host, port=args.port)
     if args.workers < 1:
@@ -171,8 +171,8 @@ def serve(args: argparse.Namespace) -> int:
 
 def link(args: argparse.Namespace) -> int:
     from resolver import passlinks  # noqa: PLC0415
-    from resolver.exceptions import InvalidLink  # noqa: PLC0415
-    from resolver.models import Link  # noqa: PLC0415
+    from resolver.domain.coupons import Link  # noqa: PLC0415
+    from resolver.domain.errors import InvalidLink  # noqa: PLC0415
     from resolver.web.links import valid_id  # noqa: PLC0415
 
     settings = settings_or_exit()
@@ -229,7 +229,7 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 
 
 def sandbox(args: argparse.Namespace) -> int:
-    from resolver.sandbox.server import serve as serve_sandbox  # noqa: PLC0415
+    from resolver_sandbox.server import serve as serve_sandbox  # noqa: PLC0415
 
     say(
         f"Sandbox on http://{args.host}:{args.port}: PassKit, Passworks, Skycore, Google Wallet "
@@ -240,8 +240,8 @@ def sandbox(args: argparse.Namespace) -> int:
 
 
 def bench(args: argparse.Namespace) -> int:
-    from resolver.bench.report import problems, render  # noqa: PLC0415  # only bench needs it
-    from resolver.bench.runner import Options, run  # noqa: PLC0415
+    from resolver_bench.report import problems, render  # noqa: PLC0415  # only bench needs it
+    from resolver_bench.runner import Options, run  # noqa: PLC0415
 
     if min(args.workers, args.requests, args.concurrency) < 1 or args.warmup < 0:
         message = "--workers, --requests and --concurrency must be at least 1, --warmup 0"

@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from redis import Redis
+from resolver_sandbox.embedded import EmbeddedRedis
 
-from resolver.embedded import EmbeddedRedis
-from resolver.models import Link
-from resolver.signing import sign
+from resolver.domain.coupons import Link
+from resolver.domain.signing import sign
 from resolver.startup import redis_address
 from resolver.store import MEMORY
 
@@ -47,7 +47,7 @@ def start(settings: Settings, stack: ExitStack) -> None:
         # One secret for every worker: each names a coupon's Redis keys with it.
         os.environ["RESOLVER_SECRET_KEY"] = secrets.token_hex(32)
     if settings.upstream == "sandbox" and settings.passkit_base_url is None:
-        from resolver.sandbox.server import start_in_thread  # noqa: PLC0415  # the demo only
+        from resolver_sandbox.server import start_in_thread  # noqa: PLC0415  # the demo only
 
         sandbox_server = start_in_thread("127.0.0.1", 0, on_reset=forget)
         stack.callback(sandbox_server.stop)
@@ -70,7 +70,7 @@ def flush(url: str) -> None:
 
 def banner(url: str, settings: Settings) -> str:
     """What the demo is, and links to try: the member's flow, the API, every back end."""
-    from resolver.sandbox import DEMO  # noqa: PLC0415
+    from resolver_sandbox import DEMO  # noqa: PLC0415
 
     base = f"http://{display_host(settings.host)}:{settings.port}"
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import structlog
 from redis.exceptions import RedisError
 
-from resolver.exceptions import StoreUnavailable
+from resolver.domain.errors import StoreUnavailable
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis

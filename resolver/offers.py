@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from resolver.exceptions import StoreUnavailable
+from resolver.domain.errors import StoreUnavailable
 
 if TYPE_CHECKING:
-    from resolver.models import Coupon, Link, Offer
+    from resolver.domain.coupons import Coupon, Link, Offer
     from resolver.providers import Provider
     from resolver.store import Store
 

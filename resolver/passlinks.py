@@ -13,13 +13,13 @@ import csv
 from typing import IO, TYPE_CHECKING
 from urllib.parse import urlencode
 
-from resolver.exceptions import InvalidLink
-from resolver.models import Link
-from resolver.signing import sign
+from resolver.domain.coupons import Link
+from resolver.domain.errors import InvalidLink
+from resolver.domain.signing import sign
 from resolver.web.links import valid_id
 
 if TYPE_CHECKING:
-    from resolver.signing import LinkKey
+    from resolver.domain.signing import LinkKey
 
 PID = "${pid}"
 ID_COLUMNS = ("passId", "pass_id", "Pass ID", "id", "ID", "memberId", "Member ID", "pid")

@@ -26,7 +26,7 @@ from limits.aio.storage import RedisStorage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from redis.exceptions import RedisError
 
-from resolver.exceptions import RateLimited, StoreUnavailable
+from resolver.domain.errors import RateLimited, StoreUnavailable
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis

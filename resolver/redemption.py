@@ -29,29 +29,16 @@ from typing import TYPE_CHECKING, Literal
 import structlog
 
 from resolver.attempts import Attempt, Attempts, within
-from resolver.exceptions import InvalidFormToken, RateLimited
-from resolver.models import (
-    OUTCOME_FOR_STATE,
-    CouponState,
-    Outcome,
-    RedeemDetails,
-    Redemption,
-    coupon_state,
-    redeemed_by_attempt,
-    redeemed_through,
-)
+from resolver.domain.coupons import CouponState, coupon_state, redeemed_by_attempt, redeemed_through
+from resolver.domain.errors import InvalidFormToken, RateLimited
+from resolver.domain.redemptions import OUTCOME_FOR_STATE, Outcome, RedeemDetails, Redemption
+from resolver.domain.results import DETAILS, already_here, in_progress, settled, unconfirmed
 from resolver.offers import Offers
-from resolver.results import (
-    DETAILS,
-    already_here,
-    in_progress,
-    settled,
-    unconfirmed,
-)
 from resolver.store import Claim, ClaimKind, Held, new_nonce, receipt_id, split_receipt
 
 if TYPE_CHECKING:
-    from resolver.models import Attribution, Coupon, Link, Offer
+    from resolver.domain.coupons import Coupon, Link, Offer
+    from resolver.domain.redemptions import Attribution
     from resolver.policy import Policy
     from resolver.providers import Provider
     from resolver.providers.routing import Router

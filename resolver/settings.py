@@ -17,10 +17,12 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from resolver.models import VerificationPolicy  # noqa: TC001  # pydantic reads it at runtime
+from resolver.domain.redemptions import (  # noqa: TC001  # pydantic reads it at runtime
+    VerificationPolicy,
+)
+from resolver.domain.signing import LinkKey, parse_keys
 from resolver.policy import longest_possible_lease
 from resolver.ratelimit import parse_limit
-from resolver.signing import LinkKey, parse_keys
 
 PASSKIT_REGIONS = {
     "eu": "https://api.pub1.passkit.io",

@@ -24,7 +24,7 @@ import structlog
 from pydantic import ValidationError
 from pydantic_settings import DotEnvSettingsSource
 
-from resolver.exceptions import ConfigurationError, ResolverError, StoreUnavailable
+from resolver.domain.errors import ConfigurationError, ResolverError, StoreUnavailable
 from resolver.settings import ENV_PREFIX, OTHER_VARIABLES, Settings, describe_error, load_settings
 
 if TYPE_CHECKING:

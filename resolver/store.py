@@ -21,8 +21,9 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 from redis.exceptions import RedisError
 
 from resolver import scripts
-from resolver.exceptions import StoreUnavailable
-from resolver.models import Link, Offer, Redemption
+from resolver.domain.coupons import Link, Offer
+from resolver.domain.errors import StoreUnavailable
+from resolver.domain.redemptions import Redemption
 from resolver.ratelimit import CouponLimit
 
 if TYPE_CHECKING:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from redis.exceptions import RedisError
 
-from resolver.exceptions import StoreUnavailable, UpstreamUnreachable
+from resolver.domain.errors import StoreUnavailable, UpstreamUnreachable
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable

@@ -12,9 +12,9 @@ import pytest
 import respx
 from asgi_lifespan import LifespanManager
 from redis.asyncio import Redis
+from resolver_sandbox.embedded import EmbeddedRedis
 
 from resolver.app import create_app
-from resolver.embedded import EmbeddedRedis
 from resolver.settings import Settings
 from resolver.store import MEMORY
 from tests.support.passkit import BASE_URL, PassKitDouble

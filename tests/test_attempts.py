@@ -13,10 +13,11 @@ import httpx
 import pytest
 import respx
 from redis.asyncio import Redis
+from resolver_sandbox.embedded import EmbeddedRedis
 
 from resolver.app import create_app
-from resolver.embedded import EmbeddedRedis
-from resolver.models import Link, Outcome
+from resolver.domain.coupons import Link
+from resolver.domain.redemptions import Outcome
 from resolver.providers.google_auth import GoogleServiceAccountAuth
 from resolver.providers.google_wallet import GoogleWallet
 from resolver.providers.routing import Router

@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
+from resolver_sandbox import DEMO, create_sandbox_app
 
 from resolver.app import create_app
-from resolver.sandbox import DEMO, create_sandbox_app
 from tests.conftest import running
 
 if TYPE_CHECKING:

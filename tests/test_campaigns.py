@@ -12,7 +12,7 @@ import pytest
 from resolver.app import create_app
 from resolver.campaigns import load, router
 from resolver.cli import main
-from resolver.exceptions import ConfigurationError
+from resolver.domain.errors import ConfigurationError
 from resolver.providers.accounts import Wiring
 from resolver.providers.generic import GenericHttp
 from resolver.providers.google_wallet import GoogleWallet

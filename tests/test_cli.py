@@ -9,8 +9,8 @@ from importlib.metadata import version
 from typing import TYPE_CHECKING
 
 import pytest
+from resolver_bench import processes
 
-from resolver.bench import processes
 from resolver.cli import build_parser, main
 from tests.support.deploy import container_command
 
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
     from pathlib import Path
 
-    from resolver.bench.processes import Child
+    from resolver_bench.processes import Child
 
 # Far longer than a refusal takes; a command that serves instead fails the test by timing out.
 REFUSAL_TIMEOUT_S = 20

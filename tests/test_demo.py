@@ -6,11 +6,12 @@ import re
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from resolver_sandbox import DEMO
+
 from resolver.demo import banner
-from resolver.models import Link
-from resolver.sandbox import DEMO
+from resolver.domain.coupons import Link
+from resolver.domain.signing import verify
 from resolver.settings import Settings
-from resolver.signing import verify
 
 SANDBOX = "http://127.0.0.1:8100"
 URL = re.compile(r"http://127\.0\.0\.1:8000/\S+")

@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import redis
-
-from resolver.embedded import EmbeddedRedis, find_redis_server
+from resolver_sandbox.embedded import EmbeddedRedis, find_redis_server
 
 
 def test_it_starts_on_a_private_socket_refuses_eviction_and_cleans_up() -> None:

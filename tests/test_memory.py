@@ -13,8 +13,9 @@ import pytest
 from redis.asyncio import Redis
 
 from resolver.app import create_app
-from resolver.exceptions import StoreUnavailable
-from resolver.models import Link, Outcome, Redemption
+from resolver.domain.coupons import Link
+from resolver.domain.errors import StoreUnavailable
+from resolver.domain.redemptions import Outcome, Redemption
 from resolver.redemption import Redemptions
 from resolver.settings import Settings
 from resolver.store import MEMORY

@@ -7,17 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from resolver.models import (
-    Attribution,
-    Coupon,
-    CouponState,
-    Failure,
-    Link,
-    Offer,
-    Outcome,
-    Redemption,
-    coupon_state,
-)
+from resolver.domain.coupons import Coupon, CouponState, Link, Offer, coupon_state
+from resolver.domain.redemptions import Attribution, Failure, Outcome, Redemption
 
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
 DAY = timedelta(days=1)

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from resolver.models import Link
+from resolver.domain.coupons import Link
+from resolver.domain.signing import LinkKey, verify
 from resolver.passlinks import link, sign_csv, template
-from resolver.signing import LinkKey, verify
 
 KEY = LinkKey("k1", b"issuer-secret-0123456789")
 EXPORT = """passId,firstName,lastName,emailAddress

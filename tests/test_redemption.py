@@ -13,8 +13,9 @@ import pytest
 from redis.asyncio import Redis
 
 from resolver.app import create_app
-from resolver.exceptions import InvalidFormToken, RateLimited, VerificationFailed
-from resolver.models import Attribution, CouponState, Failure, Link, Outcome
+from resolver.domain.coupons import CouponState, Link
+from resolver.domain.errors import InvalidFormToken, RateLimited, VerificationFailed
+from resolver.domain.redemptions import Attribution, Failure, Outcome
 from resolver.providers import Capabilities, Provider
 from resolver.providers.passkit import PassKit
 from resolver.providers.routing import Router

@@ -13,7 +13,8 @@ import respx
 from redis.asyncio import Redis
 
 from resolver.app import create_app
-from resolver.models import Link, Outcome
+from resolver.domain.coupons import Link
+from resolver.domain.redemptions import Outcome
 from resolver.providers.generic import GenericHttp
 from resolver.providers.http_templates import LookupTemplate, RedeemTemplate
 from resolver.providers.routing import Router

@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
+from resolver_sandbox import create_sandbox_app
+from resolver_sandbox.auth import DEFAULT_API_KEY, DEFAULT_API_SECRET
+from resolver_sandbox.passworks_api import API_KEY, USERNAME
 
 from resolver.app import create_app
-from resolver.sandbox import create_sandbox_app
-from resolver.sandbox.auth import DEFAULT_API_KEY, DEFAULT_API_SECRET
-from resolver.sandbox.passworks_api import API_KEY, USERNAME
 from tests.conftest import running
 
 if TYPE_CHECKING:

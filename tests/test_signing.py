@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from resolver.models import Link
-from resolver.signing import LinkKey, parse_keys, sign, verify
+from resolver.domain.coupons import Link
+from resolver.domain.signing import LinkKey, parse_keys, sign, verify
 
 LINK = Link("camp-1", "member-1")
 NEW = LinkKey("k2", b"new-secret-0123456789")

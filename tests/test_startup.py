@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from starlette.applications import Starlette
 
-from resolver.exceptions import ConfigurationError, StoreUnavailable
+from resolver.domain.errors import ConfigurationError, StoreUnavailable
 from resolver.settings import Settings
 from resolver.startup import OneLineStartupFailure, check, check_redis, one_line, warnings
 

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from resolver.models import Link, Outcome, Redemption
+from resolver.domain.coupons import Link
+from resolver.domain.redemptions import Outcome, Redemption
 from resolver.ratelimit import CouponLimit
 from resolver.store import (
     CODE_ALPHABET,

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from resolver.exceptions import UpstreamUnreachable
+from resolver.domain.errors import UpstreamUnreachable
 from resolver.token_cache import SharedTokens, Token
 
 if TYPE_CHECKING:

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from resolver.models import Coupon, Link, Offer, RedeemDetails
+    from resolver.domain.coupons import Coupon, Link, Offer
+    from resolver.domain.redemptions import RedeemDetails
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from resolver.exceptions import (
+from resolver.domain.errors import (
     UpstreamAuthError,
     UpstreamBadAnswer,
     UpstreamConnectionLost,

@@ -21,8 +21,8 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from resolver.exceptions import CouponRefused, UpstreamBadAnswer, UpstreamNotApplied
-from resolver.models import Coupon, CouponState, Link, Offer
+from resolver.domain.coupons import Coupon, CouponState, Link, Offer
+from resolver.domain.errors import CouponRefused, UpstreamBadAnswer, UpstreamNotApplied
 from resolver.providers import Capabilities, RedeemAnswer
 from resolver.providers.exchange import (
     HeadersAuth,
@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
     import httpx
 
-    from resolver.models import RedeemDetails
+    from resolver.domain.redemptions import RedeemDetails
     from resolver.providers.http_templates import (
         LookupTemplate,
         RedeemTemplate,

@@ -22,7 +22,7 @@ from google.auth import exceptions as google_errors
 from google.auth import transport
 from google.oauth2 import service_account
 
-from resolver.exceptions import (
+from resolver.domain.errors import (
     StoreUnavailable,
     UpstreamAuthError,
     UpstreamError,

@@ -17,8 +17,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote
 
-from resolver.exceptions import CouponRefused, UpstreamBadAnswer
-from resolver.models import Coupon, CouponState, Link, Offer
+from resolver.domain.coupons import Coupon, CouponState, Link, Offer
+from resolver.domain.errors import CouponRefused, UpstreamBadAnswer
 from resolver.providers import Capabilities, RedeemAnswer
 from resolver.providers.exchange import (
     MESSAGE_LIMIT,
@@ -34,7 +34,7 @@ from resolver.providers.passkit import parse_date
 if TYPE_CHECKING:
     import httpx
 
-    from resolver.models import RedeemDetails
+    from resolver.domain.redemptions import RedeemDetails
 
 DEFAULT_BASE_URL = "https://walletobjects.googleapis.com/walletobjects/v1"
 BACKEND = "Google Wallet"

@@ -12,8 +12,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from resolver.exceptions import UpstreamBadAnswer
-from resolver.models import Coupon, CouponStatus, Link, Offer, RedeemDetails
+from resolver.domain.coupons import Coupon, CouponStatus, Link, Offer
+from resolver.domain.errors import UpstreamBadAnswer
 from resolver.providers import Capabilities, RedeemAnswer
 from resolver.providers.exchange import (
     MESSAGE_LIMIT,
@@ -27,6 +27,8 @@ from resolver.providers.exchange import (
 
 if TYPE_CHECKING:
     import httpx
+
+    from resolver.domain.redemptions import RedeemDetails
 
 COUPON = "/coupon/singleUse/coupon"
 OFFER = "/coupon/singleUse/offer"

@@ -26,8 +26,8 @@ from urllib.parse import quote
 
 import httpx
 
-from resolver.exceptions import UpstreamBadAnswer
-from resolver.models import Coupon, Link, Offer
+from resolver.domain.coupons import Coupon, Link, Offer
+from resolver.domain.errors import UpstreamBadAnswer
 from resolver.providers import Capabilities, RedeemAnswer
 from resolver.providers.exchange import (
     MESSAGE_LIMIT,
@@ -40,7 +40,7 @@ from resolver.providers.exchange import (
 )
 
 if TYPE_CHECKING:
-    from resolver.models import RedeemDetails
+    from resolver.domain.redemptions import RedeemDetails
 
 DEFAULT_BASE_URL = "https://api.passworks.io"
 BACKEND = "Passworks"

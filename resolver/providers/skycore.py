@@ -28,13 +28,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from resolver.exceptions import (
+from resolver.domain.coupons import Coupon, CouponState, Link, Offer
+from resolver.domain.errors import (
     CouponRefused,
     UpstreamBadAnswer,
     UpstreamNotApplied,
     UpstreamRejected,
 )
-from resolver.models import Coupon, CouponState, Link, Offer
 from resolver.providers import Capabilities, RedeemAnswer
 from resolver.providers.exchange import (
     MESSAGE_LIMIT,
@@ -49,7 +49,7 @@ from resolver.providers.exchange import (
 if TYPE_CHECKING:
     import httpx
 
-    from resolver.models import RedeemDetails
+    from resolver.domain.redemptions import RedeemDetails
 
 BACKEND = "Skycore"
 # What a documented error code says about the pass, for a redeem.

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, TextIO
 
 import segno
 
-from resolver.exceptions import StaffFileError
+from resolver.domain.errors import StaffFileError
 from resolver.staff.credentials import DEFAULT_STEP, PIN, StoreCode, hash_pin, matches
 from resolver.staff.directory import STAFF_ID
 from resolver.staff.editing import StaffFileEditor

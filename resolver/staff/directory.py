@@ -35,8 +35,8 @@ from pydantic import (
     model_validator,
 )
 
-from resolver.exceptions import StaffFileError
-from resolver.models import Attribution, VerificationPolicy
+from resolver.domain.errors import StaffFileError
+from resolver.domain.redemptions import Attribution, VerificationPolicy
 from resolver.staff.credentials import DEFAULT_STEP, PinChecker, PinHash, StoreCode
 from resolver.web.links import ID_PATTERN, MAX_ID_LENGTH
 

@@ -19,13 +19,13 @@ import tomlkit
 import tomlkit.exceptions
 from tomlkit.items import Table
 
-from resolver.exceptions import StaffFileError
+from resolver.domain.errors import StaffFileError
 from resolver.staff import directory
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from resolver.models import VerificationPolicy
+    from resolver.domain.redemptions import VerificationPolicy
     from resolver.staff.directory import StaffDirectory
 
 HEADER = """\

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from redis.exceptions import RedisError
 
-from resolver.exceptions import StoreUnavailable, VerificationLocked
+from resolver.domain.errors import StoreUnavailable, VerificationLocked
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis

@@ -17,14 +17,14 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from resolver.exceptions import VerificationFailed, VerificationLocked, VerificationRequired
+from resolver.domain.errors import VerificationFailed, VerificationLocked, VerificationRequired
 from resolver.staff.credentials import normalize
 
 if TYPE_CHECKING:
     from collections.abc import Callable
     from datetime import datetime
 
-    from resolver.models import Attribution, VerificationPolicy
+    from resolver.domain.redemptions import Attribution, VerificationPolicy
     from resolver.staff.directory import StaffDirectory
     from resolver.staff.lockout import Lockout
 

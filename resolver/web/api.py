@@ -34,17 +34,10 @@ import structlog
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from resolver.exceptions import InvalidRequest, MethodNotAllowed, Unauthorized
-from resolver.models import (
-    OUTCOME_FOR_STATE,
-    Attribution,
-    CouponState,
-    Failure,
-    Link,
-    Outcome,
-    Redemption,
-)
-from resolver.results import settled
+from resolver.domain.coupons import CouponState, Link
+from resolver.domain.errors import InvalidRequest, MethodNotAllowed, Unauthorized
+from resolver.domain.redemptions import OUTCOME_FOR_STATE, Attribution, Failure, Outcome, Redemption
+from resolver.domain.results import settled
 from resolver.web import misses
 from resolver.web.links import verified_link
 from resolver.web.params import api_params

@@ -8,7 +8,8 @@ import structlog
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, Response
 
-from resolver.exceptions import (
+from resolver.domain.coupons import Link
+from resolver.domain.errors import (
     BadSignature,
     InvalidRequest,
     MethodNotAllowed,
@@ -22,8 +23,8 @@ from resolver.exceptions import (
     VerificationFailed,
     VerificationLocked,
 )
-from resolver.models import Link, Outcome
-from resolver.results import DETAILS
+from resolver.domain.redemptions import Outcome
+from resolver.domain.results import DETAILS
 from resolver.web.api import body
 from resolver.web.rendering import render
 

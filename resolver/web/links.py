@@ -12,9 +12,9 @@ import re
 from typing import TYPE_CHECKING
 from urllib.parse import unquote_to_bytes, urlencode
 
-from resolver.exceptions import BadSignature, InvalidBody, InvalidLink
-from resolver.models import Link
-from resolver.signing import LinkKey, sign, verify
+from resolver.domain.coupons import Link
+from resolver.domain.errors import BadSignature, InvalidBody, InvalidLink
+from resolver.domain.signing import LinkKey, sign, verify
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

@@ -18,7 +18,7 @@ from babel.dates import format_date, format_time, format_timedelta
 if TYPE_CHECKING:
     from babel import Locale
 
-    from resolver.models import Offer
+    from resolver.domain.coupons import Offer
     from resolver.web.i18n import Language
 
 OFFER_FIELDS = ("title", "short_title", "details", "fine_print")

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from resolver.exceptions import StoreUnavailable
+from resolver.domain.errors import StoreUnavailable
 from resolver.web.clients import client_network
 from resolver.web.services import services
 

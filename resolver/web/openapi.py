@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from resolver.exceptions import VerificationFailed, VerificationLocked, VerificationRequired
-from resolver.models import Outcome
+from resolver.domain.errors import VerificationFailed, VerificationLocked, VerificationRequired
+from resolver.domain.redemptions import Outcome
 from resolver.web.links import ID_PATTERN, MAX_ID_LENGTH
 from resolver.web.staff import STAFF_CODE
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from resolver.exceptions import StoreUnavailable
+from resolver.domain.errors import StoreUnavailable
 from resolver.web.services import services
 
 if TYPE_CHECKING:

@@ -27,14 +27,15 @@ import structlog
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from resolver.exceptions import (
+from resolver.domain.coupons import Coupon, CouponState, Offer
+from resolver.domain.errors import (
     CouponChanged,
     InvalidFormToken,
     UpstreamError,
     VerificationFailed,
     VerificationRequired,
 )
-from resolver.models import Coupon, CouponState, Failure, Offer, Outcome, Redemption
+from resolver.domain.redemptions import Failure, Outcome, Redemption
 from resolver.web import misses
 from resolver.web.i18n import N_
 from resolver.web.links import link_url, signature_fields, verified_link
@@ -50,7 +51,7 @@ if TYPE_CHECKING:
 
     from starlette.requests import Request
 
-    from resolver.models import Link
+    from resolver.domain.coupons import Link
     from resolver.redemption import Preview
 
 FORM_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")

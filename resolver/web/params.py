@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from resolver.exceptions import InvalidBody
+from resolver.domain.errors import InvalidBody
 from resolver.web.links import merge, parse_json_object, parse_pairs
 
 if TYPE_CHECKING:

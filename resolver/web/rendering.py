@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import jinja2
 from starlette.templating import Jinja2Templates
 
-from resolver.models import Offer
+from resolver.domain.coupons import Offer
 from resolver.web.branding import fingerprint
 from resolver.web.i18n import N_, Language, negotiate, parse_tag
 from resolver.web.localized import Moment, ago, duration, moment, offer_text

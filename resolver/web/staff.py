@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Literal
 
-from resolver.exceptions import InvalidBody, VerificationFailed, VerificationRequired
+from resolver.domain.errors import InvalidBody, VerificationFailed, VerificationRequired
 from resolver.web.clients import client_network
 from resolver.web.services import services
 
@@ -22,7 +22,8 @@ if TYPE_CHECKING:
 
     from starlette.requests import Request
 
-    from resolver.models import Attribution, Link, VerificationPolicy
+    from resolver.domain.coupons import Link
+    from resolver.domain.redemptions import Attribution, VerificationPolicy
     from resolver.redemption import Verify
 
 STAFF_CODE = "staffCode"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from resolver.bench.load import Load, Measured, percentile
+from resolver_bench.load import Load, Measured, percentile
 
 
 def test_each_request_gets_its_own_number_in_the_body() -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from resolver.bench.load import Measured
-from resolver.bench.report import problems, render
-from resolver.bench.runner import Figures, Options
+from resolver_bench.load import Measured
+from resolver_bench.report import problems, render
+from resolver_bench.runner import Figures, Options
 
 CLEAN = Measured(completed=100, failed=0, seconds=0.1, p50=55.0, p95=60.0, p99=65.0)
 FIGURES = Figures(

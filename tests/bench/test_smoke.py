@@ -7,9 +7,8 @@ import subprocess
 import sys
 
 import pytest
-
-from resolver.bench.processes import child_environment
-from resolver.bench.wrk import find_wrk
+from resolver_bench.processes import child_environment
+from resolver_bench.wrk import find_wrk
 
 FIGURE = r"[\d,]+(?:\.\d+)?"
 EXPECTED_LINES = {

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
-from resolver.bench.load import Load
-from resolver.bench.wrk import RESULT_MARK, lua_script, parse_result
+from resolver_bench.load import Load
+from resolver_bench.wrk import RESULT_MARK, lua_script, parse_result
 
 LOAD = Load(
     "http://127.0.0.1:1",

@@ -14,15 +14,15 @@ from typing import TYPE_CHECKING
 
 import httpx
 import pytest
+from resolver_bench import processes
 
-from resolver.bench import processes
 from tests.e2e.upstream import Upstream
 from tests.support.deploy import container_command
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Generator, Iterator
 
-    from resolver.bench.processes import Child
+    from resolver_bench.processes import Child
 
 HERE = Path(__file__).resolve().parent
 # The bound for any one end-to-end test.

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 import redis
+from resolver_bench import processes
 
-from resolver.bench import processes
 from tests.e2e.taps import link, phones, redeem_json
 from tests.e2e.upstream import Tally
 from tests.e2e.waiting import eventually
@@ -23,8 +23,8 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     import httpx
+    from resolver_bench.processes import Child
 
-    from resolver.bench.processes import Child
     from tests.e2e.upstream import Upstream
 
 CAMPAIGN = "e2e-amnesia"

@@ -7,13 +7,15 @@ import asyncio
 from collections import Counter
 from typing import TYPE_CHECKING
 
-from resolver.sandbox import DEMO
+from resolver_sandbox import DEMO
+
 from tests.e2e.taps import link, phones, redeem_json
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from resolver.bench.processes import Child
+    from resolver_bench.processes import Child
+
     from tests.e2e.upstream import Upstream
 
 COUPONS = 5

@@ -15,8 +15,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     import httpx
+    from resolver_bench.processes import Child
 
-    from resolver.bench.processes import Child
     from tests.e2e.upstream import Upstream
 
 CAMPAIGN = "e2e-taps"

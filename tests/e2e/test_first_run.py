@@ -12,9 +12,9 @@ import httpx
 import psutil
 import pytest
 import redis
+from resolver_bench import processes
+from resolver_sandbox import DEMO
 
-from resolver.bench import processes
-from resolver.sandbox import DEMO
 from tests.conftest import BROWSER
 from tests.e2e.conftest import watch
 from tests.e2e.taps import HIDDEN_FIELD, RECEIPT, page_state
@@ -22,7 +22,7 @@ from tests.e2e.taps import HIDDEN_FIELD, RECEIPT, page_state
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from resolver.bench.processes import Child
+    from resolver_bench.processes import Child
 
 DEMO_LINK = re.compile(r"^ +(unredeemed|redeemed|expired|no coupon) +(http://\S+)$", re.MULTILINE)
 EMBEDDED_REDIS = re.compile(r"Redis: embedded at unix://(\S+)")

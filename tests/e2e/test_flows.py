@@ -12,7 +12,8 @@ from tests.e2e.upstream import Tally
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from resolver.bench.processes import Child
+    from resolver_bench.processes import Child
+
     from tests.e2e.upstream import Upstream
 
 CAMPAIGN = "e2e-flows"

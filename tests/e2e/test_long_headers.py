@@ -22,7 +22,8 @@ from tests.e2e.taps import link, phone
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from resolver.bench.processes import Child
+    from resolver_bench.processes import Child
+
     from tests.e2e.upstream import Upstream
 
 CAMPAIGN = "e2e-headers"

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
+from resolver_bench.processes import HOST
 
-from resolver.bench.processes import HOST
 from tests.e2e.probes import Probe, probe, request
 from tests.e2e.taps import confirm, link, open_link, phones, redeem_json
 from tests.e2e.upstream import Tally
@@ -18,7 +18,8 @@ from tests.e2e.waiting import eventually
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from resolver.bench.processes import Child
+    from resolver_bench.processes import Child
+
     from tests.e2e.upstream import Upstream
 
 CAMPAIGN = "e2e-shutdown"

@@ -12,14 +12,15 @@ import pytest
 import respx
 from pydantic import ValidationError
 
-from resolver.exceptions import (
+from resolver.domain.coupons import CouponState, Link
+from resolver.domain.errors import (
     CouponRefused,
     UpstreamAuthError,
     UpstreamBadAnswer,
     UpstreamNotApplied,
     UpstreamRejected,
 )
-from resolver.models import CouponState, Link, RedeemDetails
+from resolver.domain.redemptions import RedeemDetails
 from resolver.providers.generic import GenericHttp
 from resolver.providers.http_templates import LookupTemplate, RedeemTemplate, StaticOffer
 

@@ -13,13 +13,14 @@ import jwt
 import pytest
 import respx
 
-from resolver.exceptions import (
+from resolver.domain.coupons import CouponState, Link, coupon_state
+from resolver.domain.errors import (
     CouponRefused,
     UpstreamAuthError,
     UpstreamRejected,
     UpstreamUnreachable,
 )
-from resolver.models import CouponState, Link, RedeemDetails, coupon_state
+from resolver.domain.redemptions import RedeemDetails
 from resolver.providers.google_auth import SCOPE, GoogleServiceAccountAuth
 from resolver.providers.google_wallet import GoogleWallet
 from resolver.token_cache import SharedTokens

@@ -8,7 +8,8 @@ import httpx
 import pytest
 import respx
 
-from resolver.exceptions import (
+from resolver.domain.coupons import Link
+from resolver.domain.errors import (
     UpstreamAuthError,
     UpstreamBadAnswer,
     UpstreamConnectionLost,
@@ -16,7 +17,7 @@ from resolver.exceptions import (
     UpstreamTimeout,
     UpstreamUnreachable,
 )
-from resolver.models import Link, RedeemDetails
+from resolver.domain.redemptions import RedeemDetails
 from resolver.providers.passkit import PassKit, error_message, parse_coupon, parse_offer
 
 if TYPE_CHECKING:

@@ -11,14 +11,15 @@ import httpx
 import pytest
 import respx
 
-from resolver.exceptions import (
+from resolver.domain.coupons import Link
+from resolver.domain.errors import (
     UpstreamAuthError,
     UpstreamBadAnswer,
     UpstreamRejected,
     UpstreamTimeout,
     UpstreamUnreachable,
 )
-from resolver.models import Link, RedeemDetails
+from resolver.domain.redemptions import RedeemDetails
 from resolver.providers.passworks import Passworks
 
 if TYPE_CHECKING:

@@ -10,7 +10,8 @@ import httpx
 import pytest
 import respx
 
-from resolver.exceptions import (
+from resolver.domain.coupons import CouponState, Link
+from resolver.domain.errors import (
     CouponRefused,
     UpstreamAuthError,
     UpstreamBadAnswer,
@@ -18,7 +19,7 @@ from resolver.exceptions import (
     UpstreamRejected,
     UpstreamTimeout,
 )
-from resolver.models import CouponState, Link, RedeemDetails
+from resolver.domain.redemptions import RedeemDetails
 from resolver.providers.skycore import Skycore
 
 if TYPE_CHECKING:

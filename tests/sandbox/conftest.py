@@ -6,8 +6,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 import pytest
-
-from resolver.sandbox import SandboxState, create_sandbox_app
+from resolver_sandbox import SandboxState, create_sandbox_app
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator

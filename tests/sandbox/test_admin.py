@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import httpx
-
-from resolver.sandbox import DEMO, SandboxState, create_sandbox_app
-from resolver.sandbox.testing import coupon_path, passkit_headers
+from resolver_sandbox import DEMO, SandboxState, create_sandbox_app
+from resolver_sandbox.testing import coupon_path, passkit_headers
 
 
 async def read(client: httpx.AsyncClient, campaign_id: str, external_id: str) -> httpx.Response:

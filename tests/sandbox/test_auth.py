@@ -7,10 +7,9 @@ from typing import Any
 import httpx
 import jwt
 import pytest
-
-from resolver.sandbox import DEMO, create_sandbox_app
-from resolver.sandbox.auth import Authenticator
-from resolver.sandbox.testing import coupon_path, passkit_jwt
+from resolver_sandbox import DEMO, create_sandbox_app
+from resolver_sandbox.auth import Authenticator
+from resolver_sandbox.testing import coupon_path, passkit_jwt
 
 COUPON = coupon_path(DEMO.campaign_id, DEMO.unredeemed)
 

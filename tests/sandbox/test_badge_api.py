@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import httpx
-
-from resolver.sandbox import DEMO, SandboxState
-from resolver.sandbox.badge_api import BADGE_KEY, MAKE_KEY
+from resolver_sandbox import DEMO, SandboxState
+from resolver_sandbox.badge_api import BADGE_KEY, MAKE_KEY
 
 BADGE = {"Authorization": f"Bearer {BADGE_KEY}"}
 

@@ -8,9 +8,8 @@ from typing import TYPE_CHECKING
 
 import httpx
 import pytest
-
-from resolver.sandbox import DEMO, SandboxState, create_sandbox_app
-from resolver.sandbox.testing import REDEEM_PATH, coupon_path, passkit_headers
+from resolver_sandbox import DEMO, SandboxState, create_sandbox_app
+from resolver_sandbox.testing import REDEEM_PATH, coupon_path, passkit_headers
 
 if TYPE_CHECKING:
     from collections.abc import Callable

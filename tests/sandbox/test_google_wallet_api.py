@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING
 import httpx
 import jwt
 import pytest
+from resolver_sandbox import DEMO, SandboxState, create_sandbox_app
+from resolver_sandbox.google_oauth import AUDIENCE, GRANT_TYPE, WALLET_SCOPE
+from resolver_sandbox.google_wallet_api import ISSUER_ID
 
-from resolver.sandbox import DEMO, SandboxState, create_sandbox_app
-from resolver.sandbox.google_oauth import AUDIENCE, GRANT_TYPE, WALLET_SCOPE
-from resolver.sandbox.google_wallet_api import ISSUER_ID
 from tests.support.google import TEST_ACCOUNT, public_key, service_account_info
 
 if TYPE_CHECKING:

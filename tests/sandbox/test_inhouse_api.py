@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import httpx
 import pytest
-
-from resolver.sandbox import DEMO
-from resolver.sandbox.inhouse_api import TOKEN
+from resolver_sandbox import DEMO
+from resolver_sandbox.inhouse_api import TOKEN
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 

@@ -6,9 +6,8 @@ import re
 from typing import TYPE_CHECKING
 
 import pytest
-
-from resolver.sandbox import DEMO, SandboxState, sandbox_state
-from resolver.sandbox.testing import REDEEM_PATH, coupon_path, passkit_headers
+from resolver_sandbox import DEMO, SandboxState, sandbox_state
+from resolver_sandbox.testing import REDEEM_PATH, coupon_path, passkit_headers
 
 if TYPE_CHECKING:
     import httpx

@@ -5,9 +5,8 @@ from __future__ import annotations
 import base64
 
 import httpx
-
-from resolver.sandbox import DEMO, SandboxState
-from resolver.sandbox.passworks_api import API_KEY, USERNAME
+from resolver_sandbox import DEMO, SandboxState
+from resolver_sandbox.passworks_api import API_KEY, USERNAME
 
 CAMPAIGN = DEMO.passworks_campaign
 AUTH = {"Authorization": "Basic " + base64.b64encode(f"{USERNAME}:{API_KEY}".encode()).decode()}

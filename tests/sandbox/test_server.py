@@ -8,10 +8,9 @@ from typing import TYPE_CHECKING
 
 import httpx
 import pytest
-
-from resolver.sandbox import DEMO, SandboxState
-from resolver.sandbox.server import start_in_thread
-from resolver.sandbox.testing import REDEEM_PATH, coupon_path, passkit_headers
+from resolver_sandbox import DEMO, SandboxState
+from resolver_sandbox.server import start_in_thread
+from resolver_sandbox.testing import REDEEM_PATH, coupon_path, passkit_headers
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -6,9 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-
-from resolver.sandbox import DEMO, SandboxState
-from resolver.sandbox.skycore_api import API_KEY, ENDPOINT
+from resolver_sandbox import DEMO, SandboxState
+from resolver_sandbox.skycore_api import API_KEY, ENDPOINT
 
 TEMPLATE = DEMO.skycore_template
 KEY = {"X-Api-Key": API_KEY}

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
-from resolver.sandbox import DEMO, SandboxState
-from resolver.sandbox.payloads import CouponSpec
-from resolver.sandbox.records import Person, RedemptionDetails
-from resolver.sandbox.state import RedeemOutcome
+from resolver_sandbox import DEMO, SandboxState
+from resolver_sandbox.payloads import CouponSpec
+from resolver_sandbox.records import Person, RedemptionDetails
+from resolver_sandbox.state import RedeemOutcome
 
 START = datetime(2030, 6, 1, 12, 0, tzinfo=UTC)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from resolver.sandbox import DEMO, SandboxState
-from resolver.sandbox.testing import REDEEM_PATH, coupon_path, passkit_headers
+from resolver_sandbox import DEMO, SandboxState
+from resolver_sandbox.testing import REDEEM_PATH, coupon_path, passkit_headers
 
 if TYPE_CHECKING:
     import httpx

@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-
-from resolver.sandbox.timestamps import format_timestamp, parse_timestamp
+from resolver_sandbox.timestamps import format_timestamp, parse_timestamp
 
 
 @pytest.mark.parametrize(

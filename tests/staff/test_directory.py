@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from resolver.exceptions import StaffFileError
-from resolver.models import Attribution
+from resolver.domain.errors import StaffFileError
+from resolver.domain.redemptions import Attribution
 from resolver.staff import directory
 from tests.support.staff import PIN, STORE_SECRET, pin_hashes, staff_toml, store_code
 

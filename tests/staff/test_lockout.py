@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from redis.asyncio import Redis
 
-from resolver.exceptions import VerificationLocked
+from resolver.domain.errors import VerificationLocked
 from resolver.staff.lockout import Lockout
 
 COUPON = "5ogbvwqxreb3fyt2"

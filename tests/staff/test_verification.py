@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 import pytest
 import structlog
 
-from resolver.exceptions import VerificationFailed, VerificationLocked, VerificationRequired
-from resolver.models import Attribution, VerificationPolicy
+from resolver.domain.errors import VerificationFailed, VerificationLocked, VerificationRequired
+from resolver.domain.redemptions import Attribution, VerificationPolicy
 from resolver.staff import directory
 from resolver.staff.lockout import Lockout
 from resolver.staff.verification import StaffCheck

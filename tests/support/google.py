@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 
-from resolver.sandbox.google_oauth import service_account
+from resolver_sandbox.google_oauth import service_account
 
 TEST_ACCOUNT = "resolver-test@test-project.iam.gserviceaccount.com"
 

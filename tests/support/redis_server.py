@@ -8,7 +8,7 @@ import subprocess
 import time
 from typing import TYPE_CHECKING
 
-from resolver.embedded import find_redis_server
+from resolver_sandbox.embedded import find_redis_server
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -17,13 +17,13 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from resolver_sandbox import threaded
+from resolver_sandbox.server import SandboxHandle, start_in_thread
 from schemathesis.checks import positive_data_acceptance
 from schemathesis.generation.modes import GenerationMode
 
-from resolver import threaded
 from resolver.app import create_app
-from resolver.exceptions import InvalidRequest
-from resolver.sandbox.server import SandboxHandle, start_in_thread
+from resolver.domain.errors import InvalidRequest
 from resolver.settings import Settings
 from resolver.web.links import link_from, parse_json_object, parse_pairs
 from tests.support.staff import write_staff_file

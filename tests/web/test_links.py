@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from resolver.exceptions import InvalidBody, InvalidLink
-from resolver.models import Link
+from resolver.domain.coupons import Link
+from resolver.domain.errors import InvalidBody, InvalidLink
 from resolver.web.links import link_from, merge, parse_json_object, parse_pairs
 
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from resolver.app import create_app
-from resolver.models import Link
+from resolver.domain.coupons import Link
 from resolver.store import Store
 from resolver.web.liveness import Liveness
 from tests.conftest import SECRET_KEY, Clock, running

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from babel import Locale
 
-from resolver.models import Offer
+from resolver.domain.coupons import Offer
 from resolver.web.i18n import negotiate
 from resolver.web.localized import ago, moment, offer_text
 

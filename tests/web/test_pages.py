@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from resolver_sandbox.embedded import EmbeddedRedis
 
 from resolver.app import create_app
-from resolver.embedded import EmbeddedRedis
-from resolver.models import Link
+from resolver.domain.coupons import Link
 from resolver.store import Store
 from tests.conftest import SECRET_KEY, running
 from tests.support.pages import assert_valid_html5, form_of

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from resolver.app import create_app
-from resolver.models import Link
+from resolver.domain.coupons import Link
 from resolver.store import Store
 from resolver.web.links import link_url
 from tests.conftest import SECRET_KEY, Clock, settings_for

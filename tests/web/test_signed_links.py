@@ -9,9 +9,9 @@ import pytest
 from redis.asyncio import Redis
 
 from resolver.app import create_app
-from resolver.models import Link
+from resolver.domain.coupons import Link
+from resolver.domain.signing import LinkKey, sign
 from resolver.settings import Settings
-from resolver.signing import LinkKey, sign
 from tests.conftest import running
 from tests.support.pages import form_of
 from tests.support.passkit import PassKitDouble

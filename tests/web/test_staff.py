@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from resolver.app import create_app
-from resolver.exceptions import StaffFileError
+from resolver.domain.errors import StaffFileError
 from tests.conftest import running, running_from
 from tests.support.pages import assert_valid_html5, form_of
 from tests.support.staff import OTHER_PIN, PIN, store_code, write_staff_file

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from resolver.app import create_app
-from resolver.models import Link
+from resolver.domain.coupons import Link
 from resolver.web.links import link_url
 from tests.conftest import Clock, settings_for
 from tests.support.browser import (

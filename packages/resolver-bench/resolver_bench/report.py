@@ -1,0 +1,85 @@
+"""The benchmark's report: one labelled line per figure, and whether the run passes.
+
+A run fails when any coupon got more than one redeem call (the service's promise) or when any
+request went unanswered or was refused (then the figures describe something else).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from resolver_bench.load import Measured
+    from resolver_bench.runner import Figures
+
+MIB = 1024 * 1024
+# The direction set for later tuning (issue 3), shown next to the figures; never asserted.
+TARGET = "direction: >= 1,000 redemptions/s with <= 10 ms added at p99 (50 ms upstream, 2 workers)"
+
+
+def problems(figures: Figures) -> list[str]:
+    """Why this run does not count; empty when it does."""
+    found = []
+    if figures.max_redeem_calls != 1:
+        found.append(
+            f"a coupon got {figures.max_redeem_calls} redeem calls: exactly once is broken"
+            if figures.max_redeem_calls > 1
+            else "no coupon got a redeem call"
+        )
+    for label, measured in (("service", figures.service), ("sandbox", figures.sandbox)):
+        if measured.failed:
+            found.append(f"{measured.failed} {label} requests failed or were refused")
+    return found
+
+
+def render(figures: Figures) -> str:
+    """The report, as printed by `resolver bench`."""
+    options, service, alone = figures.options, figures.service, figures.sandbox
+    redemptions = max(service.completed, 1)
+    commands = sorted(figures.redis_commands.items(), key=lambda item: (-item[1], item[0]))
+    per_redemption = sum(figures.redis_commands.values()) / redemptions
+    listing = ", ".join(f"{name} {calls / redemptions:.2f}" for name, calls in commands)
+    rss = " · ".join(f"{size / MIB:.0f} MiB" for size in figures.worker_rss)
+    if figures.supervisor_rss is not None:
+        rss += f" (supervisor {figures.supervisor_rss / MIB:.0f} MiB)"
+    lines = [
+        "resolver bench",
+        f"  machine        {figures.cores} CPU cores, shared by the load generator, the sandbox,"
+        " Redis and the workers: expect noise",
+        f"  setup          {options.workers} workers · upstream latency {options.latency_ms:g} ms"
+        f" · {options.requests} redemptions · {options.concurrency} connections"
+        f" · Redis {figures.redis}",
+        f"  generator      {figures.generator} · ceiling {figures.ceiling.rate:,.0f} req/s"
+        f" (GET /healthz through the service, {options.concurrency} connections)",
+        f"  throughput     {service.rate:,.0f} redemptions/s"
+        f" ({service.completed} in {service.seconds:.2f} s, {service.failed} failed)",
+        f"  latency        {_percentiles(service)}",
+        f"  sandbox alone  {_percentiles(alone)} ({alone.completed} redeems, {alone.rate:,.0f}/s)",
+        f"  added          p50 {service.p50 - alone.p50:.1f} ms · p95 {service.p95 - alone.p95:.1f}"
+        f" ms · p99 {service.p99 - alone.p99:.1f} ms",
+        f"  redis          {per_redemption:.2f} commands/redemption ({listing});"
+        " commands run inside Lua scripts count too",
+        f"  cpu            {_cpu(figures, redemptions)}",
+        f"  rss            {rss}",
+        f"  max redeems    {figures.max_redeem_calls} redeem call(s) for any one coupon"
+        f" ({figures.coupons_redeemed} coupons redeemed)",
+        f"  {TARGET}",
+    ]
+    lines += [f"  FAILED         {problem}" for problem in problems(figures)]
+    if figures.logs:
+        lines.append(f"  logs           serve's and the sandbox's output: {figures.logs}")
+    return "\n".join(lines)
+
+
+def _percentiles(measured: Measured) -> str:
+    return f"p50 {measured.p50:.1f} ms · p95 {measured.p95:.1f} ms · p99 {measured.p99:.1f} ms"
+
+
+def _cpu(figures: Figures, redemptions: int) -> str:
+    parts = " · ".join(
+        f"{part} {seconds * 1000 / redemptions:.2f} ms"
+        for part, seconds in figures.cpu_seconds.items()
+        if part != "redis" or figures.options.redis_url is None  # a given Redis is not ours
+    )
+    supply = figures.cores * 1000
+    return f"{parts} (CPU per redemption; {figures.cores} cores supply {supply} ms each second)"
