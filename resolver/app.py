@@ -21,25 +21,28 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from resolver import campaigns, logs, startup
+from resolver import logs, startup
 from resolver.domain.errors import ResolverError
+from resolver.domain.names import Names
 from resolver.draining import Drain, on_stop_signals
-from resolver.memory import Memory, client_name
-from resolver.notifier import Notifier
-from resolver.policy import Policy, longest_lease
+from resolver.providers import campaigns
 from resolver.providers.accounts import Wiring
 from resolver.providers.passkit import PassKit
 from resolver.providers.passkit_auth import PassKitJWTAuth, PassKitTokenAuth
 from resolver.providers.routing import Router
 from resolver.providers.transport import PoolsTransport
-from resolver.ratelimit import CouponLimit, MissBudget, parse_limit
 from resolver.redemption import Redemptions
+from resolver.redemption.policy import Policy, longest_lease
 from resolver.settings import SANDBOX_API_KEY, SANDBOX_API_SECRET, Settings, load_settings
 from resolver.staff import directory as staff_directory
-from resolver.staff.lockout import Lockout
 from resolver.staff.verification import StaffCheck
-from resolver.store import CHANNEL, Store, shared_secret
-from resolver.token_cache import SharedTokens
+from resolver.storage.claims import CHANNEL, RedisClaims
+from resolver.storage.lockout import Lockout
+from resolver.storage.memory import Memory
+from resolver.storage.notifier import Notifier
+from resolver.storage.ratelimit import MissBudget, coupon_limit, parse_limit
+from resolver.storage.redis import client_name, shared_secret
+from resolver.storage.token_cache import SharedTokens
 from resolver.web import api, errors, openapi, ops, pages
 from resolver.web.branding import Brand
 from resolver.web.i18n import Catalogues
@@ -99,12 +102,14 @@ def create_app(
                 if settings.secret_key
                 else await shared_secret(redis)
             )
-            store = Store(redis, secret, notifier)
+            store = RedisClaims(redis, notifier)
             memory = Memory(redis, store, name)
             await memory.start()
             notifier.on_reconnect = memory.reconnected
             router = build_router(settings, accounts, Wiring(http, SharedTokens(redis)))
-            redemptions = Redemptions(router, store, policy(settings, router), clock=now)
+            redemptions = Redemptions(
+                router, store, Names(secret), policy(settings, router), clock=now
+            )
             misses = MissBudget(redis, parse_limit(settings.rate_limit_misses))
             lockout = Lockout(
                 redis,
@@ -226,7 +231,7 @@ def policy(settings: Settings, router: Router) -> Policy:
         receipt_ttl=settings.receipt_ttl,
         offer_cache_ttl=settings.offer_cache_ttl,
         source=f"resolver/{version('resolver')}",
-        coupon_limit=CouponLimit.from_item(parse_limit(settings.rate_limit_coupon)),
+        coupon_limit=coupon_limit(settings.rate_limit_coupon),
         longest_lease=longest_lease(settings.exchange_seconds, back_ends),
     )
 

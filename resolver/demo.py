@@ -21,7 +21,7 @@ from resolver_sandbox.embedded import EmbeddedRedis
 from resolver.domain.coupons import Link
 from resolver.domain.signing import sign
 from resolver.startup import redis_address
-from resolver.store import MEMORY
+from resolver.storage.claims import MEMORY
 
 if TYPE_CHECKING:
     from collections.abc import Callable

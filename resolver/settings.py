@@ -21,8 +21,8 @@ from resolver.domain.redemptions import (  # noqa: TC001  # pydantic reads it at
     VerificationPolicy,
 )
 from resolver.domain.signing import LinkKey, parse_keys
-from resolver.policy import longest_possible_lease
-from resolver.ratelimit import parse_limit
+from resolver.redemption.policy import longest_possible_lease
+from resolver.storage.ratelimit import parse_limit
 
 PASSKIT_REGIONS = {
     "eu": "https://api.pub1.passkit.io",

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-    from resolver.campaigns import CampaignsFile
+    from resolver.providers.campaigns import CampaignsFile
 
 log = structlog.get_logger("resolver.startup")
 
@@ -75,7 +75,7 @@ def preflight(settings: Settings, *, embedded: bool) -> CampaignsFile | None:
 
 def check_files(settings: Settings) -> CampaignsFile | None:
     """The campaigns file, if any, once the staff file (if any) has loaded too."""
-    from resolver import campaigns  # noqa: PLC0415  # start-up alone reads the files here
+    from resolver.providers import campaigns  # noqa: PLC0415  # start-up alone reads the files here
     from resolver.staff import directory  # noqa: PLC0415
 
     accounts = campaigns.load(settings.campaigns_file) if settings.campaigns_file else None

@@ -16,7 +16,7 @@ from resolver_sandbox.embedded import EmbeddedRedis
 
 from resolver.app import create_app
 from resolver.settings import Settings
-from resolver.store import MEMORY
+from resolver.storage.claims import MEMORY
 from tests.support.passkit import BASE_URL, PassKitDouble
 
 if TYPE_CHECKING:

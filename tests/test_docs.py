@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from resolver.campaigns import load
 from resolver.providers.accounts import PROVIDERS
+from resolver.providers.campaigns import load
 from resolver.settings import ENV_PREFIX, Settings
 from tests.support.google import service_account_info
 

@@ -13,7 +13,7 @@ from redis.asyncio import Redis
 from resolver.app import build_router, policy
 from resolver.providers.accounts import Wiring
 from resolver.settings import MAX_LOGO_BYTES, Settings, describe_error, load_settings
-from resolver.token_cache import SharedTokens
+from resolver.storage.token_cache import SharedTokens
 from resolver.web.i18n import LANGUAGES
 
 

@@ -46,8 +46,8 @@ from resolver.settings import PASSKIT_REGIONS
 if TYPE_CHECKING:
     import httpx
 
-    from resolver.providers import Provider
-    from resolver.token_cache import SharedTokens
+    from resolver.redemption.ports import Provider
+    from resolver.storage.token_cache import SharedTokens
 
 SECRET_FILE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*")
 DAY_S = 86_400

@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING
 
 from resolver.domain.coupons import Coupon, CouponState, Link, Offer
 from resolver.domain.errors import CouponRefused, UpstreamBadAnswer, UpstreamNotApplied
-from resolver.providers import Capabilities, RedeemAnswer
 from resolver.providers.exchange import (
     HeadersAuth,
     as_text,
@@ -34,6 +33,7 @@ from resolver.providers.exchange import (
 )
 from resolver.providers.http_templates import fill, json_at
 from resolver.providers.passkit import parse_date
+from resolver.redemption.ports import Capabilities, RedeemAnswer
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

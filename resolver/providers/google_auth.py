@@ -28,12 +28,12 @@ from resolver.domain.errors import (
     UpstreamError,
     UpstreamUnreachable,
 )
-from resolver.token_cache import Token
+from resolver.storage.token_cache import Token
 
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator, Generator, Mapping
 
-    from resolver.token_cache import SharedTokens
+    from resolver.storage.token_cache import SharedTokens
 
 SCOPE = "https://www.googleapis.com/auth/wallet_object.issuer"
 # The thread waits at most this long for one token request the event loop runs for it.

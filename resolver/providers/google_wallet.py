@@ -19,7 +19,6 @@ from urllib.parse import quote
 
 from resolver.domain.coupons import Coupon, CouponState, Link, Offer
 from resolver.domain.errors import CouponRefused, UpstreamBadAnswer
-from resolver.providers import Capabilities, RedeemAnswer
 from resolver.providers.exchange import (
     MESSAGE_LIMIT,
     as_object,
@@ -30,6 +29,7 @@ from resolver.providers.exchange import (
     send,
 )
 from resolver.providers.passkit import parse_date
+from resolver.redemption.ports import Capabilities, RedeemAnswer
 
 if TYPE_CHECKING:
     import httpx

@@ -14,7 +14,6 @@ from urllib.parse import quote
 
 from resolver.domain.coupons import Coupon, CouponStatus, Link, Offer
 from resolver.domain.errors import UpstreamBadAnswer
-from resolver.providers import Capabilities, RedeemAnswer
 from resolver.providers.exchange import (
     MESSAGE_LIMIT,
     as_object,
@@ -24,6 +23,7 @@ from resolver.providers.exchange import (
     refusal,
     send,
 )
+from resolver.redemption.ports import Capabilities, RedeemAnswer
 
 if TYPE_CHECKING:
     import httpx

@@ -28,7 +28,6 @@ import httpx
 
 from resolver.domain.coupons import Coupon, Link, Offer
 from resolver.domain.errors import UpstreamBadAnswer
-from resolver.providers import Capabilities, RedeemAnswer
 from resolver.providers.exchange import (
     MESSAGE_LIMIT,
     as_object,
@@ -38,6 +37,7 @@ from resolver.providers.exchange import (
     refusal,
     send,
 )
+from resolver.redemption.ports import Capabilities, RedeemAnswer
 
 if TYPE_CHECKING:
     from resolver.domain.redemptions import RedeemDetails

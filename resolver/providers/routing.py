@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from resolver.providers import Provider
+    from resolver.redemption.ports import Provider
 
 
 class Router:

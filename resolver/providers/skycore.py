@@ -35,7 +35,6 @@ from resolver.domain.errors import (
     UpstreamNotApplied,
     UpstreamRejected,
 )
-from resolver.providers import Capabilities, RedeemAnswer
 from resolver.providers.exchange import (
     MESSAGE_LIMIT,
     HeadersAuth,
@@ -45,6 +44,7 @@ from resolver.providers.exchange import (
     refusal,
     send,
 )
+from resolver.redemption.ports import Capabilities, RedeemAnswer
 
 if TYPE_CHECKING:
     import httpx

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
     from resolver.domain.redemptions import Attribution, VerificationPolicy
     from resolver.staff.directory import StaffDirectory
-    from resolver.staff.lockout import Lockout
+    from resolver.storage.lockout import Lockout
 
 
 class StaffCheck:

@@ -13,11 +13,11 @@ if TYPE_CHECKING:
     from starlette.templating import Jinja2Templates
 
     from resolver.draining import Drain
-    from resolver.ratelimit import MissBudget
     from resolver.redemption import Redemptions
     from resolver.settings import Settings
     from resolver.staff.verification import StaffCheck
-    from resolver.store import Store
+    from resolver.storage.claims import RedisClaims
+    from resolver.storage.ratelimit import MissBudget
     from resolver.web.i18n import Catalogues
 
 
@@ -27,7 +27,7 @@ class Services:
 
     settings: Settings
     redemptions: Redemptions
-    store: Store
+    store: RedisClaims
     misses: MissBudget  # each client network's budget of misses
     staff: StaffCheck  # verification policies per campaign, and the staff code check
     templates: Jinja2Templates

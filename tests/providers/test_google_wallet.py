@@ -23,7 +23,7 @@ from resolver.domain.errors import (
 from resolver.domain.redemptions import RedeemDetails
 from resolver.providers.google_auth import SCOPE, GoogleServiceAccountAuth
 from resolver.providers.google_wallet import GoogleWallet
-from resolver.token_cache import SharedTokens
+from resolver.storage.token_cache import SharedTokens
 from tests.support.google import TEST_ACCOUNT, public_key, service_account_info
 
 if TYPE_CHECKING:

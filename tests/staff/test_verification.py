@@ -11,9 +11,9 @@ import structlog
 from resolver.domain.errors import VerificationFailed, VerificationLocked, VerificationRequired
 from resolver.domain.redemptions import Attribution, VerificationPolicy
 from resolver.staff import directory
-from resolver.staff.lockout import Lockout
 from resolver.staff.verification import StaffCheck
-from resolver.store import MEMORY
+from resolver.storage.claims import MEMORY
+from resolver.storage.lockout import Lockout
 from tests.conftest import Clock
 from tests.support.staff import PIN, STEP, staff_toml, store_code
 

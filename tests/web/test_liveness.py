@@ -10,7 +10,8 @@ import pytest
 
 from resolver.app import create_app
 from resolver.domain.coupons import Link
-from resolver.store import Store
+from resolver.domain.names import Names
+from resolver.storage.claims import RedisClaims
 from resolver.web.liveness import Liveness
 from tests.conftest import SECRET_KEY, Clock, running
 from tests.support.pages import assert_valid_html5, form_of
@@ -75,7 +76,7 @@ async def test_a_live_success_shows_the_proof_and_reloads_itself(
     passkit.add("member-1")
     receipt = await redeem(client)
     page = await client.get(receipt)
-    code = Store(redis, SECRET_KEY.encode()).verification_code(receipt.removeprefix("/redeemed/"))
+    code = Names(SECRET_KEY.encode()).verification_code(receipt.removeprefix("/redeemed/"))
     assert "<h1>Redeemed</h1>" in page.text
     assert f'<dd class="code" id="code">{code}</dd>' in page.text
     assert re.search(
@@ -141,8 +142,8 @@ async def test_a_redemption_in_flight_reloads_every_two_seconds(
     client: httpx.AsyncClient, redis: Redis
 ) -> None:
     """The "Redeeming…" page refreshes itself until the result is there."""
-    store = Store(redis, SECRET_KEY.encode())
-    key = store.key("passkit", Link("camp-1", "member-1"))
+    store = RedisClaims(redis)
+    key = Names(SECRET_KEY.encode()).key("passkit", Link("camp-1", "member-1"))
     link = Link("camp-1", "member-1")
     await store.claim(key, token="t", nonce="n" * 16, lease=30, hold=60, link=link)
     page = await client.get(f"/redeemed/{key}-{'n' * 16}")

@@ -12,7 +12,8 @@ from resolver_sandbox.embedded import EmbeddedRedis
 
 from resolver.app import create_app
 from resolver.domain.coupons import Link
-from resolver.store import Store
+from resolver.domain.names import Names
+from resolver.storage.claims import RedisClaims
 from tests.conftest import SECRET_KEY, running
 from tests.support.pages import assert_valid_html5, form_of
 
@@ -389,8 +390,8 @@ async def test_a_receipt_whose_owner_died_stops_saying_in_progress(
     """A worker killed mid-redeem leaves its claim: once the lease has passed, the receipt page
     reads the coupon back and shows how it ended instead of "Redeeming…" for many minutes."""
     coupon = passkit.add("member-1")
-    store = Store(redis, SECRET_KEY.encode())
-    key = store.key("passkit", Link("camp-1", "member-1"))
+    store = RedisClaims(redis)
+    key = Names(SECRET_KEY.encode()).key("passkit", Link("camp-1", "member-1"))
     nonce = "n" * 16
     await store.claim(
         key, token="t", nonce=nonce, lease=0.0, hold=60, link=Link("camp-1", "member-1")
@@ -409,8 +410,8 @@ async def test_a_receipt_whose_owner_died_unapplied_says_not_confirmed(
     """The dead worker's redeem never landed: the page says it could not be confirmed and
     offers to check again, never redeeming from a receipt page."""
     passkit.add("member-1")
-    store = Store(redis, SECRET_KEY.encode())
-    key = store.key("passkit", Link("camp-1", "member-1"))
+    store = RedisClaims(redis)
+    key = Names(SECRET_KEY.encode()).key("passkit", Link("camp-1", "member-1"))
     await store.claim(
         key, token="t", nonce="n" * 16, lease=0.0, hold=60, link=Link("camp-1", "member-1")
     )

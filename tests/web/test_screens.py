@@ -17,7 +17,8 @@ import pytest
 
 from resolver.app import create_app
 from resolver.domain.coupons import Link
-from resolver.store import Store
+from resolver.domain.names import Names
+from resolver.storage.claims import RedisClaims
 from resolver.web.links import link_url
 from tests.conftest import SECRET_KEY, Clock, settings_for
 from tests.support.browser import PHONE, VIEWS, ServedApp, audit_screen, open_page
@@ -115,7 +116,7 @@ async def test_a_success_screen_proves_it_is_live(
     """A ticking clock, running motion and the server's verification code for this receipt."""
     passkit.add("member-1")
     receipt = await redeem(browser, served)
-    code = Store(redis, SECRET_KEY.encode()).verification_code(receipt.removeprefix("/redeemed/"))
+    code = Names(SECRET_KEY.encode()).verification_code(receipt.removeprefix("/redeemed/"))
 
     async def check(page: Page) -> None:
         assert await page.text_content("#code") == code
@@ -257,8 +258,8 @@ async def test_in_progress_renders_cleanly(
     browser: Browser, served: ServedApp, passkit: PassKitDouble, redis: Redis
 ) -> None:
     """A redemption still in flight shows the self-refreshing "Redeeming…" screen."""
-    store = Store(redis, SECRET_KEY.encode())
-    key = store.key("passkit", MEMBER)
+    store = RedisClaims(redis)
+    key = Names(SECRET_KEY.encode()).key("passkit", MEMBER)
     await store.claim(key, token="t" * 16, nonce="n" * 16, lease=30, hold=60, link=MEMBER)
     receipt = f"/redeemed/{key}-{'n' * 16}"
     await audit_screen(browser, served.url, receipt, "in-progress", 200, hold_still=True)

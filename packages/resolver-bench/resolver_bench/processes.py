@@ -21,7 +21,7 @@ import redis
 from resolver_sandbox.embedded import die_with_parent
 
 from resolver.settings import ENV_PREFIX
-from resolver.store import CHANNEL
+from resolver.storage.claims import CHANNEL
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence

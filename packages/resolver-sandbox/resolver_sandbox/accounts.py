@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from resolver.campaigns import CampaignsFile
+from resolver.providers.campaigns import CampaignsFile
 from resolver_sandbox import (
     badge_api,
     google_oauth,

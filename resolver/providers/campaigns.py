@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from pathlib import Path
 
-    from resolver.providers import Provider
+    from resolver.redemption.ports import Provider
 
 AccountName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_\-]{0,39}$")]
 # What a link's campaignId may be (resolver.web.links): anything else could never match.

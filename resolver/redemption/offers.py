@@ -15,8 +15,7 @@ from resolver.domain.errors import StoreUnavailable
 
 if TYPE_CHECKING:
     from resolver.domain.coupons import Coupon, Link, Offer
-    from resolver.providers import Provider
-    from resolver.store import Store
+    from resolver.redemption.ports import ClaimStore, Provider
 
 log = structlog.get_logger("resolver.offers")
 
@@ -24,7 +23,7 @@ log = structlog.get_logger("resolver.offers")
 class Offers:
     """Reads coupons from their back end and offers through the cache."""
 
-    def __init__(self, store: Store, ttl: float) -> None:
+    def __init__(self, store: ClaimStore, ttl: float) -> None:
         self.store = store
         self.ttl = ttl
 

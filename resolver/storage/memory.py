@@ -13,34 +13,26 @@ the claim that notices marks the moment. Two cases need more than that:
 
 from __future__ import annotations
 
-import os
-import secrets
 from typing import TYPE_CHECKING
 
 import structlog
 from redis.exceptions import RedisError
 
 from resolver.domain.errors import StoreUnavailable
+from resolver.storage.redis import CLIENT_PREFIX
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
-    from resolver.store import Store
+    from resolver.storage.claims import RedisClaims
 
 log = structlog.get_logger("resolver.memory")
-
-CLIENT_PREFIX = "resolver-"
-
-
-def client_name() -> str:
-    """This process's name on its Redis connections, so that processes can see each other."""
-    return f"{CLIENT_PREFIX}{os.getpid()}-{secrets.token_hex(3)}"
 
 
 class Memory:
     """Watches one process's Redis for a loss of memory."""
 
-    def __init__(self, redis: Redis, store: Store, name: str) -> None:
+    def __init__(self, redis: Redis, store: RedisClaims, name: str) -> None:
         self._redis = redis
         self._store = store
         self._name = name

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from limits import RateLimitItem, parse
@@ -27,6 +26,7 @@ from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from redis.exceptions import RedisError
 
 from resolver.domain.errors import RateLimited, StoreUnavailable
+from resolver.redemption.policy import CouponLimit
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -39,18 +39,6 @@ def parse_limit(value: str) -> RateLimitItem | None:
     if value.strip().lower() in OFF:
         return None
     return parse(value)
-
-
-@dataclass(frozen=True, slots=True)
-class CouponLimit:
-    """A fixed window the claim script enforces per coupon link (count 0: off)."""
-
-    count: int = 0
-    window: float = 60.0
-
-    @classmethod
-    def from_item(cls, item: RateLimitItem | None) -> CouponLimit:
-        return cls(item.amount, float(item.get_expiry())) if item else cls()
 
 
 class MissBudget:
@@ -86,3 +74,9 @@ class MissBudget:
             await self._limiter.hit(self._limit, "miss", client)
         except RedisError as error:
             raise StoreUnavailable(f"Redis: {type(error).__name__}") from error
+
+
+def coupon_limit(value: str) -> CouponLimit:
+    """The per-coupon limit a setting such as `20/minute` describes (count 0: off)."""
+    item = parse_limit(value)
+    return CouponLimit(item.amount, float(item.get_expiry())) if item else CouponLimit()

@@ -72,7 +72,9 @@ def redemptions_for(
         lookup=LookupTemplate.model_validate(LOOKUP) if read_back else None,
         remember=remember,
     )
-    return Redemptions(Router(provider), services.store, services.redemptions.policy)
+    return Redemptions(
+        Router(provider), services.store, services.redemptions.names, services.redemptions.policy
+    )
 
 
 async def test_a_refusal_naming_the_coupon_settles_a_back_end_without_read_back(

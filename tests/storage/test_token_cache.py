@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from resolver.domain.errors import UpstreamUnreachable
-from resolver.token_cache import SharedTokens, Token
+from resolver.storage.token_cache import SharedTokens, Token
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis

@@ -8,8 +8,8 @@ import pytest
 from redis.asyncio import Redis
 
 from resolver.domain.errors import VerificationLocked
-from resolver.staff.lockout import Lockout
-from resolver.store import MEMORY
+from resolver.storage.claims import MEMORY
+from resolver.storage.lockout import Lockout
 
 COUPON = "5ogbvwqxreb3fyt2"
 

@@ -16,10 +16,10 @@ from resolver.app import create_app
 from resolver.domain.coupons import CouponState, Link
 from resolver.domain.errors import InvalidFormToken, RateLimited, VerificationFailed
 from resolver.domain.redemptions import Attribution, Failure, Outcome
-from resolver.providers import Capabilities, Provider
 from resolver.providers.passkit import PassKit
 from resolver.providers.routing import Router
 from resolver.redemption import Redemptions
+from resolver.redemption.ports import Capabilities, Provider
 from resolver.settings import Settings
 from resolver.web.services import Services
 from tests.support.passkit import PassKitDouble
@@ -368,7 +368,9 @@ async def http(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
 
 
 def routed(services: Services, router: Router) -> Redemptions:
-    return Redemptions(router, services.redemptions.store, services.redemptions.policy)
+    return Redemptions(
+        router, services.redemptions.store, services.redemptions.names, services.redemptions.policy
+    )
 
 
 async def test_a_campaign_no_provider_serves_has_no_coupon_and_costs_nothing(

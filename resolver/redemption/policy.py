@@ -12,12 +12,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from resolver.ratelimit import CouponLimit
-
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from resolver.providers import Capabilities, Provider
+    from resolver.redemption.ports import Capabilities, Provider
+
+
+@dataclass(frozen=True, slots=True)
+class CouponLimit:
+    """A fixed window the claim script enforces per coupon link (count 0: off)."""
+
+    count: int = 0
+    window: float = 60.0
+
 
 # Between an owner's last exchange ending and its settle reaching Redis (and clock skew).
 LEASE_MARGIN = 5.0

@@ -1,6 +1,7 @@
 """The redemption use case: preview a link, redeem its active coupon at most once, show receipts.
 
-It knows the `Provider` and `Store` interfaces and nothing of HTTP, httpx or redis. The rules it
+It knows its ports (`resolver.redemption.ports`: the `Provider` and the `ClaimStore`) and the
+domain, and nothing of HTTP, httpx or redis. The rules it
 enforces (docs/reliability.md):
 
 - claim first, then call the upstream once, then settle the claim with what happened
@@ -28,21 +29,21 @@ from typing import TYPE_CHECKING, Literal
 
 import structlog
 
-from resolver.attempts import Attempt, Attempts, within
 from resolver.domain.coupons import CouponState, coupon_state, redeemed_by_attempt, redeemed_through
 from resolver.domain.errors import InvalidFormToken, RateLimited
 from resolver.domain.redemptions import OUTCOME_FOR_STATE, Outcome, RedeemDetails, Redemption
 from resolver.domain.results import DETAILS, already_here, in_progress, settled, unconfirmed
-from resolver.offers import Offers
-from resolver.store import Claim, ClaimKind, Held, new_nonce, receipt_id, split_receipt
+from resolver.redemption.attempts import Attempt, Attempts, within
+from resolver.redemption.offers import Offers
+from resolver.redemption.ports import Claim, ClaimKind, Held, new_nonce, receipt_id, split_receipt
 
 if TYPE_CHECKING:
     from resolver.domain.coupons import Coupon, Link, Offer
+    from resolver.domain.names import Names
     from resolver.domain.redemptions import Attribution
-    from resolver.policy import Policy
-    from resolver.providers import Provider
     from resolver.providers.routing import Router
-    from resolver.store import Store
+    from resolver.redemption.policy import Policy
+    from resolver.redemption.ports import ClaimStore, Provider
 
 log = structlog.get_logger("resolver.redemption")
 
@@ -79,12 +80,14 @@ class Redemptions:
     def __init__(
         self,
         providers: Router,
-        store: Store,
+        store: ClaimStore,
+        names: Names,
         policy: Policy,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.providers = providers
         self.store = store
+        self.names = names
         self.policy = policy
         self.offers = Offers(store, policy.offer_cache_ttl)
         self.attempts = Attempts(store, policy, self.offers, clock)
@@ -92,7 +95,7 @@ class Redemptions:
 
     def key(self, link: Link) -> str:
         provider = self.providers.provider(link.campaign_id)
-        return self.store.key(provider.name if provider else "-", link)
+        return self.names.key(provider.name if provider else "-", link)
 
     async def preview(
         self, link: Link, *, with_form_token: bool, admit: Admission | None = None
@@ -183,9 +186,9 @@ class Redemptions:
             staff = await verify(key)
         who = ""
         if form_token is not None:
-            who = self.store.identity("form", form_token)
+            who = self.names.identity("form", form_token)
         elif idempotency_key is not None:
-            who = self.store.identity("key", idempotency_key)
+            who = self.names.identity("key", idempotency_key)
         token = secrets.token_hex(8)
         claim = await self._claim(
             provider,
@@ -389,8 +392,8 @@ class Redemptions:
         return result
 
     def verification_code(self, receipt: str) -> str:
-        """The short code the success screen shows for `receipt` (see `Store`)."""
-        return self.store.verification_code(receipt)
+        """The short code the success screen shows for `receipt` (`resolver.domain.names`)."""
+        return self.names.verification_code(receipt)
 
 
 def _stored(claim: Claim, key: str) -> Redemption:

@@ -18,7 +18,7 @@ from resolver.domain.errors import StoreUnavailable
 from resolver.domain.redemptions import Outcome, Redemption
 from resolver.redemption import Redemptions
 from resolver.settings import Settings
-from resolver.store import MEMORY
+from resolver.storage.claims import MEMORY, RedisClaims
 from tests.support.passkit import PassKitDouble
 from tests.support.redis_server import RedisServer
 
@@ -50,11 +50,18 @@ async def answers(tasks: list[asyncio.Task[Any]]) -> list[str]:
     return outcomes
 
 
+async def ping(redemptions: Redemptions) -> None:
+    """One command through the process's own pool."""
+    store = redemptions.store
+    assert isinstance(store, RedisClaims)
+    await store.ping()
+
+
 async def reachable(redemptions: Redemptions) -> None:
     """Until this process's pool talks to the restarted server again."""
     for _ in range(200):
         try:
-            await redemptions.store.ping()
+            await ping(redemptions)
         except StoreUnavailable:
             await asyncio.sleep(0.01)
         else:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from resolver.notifier import Notifier
+from resolver.storage.notifier import Notifier
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator

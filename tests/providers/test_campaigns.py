@@ -10,17 +10,17 @@ import httpx
 import pytest
 
 from resolver.app import create_app
-from resolver.campaigns import load, router
 from resolver.cli import main
 from resolver.domain.errors import ConfigurationError
 from resolver.providers.accounts import Wiring
+from resolver.providers.campaigns import load, router
 from resolver.providers.generic import GenericHttp
 from resolver.providers.google_wallet import GoogleWallet
 from resolver.providers.passkit import PassKit
 from resolver.providers.passworks import Passworks
 from resolver.providers.skycore import Skycore
 from resolver.settings import Settings
-from resolver.token_cache import SharedTokens
+from resolver.storage.token_cache import SharedTokens
 from tests.support.google import service_account_info
 
 if TYPE_CHECKING:

@@ -9,41 +9,41 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from resolver.domain.coupons import Link
+from resolver.domain.names import Names
 from resolver.domain.redemptions import Outcome, Redemption
-from resolver.ratelimit import CouponLimit
-from resolver.store import (
-    CODE_ALPHABET,
-    CODE_LENGTH,
-    MEMORY,
-    Claim,
-    ClaimKind,
-    Settled,
-    Store,
-    new_nonce,
-    shared_secret,
-)
+from resolver.redemption.policy import CouponLimit
+from resolver.redemption.ports import Claim, ClaimKind, Settled
+from resolver.storage.claims import MEMORY, RedisClaims
+from resolver.storage.redis import shared_secret
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
 LINK = Link("camp-1", "member-1")
+NAMES = Names(b"secret")
 DONE = Redemption(Outcome.REDEEMED, LINK, coupon_id="coupon-a", detail="ok")
 
 
 @pytest.fixture
-async def store(redis: Redis) -> Store:
+async def store(redis: Redis) -> RedisClaims:
     await redis.set(MEMORY, 0)  # this Redis has remembered everything since the start
-    return Store(redis, b"secret")
+    return RedisClaims(redis)
 
 
-async def claim(store: Store, key: str, token: str, nonce: str, **options: Any) -> Claim:
+async def claim(store: RedisClaims, key: str, token: str, nonce: str, **options: Any) -> Claim:
     """A claim of LINK with a 5 s lease and a 60 s hold unless `options` say otherwise."""
     values: dict[str, Any] = {"lease": 5, "hold": 60, "link": LINK} | options
     return await store.claim(key, token=token, nonce=nonce, **values)
 
 
 async def settle(
-    store: Store, key: str, token: str, nonce: str, mode: Any, result: Redemption, **options: Any
+    store: RedisClaims,
+    key: str,
+    token: str,
+    nonce: str,
+    mode: Any,
+    result: Redemption,
+    **options: Any,
 ) -> Settled:
     """Settle an attempt begun now, keeping state and receipt 60 s unless `options` say so."""
     values: dict[str, Any] = {
@@ -56,22 +56,22 @@ async def settle(
     return await store.settle(key, token=token, nonce=nonce, mode=mode, result=result, **values)
 
 
-async def test_keys_are_keyed_hashes_with_a_cluster_hash_tag(store: Store, redis: Redis) -> None:
+async def test_a_links_keys_share_one_hash_tag_and_hold_no_raw_id(
+    store: RedisClaims, redis: Redis
+) -> None:
     """No raw id reaches Redis, and every key of one link shares one hash slot."""
-    key = store.key("passkit", LINK)
+    key = NAMES.key("passkit", LINK)
     await claim(store, key, "t", "n" * 16)
     await store.mint_form_token(key, "coupon-a", "offer-a", 60)
     names = set(await redis.keys("*")) - {store.memory_key(key)}
     assert names
     assert all(f"{{{key}}}" in name for name in names)
     assert not any("member-1" in name or "camp-1" in name for name in names)
-    assert store.key("passkit", LINK) != Store(redis, b"other").key("passkit", LINK)
-    assert store.key("passkit", LINK) != store.key("other-provider", LINK)
 
 
-async def test_the_first_claim_wins_and_others_see_it_busy(store: Store) -> None:
+async def test_the_first_claim_wins_and_others_see_it_busy(store: RedisClaims) -> None:
     """Claim is atomic: of two claimers only the first owns the link."""
-    key = store.key("passkit", LINK)
+    key = NAMES.key("passkit", LINK)
     first = await claim(store, key, "a", "n1")
     second = await claim(store, key, "b", "n2")
     assert first.kind is ClaimKind.CLAIMED
@@ -80,18 +80,18 @@ async def test_the_first_claim_wins_and_others_see_it_busy(store: Store) -> None
     assert 0 < second.wait <= 5
 
 
-async def test_many_simultaneous_claims_have_exactly_one_winner(store: Store) -> None:
+async def test_many_simultaneous_claims_have_exactly_one_winner(store: RedisClaims) -> None:
     """Under concurrency, one CLAIMED and every other BUSY."""
-    key = store.key("passkit", LINK)
+    key = NAMES.key("passkit", LINK)
     claims = await asyncio.gather(*(claim(store, key, f"t{i}", f"n{i}") for i in range(100)))
     kinds = [c.kind for c in claims]
     assert kinds.count(ClaimKind.CLAIMED) == 1
     assert kinds.count(ClaimKind.BUSY) == 99
 
 
-async def test_settled_results_are_replayed_and_receipts_kept(store: Store) -> None:
+async def test_settled_results_are_replayed_and_receipts_kept(store: RedisClaims) -> None:
     """After settle(done), a claim replays the result; the receipt is readable by nonce."""
-    key = store.key("passkit", LINK)
+    key = NAMES.key("passkit", LINK)
     mine = await claim(store, key, "a", "n1")
     assert await settle(store, key, "a", mine.nonce, "done", DONE, keep=60, receipt_ttl=60)
     again = await claim(store, key, "b", "n2")
@@ -105,9 +105,9 @@ async def test_settled_results_are_replayed_and_receipts_kept(store: Store) -> N
     assert receipt.result.outcome is Outcome.REDEEMED
 
 
-async def test_a_stale_owner_cannot_settle_over_a_new_one(store: Store, redis: Redis) -> None:
+async def test_a_stale_owner_cannot_settle_over_a_new_one(store: RedisClaims, redis: Redis) -> None:
     """Settle is guarded by the claim token: an owner whose lease ran out changes nothing."""
-    key = store.key("passkit", LINK)
+    key = NAMES.key("passkit", LINK)
     await claim(store, key, "old", "n1", lease=0.05)
     await asyncio.sleep(0.1)
     takeover = await claim(store, key, "new", "n2")
@@ -116,9 +116,9 @@ async def test_a_stale_owner_cannot_settle_over_a_new_one(store: Store, redis: R
     assert await redis.hget(f"rr:{{{key}}}", "t") == "new"
 
 
-async def test_release_lets_the_next_claim_start_fresh(store: Store) -> None:
+async def test_release_lets_the_next_claim_start_fresh(store: RedisClaims) -> None:
     """A request that never left frees the link: the next claim is an ordinary one."""
-    key = store.key("passkit", LINK)
+    key = NAMES.key("passkit", LINK)
     await claim(store, key, "a", "n1")
     failed = Redemption(Outcome.UPSTREAM_ERROR, LINK)
     await settle(store, key, "a", "n1", "release", failed, keep=60, receipt_ttl=60)
@@ -126,10 +126,10 @@ async def test_release_lets_the_next_claim_start_fresh(store: Store) -> None:
 
 
 async def test_unknown_makes_the_next_claim_reconcile_from_the_first_attempt(
-    store: Store,
+    store: RedisClaims,
 ) -> None:
     """Doubt is remembered with the time of the attempt it is about."""
-    key = store.key("passkit", LINK)
+    key = NAMES.key("passkit", LINK)
     first = await claim(store, key, "a", "n1")
     failed = Redemption(Outcome.UPSTREAM_ERROR, LINK)
     await settle(store, key, "a", "n1", "unknown", failed, keep=60, receipt_ttl=60)
@@ -138,9 +138,11 @@ async def test_unknown_makes_the_next_claim_reconcile_from_the_first_attempt(
     assert second.since == first.since
 
 
-async def test_a_result_about_another_coupon_does_not_block_a_reissued_one(store: Store) -> None:
+async def test_a_result_about_another_coupon_does_not_block_a_reissued_one(
+    store: RedisClaims,
+) -> None:
     """A claim that names the coupon it saw ignores a stored result about an older coupon."""
-    key = store.key("passkit", LINK)
+    key = NAMES.key("passkit", LINK)
     await claim(store, key, "a", "n1")
     await settle(store, key, "a", "n1", "done", DONE, keep=60, receipt_ttl=60)
     same = await claim(store, key, "b", "n2", expected_coupon="coupon-a")
@@ -149,10 +151,10 @@ async def test_a_result_about_another_coupon_does_not_block_a_reissued_one(store
     assert newer.kind is ClaimKind.CLAIMED
 
 
-async def test_form_tokens_are_one_time_and_bound_to_their_link(store: Store) -> None:
+async def test_form_tokens_are_one_time_and_bound_to_their_link(store: RedisClaims) -> None:
     """Unknown → bad; fresh → claims; used → replays or, with nothing to show, is refused."""
-    key = store.key("passkit", LINK)
-    other = store.key("passkit", Link("camp-1", "member-2"))
+    key = NAMES.key("passkit", LINK)
+    other = NAMES.key("passkit", Link("camp-1", "member-2"))
     token = await store.mint_form_token(key, "coupon-a", "offer-a", 60)
     bad = await claim(store, other, "x", "n0", form_token=token)
     assert bad.kind is ClaimKind.BAD_TOKEN
@@ -165,18 +167,18 @@ async def test_form_tokens_are_one_time_and_bound_to_their_link(store: Store) ->
     assert used.kind is ClaimKind.USED_TOKEN
 
 
-async def test_form_tokens_expire(store: Store) -> None:
+async def test_form_tokens_expire(store: RedisClaims) -> None:
     """A confirmation left open too long is no longer accepted."""
-    key = store.key("passkit", LINK)
+    key = NAMES.key("passkit", LINK)
     token = await store.mint_form_token(key, "coupon-a", "offer-a", 0.05)
     await asyncio.sleep(0.1)
     late = await claim(store, key, "a", "n1", form_token=token)
     assert late.kind is ClaimKind.BAD_TOKEN
 
 
-async def test_settled_state_expires_after_its_window(store: Store) -> None:
+async def test_settled_state_expires_after_its_window(store: RedisClaims) -> None:
     """After the duplicate window the link can be claimed afresh."""
-    key = store.key("passkit", LINK)
+    key = NAMES.key("passkit", LINK)
     await claim(store, key, "a", "n1")
     await settle(store, key, "a", "n1", "done", DONE, keep=0.0, receipt_ttl=60)
     assert (await claim(store, key, "b", "n2")).kind is ClaimKind.DONE
@@ -192,9 +194,11 @@ async def test_the_shared_secret_is_created_once_for_all_replicas(redis: Redis) 
     assert len(first) == 64
 
 
-async def test_api_results_keep_no_receipt_but_stay_viewable_while_settled(store: Store) -> None:
+async def test_api_results_keep_no_receipt_but_stay_viewable_while_settled(
+    store: RedisClaims,
+) -> None:
     """With no receipt kept, the result is still shown from the state within the window."""
-    key = store.key("passkit", LINK)
+    key = NAMES.key("passkit", LINK)
     await claim(store, key, "a", "n1")
     await settle(store, key, "a", "n1", "done", DONE, keep=60, receipt_ttl=0)
     assert not await store.redis.exists(f"rr:{{{key}}}:r:n1")
@@ -204,46 +208,9 @@ async def test_api_results_keep_no_receipt_but_stay_viewable_while_settled(store
     assert (await store.attempt(key, "other")).state == "gone"
 
 
-def test_a_verification_code_is_stable_per_receipt(store: Store) -> None:
-    """The same receipt always gets the same code: a reload cannot change what staff read."""
-    receipt = f"{store.key('passkit', LINK)}-{'a' * 16}"
-    assert store.verification_code(receipt) == store.verification_code(receipt)
-
-
-def test_verification_codes_are_short_unambiguous_and_differ_between_receipts(
-    store: Store,
-) -> None:
-    """4 characters from the unambiguous alphabet, spread over receipts like random draws."""
-    key = store.key("passkit", LINK)
-    codes = [store.verification_code(f"{key}-{new_nonce()}") for _ in range(300)]
-    assert all(len(code) == CODE_LENGTH for code in codes)
-    assert set("".join(codes)) <= set(CODE_ALPHABET)
-    assert not set("".join(codes)) & set("0O1IL2Z5S8B6GUVQD")
-    # 300 draws from 19**4 codes: a handful of repeats at most, never one code for all.
-    assert len(set(codes)) >= 290
-
-
-def test_a_verification_code_needs_the_secret(store: Store, redis: Redis) -> None:
-    """Another deployment's secret gives other codes, so codes cannot be computed from ids."""
-    key = store.key("passkit", LINK)
-    receipts = [f"{key}-{new_nonce()}" for _ in range(20)]
-    other = Store(redis, b"another secret")
-    assert [store.verification_code(r) for r in receipts] != [
-        other.verification_code(r) for r in receipts
-    ]
-
-
-def test_a_secret_of_any_length_can_key_the_hashes(redis: Redis) -> None:
-    """A configured secret longer than BLAKE2b's 64-byte key limit works, distinctly."""
-    long_secret = Store(redis, b"x" * 128)
-    assert len(long_secret.key("passkit", LINK)) == 16
-    assert long_secret.key("passkit", LINK) != Store(redis, b"y" * 128).key("passkit", LINK)
-    assert long_secret.verification_code("k-n")
-
-
-async def test_a_stored_result_is_its_own_requests_only(store: Store) -> None:
+async def test_a_stored_result_is_its_own_requests_only(store: RedisClaims) -> None:
     """The request that made a result gets it as its own; any other request learns it is not."""
-    key = store.key("passkit", LINK)
+    key = NAMES.key("passkit", LINK)
     await claim(store, key, "a", "n1", who="till-retry")
     await settle(store, key, "a", "n1", "done", DONE, who="till-retry")
     same = await claim(store, key, "b", "n2", who="till-retry")
@@ -254,9 +221,9 @@ async def test_a_stored_result_is_its_own_requests_only(store: Store) -> None:
     assert (anonymous.kind, anonymous.mine) == (ClaimKind.DONE, False)
 
 
-async def test_re_checks_while_waiting_are_not_counted(store: Store, redis: Redis) -> None:
+async def test_re_checks_while_waiting_are_not_counted(store: RedisClaims, redis: Redis) -> None:
     """Only a request's first claim counts against the coupon's limit, not its waiting re-checks."""
-    key = store.key("passkit", LINK)
+    key = NAMES.key("passkit", LINK)
     limit = CouponLimit(count=2, window=60)
     await claim(store, key, "a", "n1", limit=limit)
     for _ in range(5):
@@ -266,9 +233,9 @@ async def test_re_checks_while_waiting_are_not_counted(store: Store, redis: Redi
     assert (await claim(store, key, "c", "n3", limit=limit)).kind is ClaimKind.BUSY
 
 
-async def test_a_stored_result_is_answered_over_the_limit(store: Store) -> None:
+async def test_a_stored_result_is_answered_over_the_limit(store: RedisClaims) -> None:
     """Replays cost the upstream nothing, so the coupon's limit does not refuse them."""
-    key = store.key("passkit", LINK)
+    key = NAMES.key("passkit", LINK)
     limit = CouponLimit(count=1, window=60)
     await claim(store, key, "a", "n1", limit=limit)
     await settle(store, key, "a", "n1", "done", DONE)
@@ -276,9 +243,9 @@ async def test_a_stored_result_is_answered_over_the_limit(store: Store) -> None:
         assert (await claim(store, key, token, "n", limit=limit)).kind is ClaimKind.DONE
 
 
-async def test_a_released_attempt_gives_its_count_back(store: Store) -> None:
+async def test_a_released_attempt_gives_its_count_back(store: RedisClaims) -> None:
     """An attempt that never reached the upstream does not use up the member's retries."""
-    key = store.key("passkit", LINK)
+    key = NAMES.key("passkit", LINK)
     limit = CouponLimit(count=1, window=60)
     failed = Redemption(Outcome.UPSTREAM_ERROR, LINK)
     await claim(store, key, "a", "n1", limit=limit)
@@ -286,9 +253,11 @@ async def test_a_released_attempt_gives_its_count_back(store: Store) -> None:
     assert (await claim(store, key, "b", "n2", limit=limit)).kind is ClaimKind.CLAIMED
 
 
-async def test_a_redis_that_forgot_holds_claims_then_reads_back(store: Store, redis: Redis) -> None:
+async def test_a_redis_that_forgot_holds_claims_then_reads_back(
+    store: RedisClaims, redis: Redis
+) -> None:
     """With the memory marker gone, claims wait out the quarantine, then read back for a while."""
-    key = store.key("passkit", LINK)
+    key = NAMES.key("passkit", LINK)
     await redis.delete(MEMORY)
     held = await claim(store, key, "a", "n1", quarantine=0.3, forgetful=0.6)
     assert held.kind is ClaimKind.QUARANTINE
@@ -303,10 +272,10 @@ async def test_a_redis_that_forgot_holds_claims_then_reads_back(store: Store, re
 
 
 async def test_a_settle_after_redis_forgot_the_claim_still_records(
-    store: Store, redis: Redis
+    store: RedisClaims, redis: Redis
 ) -> None:
     """An owner whose claim vanished (a flush) still leaves its answer for the next request."""
-    key = store.key("passkit", LINK)
+    key = NAMES.key("passkit", LINK)
     await claim(store, key, "a", "n1")
     await redis.delete(f"rr:{{{key}}}")
     assert await settle(store, key, "a", "n1", "done", DONE) is Settled.RECORDED
@@ -316,9 +285,9 @@ async def test_a_settle_after_redis_forgot_the_claim_still_records(
     assert later.result.coupon_id == "coupon-a"
 
 
-async def test_a_settle_after_a_takeover_writes_nothing(store: Store) -> None:
+async def test_a_settle_after_a_takeover_writes_nothing(store: RedisClaims) -> None:
     """A stale owner's answer is lost, neither in the state nor as a receipt."""
-    key = store.key("passkit", LINK)
+    key = NAMES.key("passkit", LINK)
     await claim(store, key, "old", "n1", lease=0.05)
     await asyncio.sleep(0.1)
     await claim(store, key, "new", "n2")
@@ -326,9 +295,9 @@ async def test_a_settle_after_a_takeover_writes_nothing(store: Store) -> None:
     assert (await store.attempt(key, "n1")).state == "gone"
 
 
-async def test_only_the_owner_can_renew_its_claim(store: Store) -> None:
+async def test_only_the_owner_can_renew_its_claim(store: RedisClaims) -> None:
     """Renewing proves the claim is still ours before a second call is sent."""
-    key = store.key("passkit", LINK)
+    key = NAMES.key("passkit", LINK)
     await claim(store, key, "old", "n1", lease=0.05)
     assert await store.renew(key, token="old", lease=0.05)
     await asyncio.sleep(0.1)
@@ -337,9 +306,9 @@ async def test_only_the_owner_can_renew_its_claim(store: Store) -> None:
     assert await store.renew(key, token="new", lease=5)
 
 
-async def test_a_doubt_is_resolved_only_once_its_owner_is_gone(store: Store) -> None:
+async def test_a_doubt_is_resolved_only_once_its_owner_is_gone(store: RedisClaims) -> None:
     """A read-back outside any claim settles a doubt, never a live attempt or another one."""
-    key = store.key("passkit", LINK)
+    key = NAMES.key("passkit", LINK)
     await claim(store, key, "a", "n1", lease=0.2)
     assert not await store.resolve(
         key, nonce="n1", mode="done", result=DONE, keep=60, receipt_ttl=60
@@ -353,10 +322,10 @@ async def test_a_doubt_is_resolved_only_once_its_owner_is_gone(store: Store) -> 
 
 
 async def test_a_receipt_page_sees_an_attempt_in_flight_then_its_dead_owner(
-    store: Store,
+    store: RedisClaims,
 ) -> None:
     """While the lease lasts the attempt is in flight; after it, a doubt naming the link."""
-    key = store.key("passkit", LINK)
+    key = NAMES.key("passkit", LINK)
     await claim(store, key, "a", "n1", lease=0.2)
     flying = await store.attempt(key, "n1")
     assert (flying.state, flying.link) == ("in_flight", LINK)
@@ -366,9 +335,9 @@ async def test_a_receipt_page_sees_an_attempt_in_flight_then_its_dead_owner(
     assert dead.since is not None
 
 
-async def test_a_preview_counts_and_sees_what_redis_holds(store: Store) -> None:
+async def test_a_preview_counts_and_sees_what_redis_holds(store: RedisClaims) -> None:
     """A peek is limited like any request and reports a settled result with its coupon."""
-    key = store.key("passkit", LINK)
+    key = NAMES.key("passkit", LINK)
     assert (await store.peek(key)).state == "none"  # type: ignore[union-attr]
     await claim(store, key, "a", "n1")
     await settle(store, key, "a", "n1", "done", DONE)

@@ -39,7 +39,7 @@ from resolver.domain.errors import (
 )
 from resolver.domain.redemptions import OUTCOME_FOR_STATE, Outcome, Redemption
 from resolver.domain.results import DETAILS, FIRST_KNOWN, describe, failure, settled, unconfirmed
-from resolver.store import ClaimKind, Settled, receipt_id
+from resolver.redemption.ports import ClaimKind, Settled, receipt_id
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -47,10 +47,9 @@ if TYPE_CHECKING:
 
     from resolver.domain.coupons import Link, Offer
     from resolver.domain.redemptions import Attribution, RedeemDetails
-    from resolver.offers import Offers
-    from resolver.policy import Policy
-    from resolver.providers import Provider
-    from resolver.store import Store
+    from resolver.redemption.offers import Offers
+    from resolver.redemption.policy import Policy
+    from resolver.redemption.ports import ClaimStore, Provider
 
 log = structlog.get_logger("resolver.redemption")
 T = TypeVar("T")
@@ -94,7 +93,7 @@ class Attempts:
     """Runs claimed attempts to their settle."""
 
     def __init__(
-        self, store: Store, policy: Policy, offers: Offers, clock: Callable[[], datetime]
+        self, store: ClaimStore, policy: Policy, offers: Offers, clock: Callable[[], datetime]
     ) -> None:
         self.store = store
         self.policy = policy
