@@ -21,13 +21,9 @@ from resolver.domain.redemptions import (  # noqa: TC001  # pydantic reads it at
     VerificationPolicy,
 )
 from resolver.domain.signing import LinkKey, parse_keys
+from resolver.providers.regions import PASSKIT_REGIONS
 from resolver.redemption.policy import longest_possible_lease
 from resolver.storage.ratelimit import parse_limit
-
-PASSKIT_REGIONS = {
-    "eu": "https://api.pub1.passkit.io",
-    "us": "https://api.pub2.passkit.io",
-}
 
 ENV_PREFIX = "RESOLVER_"
 # Variables with the prefix that are not settings: read by `load_settings` and by the tests.
@@ -39,10 +35,6 @@ HEX_COLOUR = re.compile(r"#(?:[0-9a-fA-F]{3}){1,2}")
 LOGO_SUFFIXES = (".svg", ".png", ".webp", ".jpg", ".jpeg", ".gif")
 # A logo is part of every page's weight, and every page must stay under 30 KB.
 MAX_LOGO_BYTES = 20 * 1024
-
-# The built-in sandbox's well-known demo credentials: they open nothing real.
-SANDBOX_API_KEY = "sandbox-key"
-SANDBOX_API_SECRET = "sandbox-secret-for-local-demos-only"  # noqa: S105  # 32+ bytes for HS256
 
 
 class Settings(BaseSettings):

@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from resolver_sandbox import DEMO
 
-from resolver.demo import banner
+from resolver.cli.demo import banner
 from resolver.domain.coupons import Link
 from resolver.domain.signing import verify
 from resolver.settings import Settings

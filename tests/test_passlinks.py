@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from resolver.cli.passlinks import link, sign_csv, template
 from resolver.domain.coupons import Link
 from resolver.domain.signing import LinkKey, verify
-from resolver.passlinks import link, sign_csv, template
 
 KEY = LinkKey("k1", b"issuer-secret-0123456789")
 EXPORT = """passId,firstName,lastName,emailAddress

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import pytest
 from uvicorn.supervisors.multiprocess import SIGNALS
 
-from resolver.serving import Supervisor, server_config
+from resolver.cli.serving import Supervisor, server_config
 from resolver.settings import Settings
 
 if TYPE_CHECKING:

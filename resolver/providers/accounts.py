@@ -40,14 +40,14 @@ from resolver.providers.passkit import PassKit
 from resolver.providers.passkit_auth import PassKitJWTAuth, PassKitTokenAuth
 from resolver.providers.passworks import DEFAULT_BASE_URL as PASSWORKS_BASE_URL
 from resolver.providers.passworks import Passworks
+from resolver.providers.regions import PASSKIT_REGIONS
 from resolver.providers.skycore import Skycore
-from resolver.settings import PASSKIT_REGIONS
 
 if TYPE_CHECKING:
     import httpx
 
+    from resolver.domain.tokens import TokenStore
     from resolver.redemption.ports import Provider
-    from resolver.storage.token_cache import SharedTokens
 
 SECRET_FILE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*")
 DAY_S = 86_400
@@ -60,7 +60,7 @@ class Wiring:
     """What every provider is built with: the process's one httpx client, the token cache."""
 
     http: httpx.AsyncClient
-    tokens: SharedTokens
+    tokens: TokenStore
 
 
 def _resolve_secret(value: object, info: ValidationInfo) -> SecretStr:

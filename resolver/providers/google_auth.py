@@ -5,7 +5,7 @@ with the service account's key and exchanges it at the token endpoint (retrying 
 considers retryable). Its transport interface is synchronous, so the exchange runs in a worker
 thread whose requests are handed back to the event loop's shared httpx client: one client, one
 pool, and a test's transport (respx, or the sandbox in process) sees the token call too.
-The token itself is shared by every replica through `SharedTokens` and fetched about hourly.
+The token itself is shared by every replica through `TokenStore` and fetched about hourly.
 """
 
 from __future__ import annotations
@@ -28,12 +28,12 @@ from resolver.domain.errors import (
     UpstreamError,
     UpstreamUnreachable,
 )
-from resolver.storage.token_cache import Token
+from resolver.domain.tokens import Token
 
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator, Generator, Mapping
 
-    from resolver.storage.token_cache import SharedTokens
+    from resolver.domain.tokens import TokenStore
 
 SCOPE = "https://www.googleapis.com/auth/wallet_object.issuer"
 # The thread waits at most this long for one token request the event loop runs for it.
@@ -67,7 +67,7 @@ class GoogleServiceAccountAuth(httpx.Auth):
         info: Mapping[str, Any],
         *,
         client: httpx.AsyncClient,
-        tokens: SharedTokens,
+        tokens: TokenStore,
         name: str,
         token_url: str | None = None,
     ) -> None:

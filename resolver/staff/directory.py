@@ -36,9 +36,9 @@ from pydantic import (
 )
 
 from resolver.domain.errors import StaffFileError
+from resolver.domain.ids import ID_PATTERN, MAX_ID_LENGTH
 from resolver.domain.redemptions import Attribution, VerificationPolicy
 from resolver.staff.credentials import DEFAULT_STEP, PinChecker, PinHash, StoreCode
-from resolver.web.links import ID_PATTERN, MAX_ID_LENGTH
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

@@ -13,7 +13,8 @@ never the code.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
 
 import structlog
 
@@ -26,7 +27,28 @@ if TYPE_CHECKING:
 
     from resolver.domain.redemptions import Attribution, VerificationPolicy
     from resolver.staff.directory import StaffDirectory
-    from resolver.storage.lockout import Lockout
+
+
+@dataclass(frozen=True, slots=True)
+class Taken:
+    """A try taken on both counters; `left` is how many remain if this one fails."""
+
+    keys: tuple[str, str]
+    left: int
+
+
+class Tries(Protocol):
+    """Wrong-code counters per coupon link and per client (`resolver.storage.lockout`)."""
+
+    period: float
+
+    async def take(self, coupon: str, client: str) -> Taken:
+        """Take a try; raise VerificationLocked when either counter has none left."""
+        ...
+
+    async def give_back(self, taken: Taken) -> None:
+        """The code was right: the try was no failure."""
+        ...
 
 
 class StaffCheck:
@@ -35,7 +57,7 @@ class StaffCheck:
     def __init__(
         self,
         directory: StaffDirectory | None,
-        lockout: Lockout,
+        lockout: Tries,
         *,
         default: VerificationPolicy,
         drift: int,

@@ -18,12 +18,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import math
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from redis.exceptions import RedisError
 
 from resolver.domain.errors import StoreUnavailable, VerificationLocked
+from resolver.staff.verification import Taken
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -48,14 +48,6 @@ local n = tonumber(redis.call('GET', KEYS[1]) or '0')
 if n > 1 then redis.call('DECR', KEYS[1]) elseif n == 1 then redis.call('DEL', KEYS[1]) end
 return 1
 """
-
-
-@dataclass(frozen=True, slots=True)
-class Taken:
-    """A try taken on both counters; `left` is how many remain if this one fails."""
-
-    keys: tuple[str, str]
-    left: int
 
 
 class Lockout:

@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from redis.asyncio import Redis
     from redis.asyncio.lock import Lock
 
+    from resolver.domain.tokens import Token
+
 # Renew this long before expiry, while the old token still works for everyone else.
 RENEW_BEFORE_S = 300.0
 # Never hand out a token in its last minute: a request may take that long to be checked.
@@ -46,14 +48,6 @@ local stored = redis.call('GET', KEYS[1])
 if stored and cjson.decode(stored)['v'] == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 """
-
-
-@dataclass(frozen=True, slots=True)
-class Token:
-    """An access token and when it expires (seconds since the epoch)."""
-
-    value: str
-    expires_at: float
 
 
 @dataclass(frozen=True, slots=True)

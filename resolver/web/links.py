@@ -12,17 +12,15 @@ import re
 from typing import TYPE_CHECKING
 from urllib.parse import unquote_to_bytes, urlencode
 
-from resolver.domain.coupons import Link
 from resolver.domain.errors import BadSignature, InvalidBody, InvalidLink
+from resolver.domain.ids import link_from
 from resolver.domain.signing import LinkKey, sign, verify
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-MAX_ID_LENGTH = 128
-# Conservative: PassKit ids are alphanumeric; member ids may be e-mail-like. No ':' or braces
-# (they delimit Redis keys), no '/' or '%' (URL paths), no spaces or controls.
-ID_PATTERN = re.compile(r"[A-Za-z0-9._~@+\-]+")
+    from resolver.domain.coupons import Link
+
 BAD_ESCAPE = re.compile(rb"%(?![0-9A-Fa-f]{2})")
 LINK_FIELDS = ("externalId", "campaignId")
 # Fields a JSON body sends as text. No-code tools (Make, Zapier) send an all-digit id as a JSON
@@ -113,23 +111,3 @@ def signature_fields(link: Link, keys: tuple[LinkKey, ...]) -> dict[str, str]:
     """The link's `kid` and `sig` (with the newest key), for a form that carries the link on;
     nothing when links are not signed."""
     return sign(keys[0], link) if keys else {}
-
-
-def link_from(params: Mapping[str, str]) -> Link:
-    """The link named by `externalId` and `campaignId`, validated."""
-    return Link(
-        campaign_id=valid_id("campaignId", params.get("campaignId")),
-        external_id=valid_id("externalId", params.get("externalId")),
-    )
-
-
-def valid_id(name: str, value: str | None) -> str:
-    if value is None:
-        raise InvalidLink(f"{name} is missing")
-    if not value:
-        raise InvalidLink(f"{name} is empty")
-    if len(value) > MAX_ID_LENGTH:
-        raise InvalidLink(f"{name} is longer than {MAX_ID_LENGTH} characters")
-    if not ID_PATTERN.fullmatch(value) or value in (".", ".."):
-        raise InvalidLink(f"{name} has characters outside A-Z a-z 0-9 . _ ~ @ + -")
-    return value

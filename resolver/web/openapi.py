@@ -14,8 +14,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from resolver.domain.errors import VerificationFailed, VerificationLocked, VerificationRequired
+from resolver.domain.ids import ID_PATTERN, MAX_ID_LENGTH
 from resolver.domain.redemptions import Outcome
-from resolver.web.links import ID_PATTERN, MAX_ID_LENGTH
 from resolver.web.staff import STAFF_CODE
 
 if TYPE_CHECKING:

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 from resolver.domain.errors import UpstreamUnreachable
-from resolver.storage.token_cache import SharedTokens, Token
+from resolver.domain.tokens import Token
+from resolver.storage.token_cache import SharedTokens
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis

@@ -24,8 +24,9 @@ from schemathesis.generation.modes import GenerationMode
 
 from resolver.app import create_app
 from resolver.domain.errors import InvalidRequest
+from resolver.domain.ids import link_from
 from resolver.settings import Settings
-from resolver.web.links import link_from, parse_json_object, parse_pairs
+from resolver.web.links import parse_json_object, parse_pairs
 from tests.support.staff import write_staff_file
 
 EXAMPLES = int(os.environ.get("RESOLVER_FUZZ_EXAMPLES", "25"))

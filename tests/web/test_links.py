@@ -6,7 +6,8 @@ import pytest
 
 from resolver.domain.coupons import Link
 from resolver.domain.errors import InvalidBody, InvalidLink
-from resolver.web.links import link_from, merge, parse_json_object, parse_pairs
+from resolver.domain.ids import link_from
+from resolver.web.links import merge, parse_json_object, parse_pairs
 
 
 def test_pairs_are_percent_decoded_with_plus_as_space() -> None:

@@ -15,14 +15,13 @@ from typing import TYPE_CHECKING
 import jwt
 from jwt.algorithms import HMACAlgorithm
 
-from resolver.settings import SANDBOX_API_KEY, SANDBOX_API_SECRET
-
 if TYPE_CHECKING:
     from collections.abc import Callable
 
 # The demo credentials are defined once, beside the service's settings that fall back to them.
-DEFAULT_API_KEY = SANDBOX_API_KEY
-DEFAULT_API_SECRET = SANDBOX_API_SECRET
+# The sandbox's well-known demo credentials: they open nothing real.
+DEFAULT_API_KEY = "sandbox-key"
+DEFAULT_API_SECRET = "sandbox-secret-for-local-demos-only"  # noqa: S105  # 32+ bytes for HS256
 
 # PassKit refuses tokens that live longer than this; clocks may run this far ahead of ours.
 MAX_LIFETIME_S = 60.0

@@ -8,13 +8,14 @@
     resolver staff remove --store paris [--employee ana]
     resolver staff campaign --campaign summer-2026 --policy required   (or: default)
 
-cli.py only wires the parser. PINs are read with getpass, twice, never from an argument
+PINs are read with getpass, twice, never from an argument
 (arguments end up in shell history and process lists), and leave this module only hashed. The
 file is RESOLVER_STAFF_FILE unless --file says otherwise; the service reads it at start-up.
 """
 
 from __future__ import annotations
 
+import argparse
 import getpass
 import io
 import sys
@@ -28,9 +29,9 @@ from resolver.domain.errors import StaffFileError
 from resolver.staff.credentials import DEFAULT_STEP, PIN, StoreCode, hash_pin, matches
 from resolver.staff.directory import STAFF_ID
 from resolver.staff.editing import StaffFileEditor
+from resolver.startup import settings_or_exit
 
 if TYPE_CHECKING:
-    import argparse
     from collections.abc import Callable
 
     from resolver.settings import Settings
@@ -188,3 +189,56 @@ def _id(option: str, value: str) -> str:
     if not STAFF_ID.fullmatch(value):
         raise CommandError(f"{option}: an id is 1 to 40 letters, digits, '.', '_' or '-'")
     return value
+
+
+def add(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`resolver staff …`: the parsers of the commands above."""
+    staff_cmd = commands.add_parser(
+        "staff", help="set up the stores and staff who may verify redemptions"
+    )
+    staff_cmd.set_defaults(run=lambda _: _usage(staff_cmd))
+    actions = staff_cmd.add_subparsers(title="staff commands")
+    file_option = argparse.ArgumentParser(add_help=False)
+    file_option.add_argument("--file", help="the staff file (default: RESOLVER_STAFF_FILE)")
+
+    def action(name: str, command: str, help_text: str) -> argparse.ArgumentParser:
+        parser = actions.add_parser(name, parents=[file_option], help=help_text)
+        parser.set_defaults(run=_run, staff=command)
+        return parser
+
+    add_store = action("add-store", "add_store", "add a store; print its code's QR for an app")
+    add_store.add_argument("--store", required=True, help="the store's id, e.g. paris-01")
+    add_store.add_argument("--name", help="the name staff and members see")
+    add_store.add_argument(
+        "--step", type=int, help="seconds each code lasts, 30-86400 (default: as it was, or 600)"
+    )
+    codes = add_store.add_mutually_exclusive_group()
+    codes.add_argument("--no-code", action="store_true", help="PINs only, no rotating code")
+    codes.add_argument(
+        "--new-code", action="store_true", help="give an existing store a new code secret"
+    )
+    employee = action("add-employee", "add_employee", "add an employee and ask for their PIN")
+    employee.add_argument("--store", required=True)
+    employee.add_argument("--employee", required=True, help="the employee's id, e.g. ana")
+    employee.add_argument("--name", help="the name on receipts, e.g. Ana Lima")
+    employee.add_argument("--replace", action="store_true", help="set a new PIN for them")
+    code = action("code", "code", "print a store's current code")
+    code.add_argument("--store", required=True)
+    action("list", "list", "list campaigns' policies, stores and employees (no secrets)")
+    remove = action("remove", "remove", "remove an employee, or a whole store")
+    remove.add_argument("--store", required=True)
+    remove.add_argument("--employee")
+    campaign = action("campaign", "campaign", "set a campaign's own verification policy")
+    campaign.add_argument("--campaign", required=True)
+    campaign.add_argument(
+        "--policy", required=True, choices=["off", "optional", "required", "default"]
+    )
+
+
+def _run(args: argparse.Namespace) -> int:
+    return run(args, settings_or_exit())
+
+
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return 2

@@ -8,24 +8,25 @@ Redis or a made-up secret (`resolver.startup`).
 
 from __future__ import annotations
 
+import importlib
 import os
 import secrets
-import sys
 from functools import partial
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from redis import Redis
-from resolver_sandbox.embedded import EmbeddedRedis
 
+from resolver.cli.console import display_host, say
 from resolver.domain.coupons import Link
 from resolver.domain.signing import sign
-from resolver.startup import redis_address
+from resolver.startup import redis_address, refuse
 from resolver.storage.claims import MEMORY
 
 if TYPE_CHECKING:
     from collections.abc import Callable
     from contextlib import ExitStack
+    from types import ModuleType
 
     from resolver.settings import Settings
 
@@ -34,7 +35,8 @@ def start(settings: Settings, stack: ExitStack) -> None:
     """Start what `settings` leave out, for as long as `stack` is open, and say so."""
     forget: Callable[[], None] | None = None
     if settings.redis_url is None:
-        redis = stack.enter_context(EmbeddedRedis())
+        embedded = _sandbox_part("embedded")
+        redis = stack.enter_context(embedded.EmbeddedRedis())
         os.environ["RESOLVER_REDIS_URL"] = redis.url
         # Private to this demo: a sandbox reset may empty it. A Redis the user configured is
         # never touched.
@@ -47,13 +49,23 @@ def start(settings: Settings, stack: ExitStack) -> None:
         # One secret for every worker: each names a coupon's Redis keys with it.
         os.environ["RESOLVER_SECRET_KEY"] = secrets.token_hex(32)
     if settings.upstream == "sandbox" and settings.passkit_base_url is None:
-        from resolver_sandbox.server import start_in_thread  # noqa: PLC0415  # the demo only
-
-        sandbox_server = start_in_thread("127.0.0.1", 0, on_reset=forget)
+        server = _sandbox_part("server")
+        sandbox_server = server.start_in_thread("127.0.0.1", 0, on_reset=forget)
         stack.callback(sandbox_server.stop)
         os.environ["RESOLVER_PASSKIT_BASE_URL"] = sandbox_server.url
         os.environ["RESOLVER_UPSTREAM"] = "sandbox"
         say(banner(sandbox_server.url, settings))
+
+
+def _sandbox_part(name: str) -> ModuleType:
+    """A module of the repository's sandbox package, which only the demo imports."""
+    try:
+        return importlib.import_module(f"resolver_sandbox.{name}")
+    except ModuleNotFoundError:
+        refuse(
+            "nothing is configured, and the demo's sandbox is not installed (it comes with the "
+            "repository's dev dependencies: uv sync); set RESOLVER_REDIS_URL and a back end"
+        )
 
 
 def flush(url: str) -> None:
@@ -129,11 +141,3 @@ def reset_lines(url: str, settings: Settings) -> list[str]:
         f"The resolver remembers them in your Redis at {redis_address(settings.redis_url)};",
         "to forget them too, FLUSHDB it (only if it is a Redis for demos: it empties it all).",
     ]
-
-
-def display_host(host: str) -> str:
-    return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104  # a comparison
-
-
-def say(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)

@@ -15,8 +15,8 @@ from urllib.parse import urlencode
 
 from resolver.domain.coupons import Link
 from resolver.domain.errors import InvalidLink
+from resolver.domain.ids import valid_id
 from resolver.domain.signing import sign
-from resolver.web.links import valid_id
 
 if TYPE_CHECKING:
     from resolver.domain.signing import LinkKey

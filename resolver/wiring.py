@@ -1,0 +1,226 @@
+"""What a worker opens at start-up and closes at shutdown, wired into the services endpoints use.
+
+One Redis pool, one httpx client, one pub/sub subscription and the memory watch per process;
+the providers of every campaign; the use case with its policy; the staff check and the miss
+budget. `resources` is the app's lifespan body: it validates what it is handed (the staff file,
+the start-up rules) before it opens anything, and closes everything it opened.
+"""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from importlib.metadata import version
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import httpx
+
+from resolver import startup
+from resolver.domain.names import Names
+from resolver.draining import on_stop_signals
+from resolver.providers import campaigns
+from resolver.providers.accounts import Wiring
+from resolver.providers.passkit import PassKit
+from resolver.providers.passkit_auth import PassKitJWTAuth, PassKitTokenAuth
+from resolver.providers.routing import Router
+from resolver.providers.transport import PoolsTransport
+from resolver.redemption import Redemptions
+from resolver.redemption.policy import Policy, longest_lease
+from resolver.staff import directory as staff_directory
+from resolver.staff.verification import StaffCheck
+from resolver.storage import redis as store_redis
+from resolver.storage.claims import CHANNEL, RedisClaims
+from resolver.storage.lockout import Lockout
+from resolver.storage.memory import Memory
+from resolver.storage.notifier import Notifier
+from resolver.storage.ratelimit import MissBudget, coupon_limit, parse_limit
+from resolver.storage.token_cache import SharedTokens
+from resolver.web.services import Services
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Callable
+    from datetime import datetime
+
+    from redis.asyncio import Redis
+    from starlette.templating import Jinja2Templates
+
+    from resolver.draining import Drain
+    from resolver.settings import Settings
+    from resolver.staff.directory import StaffDirectory
+    from resolver.web.i18n import Catalogues
+
+# Idle upstream connections are kept this long: below the idle timeouts of the load balancers
+# in front of APIs (60 s and more), so we close a connection before the other side does.
+KEEPALIVE_SECONDS = 30.0
+
+
+@asynccontextmanager
+async def resources(
+    settings: Settings,
+    *,
+    accounts: campaigns.CampaignsFile | None,
+    transport: httpx.AsyncBaseTransport | None,
+    clock: Callable[[], datetime],
+    drain: Drain,
+    templates: Jinja2Templates,
+    catalogues: Catalogues,
+) -> AsyncIterator[Services]:
+    """The services of one worker, open for as long as the context is."""
+    # Read once, before anything opens: a bad staff file stops start-up with its problems.
+    directory = (
+        staff_directory.load(Path(settings.staff_file), settings.staff_verification)
+        if settings.staff_file
+        else None
+    )
+    # Whatever created the app: never without Redis, never real coupons without a secret key,
+    # never the sandbox's demo credentials sent to PassKit's real hosts.
+    startup.check(settings, embedded=False)
+    assert settings.redis_url is not None
+    name = store_redis.client_name()
+    redis = store_redis.connect(
+        settings.redis_url,
+        max_connections=settings.redis_max_connections,
+        timeout=settings.redis_timeout,
+        name=name,
+    )
+    http = upstream_client(settings, transport)
+    notifier = Notifier(redis, CHANNEL)
+    try:
+        secret = (
+            settings.secret_key.get_secret_value().encode()
+            if settings.secret_key
+            else await store_redis.shared_secret(redis)
+        )
+        store = RedisClaims(redis, notifier)
+        memory = Memory(redis, store, name)
+        await memory.start()
+        notifier.on_reconnect = memory.reconnected
+        router = build_router(settings, accounts, Wiring(http, SharedTokens(redis)))
+        services = Services(
+            settings=settings,
+            redemptions=Redemptions(
+                router, store, Names(secret), policy(settings, router), clock=clock
+            ),
+            store=store,
+            misses=MissBudget(redis, parse_limit(settings.rate_limit_misses)),
+            staff=staff_check(settings, redis, secret, directory, clock),
+            templates=templates,
+            catalogues=catalogues,
+            upstream=describe_upstream(settings, accounts),
+            clock=clock,
+            drain=drain,
+        )
+        with on_stop_signals(drain):
+            # Last, so that a subscriber counted in Redis is a worker that has started (what
+            # `resolver bench` and the end-to-end tests wait for).
+            await notifier.start(wait=settings.redis_timeout)
+            yield services
+    finally:
+        await notifier.stop()
+        await http.aclose()
+        await redis.aclose()
+
+
+def staff_check(
+    settings: Settings,
+    redis: Redis,
+    secret: bytes,
+    directory: StaffDirectory | None,
+    clock: Callable[[], datetime],
+) -> StaffCheck:
+    """The staff check, with wrong codes counted in Redis per coupon link and per client."""
+    lockout = Lockout(
+        redis,
+        secret,
+        per_coupon=settings.staff_max_failures,
+        per_client=settings.staff_max_failures_per_ip,
+        period=settings.staff_lockout_seconds,
+    )
+    return StaffCheck(
+        directory,
+        lockout,
+        default=settings.staff_verification,
+        drift=settings.staff_code_drift,
+        clock=clock,
+    )
+
+
+def build_router(
+    settings: Settings, accounts: campaigns.CampaignsFile | None, wiring: Wiring
+) -> Router:
+    """Campaign → provider: from the campaigns file; else the one PassKit account of the
+    settings, which in sandbox mode is joined by a demo campaign for every simulated back end."""
+    if accounts is not None:
+        return campaigns.router(accounts, wiring)
+    passkit = PassKit(wiring.http, base_url=settings.passkit_url, auth=upstream_auth(settings))
+    if settings.upstream == "sandbox":
+        # The demo: the repository's sandbox package, imported only in sandbox mode.
+        from resolver_sandbox.accounts import demo_accounts  # noqa: PLC0415
+
+        return campaigns.router(demo_accounts(settings.passkit_url), wiring, default=passkit)
+    return Router(passkit)
+
+
+def policy(settings: Settings, router: Router) -> Policy:
+    back_ends = [provider.capabilities for provider in router.providers]
+    return Policy(
+        duplicate_window=settings.duplicate_window,
+        negative_window=settings.negative_window,
+        coalesce_wait=settings.coalesce_wait,
+        exchange=settings.exchange_seconds,
+        form_token_ttl=settings.form_token_ttl,
+        receipt_ttl=settings.receipt_ttl,
+        offer_cache_ttl=settings.offer_cache_ttl,
+        source=f"resolver/{version('resolver')}",
+        coupon_limit=coupon_limit(settings.rate_limit_coupon),
+        longest_lease=longest_lease(settings.exchange_seconds, back_ends),
+    )
+
+
+def upstream_client(
+    settings: Settings, transport: httpx.AsyncBaseTransport | None = None
+) -> httpx.AsyncClient:
+    """One client for the process's lifetime, with explicit timeouts and pool limits.
+
+    Every provider shares it and brings its own base URL and credentials: the client carries
+    none, so no back end can ever be sent another back end's credentials.
+    """
+    timeout = httpx.Timeout(
+        connect=settings.upstream_connect_timeout,
+        read=settings.upstream_timeout,
+        write=settings.upstream_timeout,
+        pool=settings.upstream_connect_timeout,
+    )
+    return httpx.AsyncClient(
+        timeout=timeout,
+        # retries= only repeats failed connects, which never reached a back end: always safe.
+        transport=transport
+        or PoolsTransport(
+            settings.upstream_max_connections, retries=2, keepalive_expiry=KEEPALIVE_SECONDS
+        ),
+        headers={"user-agent": f"resolver/{version('resolver')}"},
+    )
+
+
+def upstream_auth(settings: Settings) -> httpx.Auth:
+    if settings.passkit_api_key and settings.passkit_api_secret:
+        return PassKitJWTAuth(
+            settings.passkit_api_key, settings.passkit_api_secret.get_secret_value()
+        )
+    if settings.passkit_token:
+        return PassKitTokenAuth(settings.passkit_token.get_secret_value())
+    # Only the sandbox gets here (Settings refuses passkit without credentials): its
+    # well-known demo credentials, which open nothing real.
+    from resolver_sandbox.auth import DEFAULT_API_KEY, DEFAULT_API_SECRET  # noqa: PLC0415
+
+    return PassKitJWTAuth(DEFAULT_API_KEY, DEFAULT_API_SECRET)
+
+
+def describe_upstream(settings: Settings, accounts: campaigns.CampaignsFile | None = None) -> str:
+    if accounts is not None:
+        return accounts.describe()
+    if settings.upstream == "sandbox":
+        return f"sandbox at {settings.passkit_url}"
+    if settings.passkit_base_url:
+        return f"passkit at {settings.passkit_base_url}"
+    return f"passkit ({settings.passkit_region})"
