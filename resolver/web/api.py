@@ -26,28 +26,28 @@ from __future__ import annotations
 
 import hmac
 import re
-from datetime import UTC, datetime
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import structlog
-from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from resolver.domain.coupons import CouponState, Link
+from resolver.domain.coupons import CouponState
 from resolver.domain.errors import InvalidRequest, MethodNotAllowed, Unauthorized
-from resolver.domain.redemptions import OUTCOME_FOR_STATE, Attribution, Failure, Outcome, Redemption
+from resolver.domain.redemptions import OUTCOME_FOR_STATE, Failure, Outcome, Redemption
 from resolver.domain.results import settled
 from resolver.web import misses
+from resolver.web.answers import Result
 from resolver.web.links import verified_link
 from resolver.web.params import api_params
 from resolver.web.scanners import is_not_a_person
 from resolver.web.services import services
-from resolver.web.staff import staff_check, verified_by
+from resolver.web.staff import staff_check
 
 if TYPE_CHECKING:
     from pydantic import SecretStr
     from starlette.requests import Request
+    from starlette.responses import JSONResponse
 
     from resolver.redemption import Preview
 
@@ -160,62 +160,7 @@ def redemption_response(result: Redemption) -> JSONResponse:
     else:
         status = STATUS[result.outcome]
     headers = {"retry-after": str(result.retry_after)} if result.retry_after else None
-    return JSONResponse(
-        body(
-            result.outcome.value,
-            link=result.link,
-            coupon_id=result.coupon_id,
-            redeemed_at=result.redeemed_at,
-            replayed=result.replayed,
-            detail=result.detail,
-            verified=result.verified_by,
-            reference=result.reference,
-            confirmed=result.confirmed if result.outcome is Outcome.REDEEMED else None,
-            redeemed_here=result.redeemed_here,
-        ),
-        status_code=status,
-        headers=headers,
-    )
-
-
-def body(
-    outcome: str,
-    *,
-    link: Link | None = None,
-    coupon_id: str | None = None,
-    redeemed_at: datetime | None = None,
-    replayed: bool = False,
-    detail: str = "",
-    verified: Attribution | None = None,
-    tries_left: int | None = None,
-    reference: str | None = None,
-    confirmed: bool | None = None,
-    redeemed_here: bool | None = None,
-) -> dict[str, Any]:
-    return {
-        "outcome": outcome,
-        "campaignId": link.campaign_id if link else None,
-        "externalId": link.external_id if link else None,
-        "couponId": coupon_id,
-        "redeemedAt": rfc3339(redeemed_at),
-        "replayed": replayed,
-        "detail": detail,
-        "verifiedBy": verified_by(verified),
-        "triesLeft": tries_left,
-        # The back end's own reference for the redemption, e.g. Skycore's queued update's
-        # tracking id: what its support asks for.
-        "reference": reference,
-        # redeemed: whether the back end vouches it was the coupon's first use
-        "upstreamConfirmed": confirmed,
-        # already_redeemed: true when this service redeemed it, null when that is not known
-        "redeemedHere": redeemed_here,
-    }
-
-
-def rfc3339(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return Result.of(result).response(status, headers)
 
 
 routes = [Route("/api/v1/redeem", redeem, methods=["GET", "POST"])]

@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING
 
 import structlog
 from starlette.exceptions import HTTPException
-from starlette.responses import JSONResponse, Response
 
 from resolver.domain.coupons import Link
 from resolver.domain.errors import (
@@ -25,11 +24,12 @@ from resolver.domain.errors import (
 )
 from resolver.domain.redemptions import Outcome
 from resolver.domain.results import DETAILS
-from resolver.web.api import body
+from resolver.web.answers import Result
 from resolver.web.rendering import render
 
 if TYPE_CHECKING:
     from starlette.requests import Request
+    from starlette.responses import Response
     from starlette.types import ExceptionHandler
 
 log = structlog.get_logger("resolver.errors")
@@ -68,11 +68,8 @@ async def invalid_request(request: Request, error: Exception) -> Response:
     if isinstance(error, MethodNotAllowed):
         headers["allow"] = "POST" if _wants_json(request) else "GET, POST"
     if _wants_json(request):
-        return JSONResponse(
-            body(outcome, link=parsed_link(request), detail=error.detail),
-            status_code=error.status_code,
-            headers=headers,
-        )
+        answer = Result.refusal(outcome, parsed_link(request), error.detail)
+        return answer.response(error.status_code, headers)
     return render(request, "invalid.html", error.status_code, detail=error.detail)
 
 
@@ -82,9 +79,8 @@ async def bad_signature(request: Request, error: Exception) -> Response:
     structlog.contextvars.bind_contextvars(outcome="no_active_coupon", signature="bad")
     if _wants_json(request):
         detail = DETAILS[Outcome.NO_ACTIVE_COUPON]
-        return JSONResponse(
-            body(Outcome.NO_ACTIVE_COUPON.value, link=error.link, detail=detail), status_code=404
-        )
+        answer = Result.refusal(Outcome.NO_ACTIVE_COUPON.value, error.link, detail)
+        return answer.response(404)
     return render(request, "no_coupon.html", 404)
 
 
@@ -95,11 +91,8 @@ async def rate_limited(request: Request, error: Exception) -> Response:
     headers = {"retry-after": str(error.retry_after)}
     detail = f"Too many requests; try again in {error.retry_after} seconds."
     if _wants_json(request):
-        return JSONResponse(
-            body("rate_limited", link=parsed_link(request), detail=detail),
-            status_code=429,
-            headers=headers,
-        )
+        answer = Result.refusal("rate_limited", parsed_link(request), detail)
+        return answer.response(429, headers)
     return render(request, "too_many.html", 429, headers=headers, retry_after=error.retry_after)
 
 
@@ -121,10 +114,8 @@ async def verification_error(request: Request, error: Exception) -> Response:
         detail = "This campaign requires a staff code (staffCode)."
     if _wants_json(request):
         tries_left = error.tries_left if isinstance(error, VerificationFailed) else None
-        payload = body(
-            error.outcome, link=parsed_link(request), detail=detail, tries_left=tries_left
-        )
-        return JSONResponse(payload, status_code=error.status_code, headers=headers)
+        answer = Result.refusal(error.outcome, parsed_link(request), detail, tries_left)
+        return answer.response(error.status_code, headers)
     if isinstance(error, VerificationLocked):
         return render(
             request, "staff_locked.html", 429, headers=headers, retry_after=error.retry_after
@@ -138,11 +129,8 @@ async def store_unavailable(request: Request, error: Exception) -> Response:
     structlog.contextvars.bind_contextvars(outcome="unavailable")
     detail = "Duplicate protection is unavailable; nothing was redeemed. Try again shortly."
     if _wants_json(request):
-        return JSONResponse(
-            body("unavailable", link=parsed_link(request), detail=detail),
-            status_code=503,
-            headers={"retry-after": "5"},
-        )
+        answer = Result.refusal("unavailable", parsed_link(request), detail)
+        return answer.response(503, {"retry-after": "5"})
     return render(request, "unavailable.html", 503, retry_url=_retry_url(request))
 
 
@@ -156,14 +144,12 @@ async def upstream_error(request: Request, error: Exception) -> Response:
     elif isinstance(error, UpstreamTimeout):
         status = 504
     if _wants_json(request):
-        return JSONResponse(
-            body(
-                "upstream_error",
-                link=parsed_link(request),
-                detail="The coupon service did not answer usably.",
-            ),
-            status_code=status,
+        answer = Result.refusal(
+            "upstream_error",
+            parsed_link(request),
+            "The coupon service did not answer usably.",
         )
+        return answer.response(status)
     return render(request, "unavailable.html", status, retry_url=_retry_url(request))
 
 
@@ -173,11 +159,8 @@ async def http_error(request: Request, error: Exception) -> Response:
     headers = dict(error.headers or {})
     if _wants_json(request):
         outcome = "invalid_request"
-        return JSONResponse(
-            body(outcome, link=parsed_link(request), detail=error.detail),
-            status_code=error.status_code,
-            headers=headers,
-        )
+        answer = Result.refusal(outcome, parsed_link(request), error.detail)
+        return answer.response(error.status_code, headers)
     page = "not_found.html" if error.status_code == 404 else "invalid.html"
     return render(request, page, error.status_code, detail=error.detail)
 
@@ -188,10 +171,8 @@ def server_error(request: Request) -> Response:
     between any retry and a second redemption."""
     structlog.contextvars.bind_contextvars(outcome="internal_error")
     if _wants_json(request):
-        return JSONResponse(
-            body("internal_error", link=parsed_link(request), detail=INTERNAL_ERROR),
-            status_code=500,
-        )
+        answer = Result.refusal("internal_error", parsed_link(request), INTERNAL_ERROR)
+        return answer.response(500)
     return render(request, "unavailable.html", 500, retry_url=_retry_url(request))
 
 

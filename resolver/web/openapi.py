@@ -1,7 +1,8 @@
 """The JSON API's OpenAPI 3.1 document, served at /api/v1/openapi.json.
 
-Built from the constants the API itself uses (outcomes, status codes, the id alphabet), so the
-document cannot drift from the behaviour; schemathesis checks the two against each other.
+Built from what the API itself uses: the answer's model (`resolver.web.answers`), the status
+codes and the id alphabet, so the document cannot drift from the behaviour; schemathesis checks
+the two against each other.
 """
 
 from __future__ import annotations
@@ -13,22 +14,13 @@ from typing import TYPE_CHECKING, Any
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from resolver.domain.errors import VerificationFailed, VerificationLocked, VerificationRequired
 from resolver.domain.ids import ID_PATTERN, MAX_ID_LENGTH
-from resolver.domain.redemptions import Outcome
+from resolver.web.answers import schemas
 from resolver.web.staff import STAFF_CODE
 
 if TYPE_CHECKING:
     from starlette.requests import Request
 
-OTHER_OUTCOMES = (
-    "invalid_request",
-    "unauthorized",
-    "rate_limited",
-    "unavailable",
-    "internal_error",
-    *(error.outcome for error in (VerificationRequired, VerificationFailed, VerificationLocked)),
-)
 RESPONSES = {
     "200": "`redeemed`; `replayed: true` when this answers a repeat of the same "
     "Idempotency-Key; `upstreamConfirmed: false` when the back end cannot vouch that it was "
@@ -57,20 +49,6 @@ RESPONSES = {
     "have gone through, and the next request reads the coupon back first",
 }
 RETRY_AFTER = {"409", "429", "502", "503", "504"}
-RESULT_FIELDS = (
-    "outcome",
-    "campaignId",
-    "externalId",
-    "couponId",
-    "redeemedAt",
-    "replayed",
-    "detail",
-    "verifiedBy",
-    "triesLeft",
-    "reference",
-    "upstreamConfirmed",
-    "redeemedHere",
-)
 
 
 def _id(name: str, where: str) -> dict[str, Any]:
@@ -163,54 +141,7 @@ def document() -> dict[str, Any]:
         },
         "paths": {"/api/v1/redeem": {"post": redeem, "get": instant}},
         "components": {
-            "schemas": {
-                "Result": {
-                    "type": "object",
-                    "additionalProperties": False,
-                    "required": list(RESULT_FIELDS),
-                    "properties": {
-                        "outcome": {"enum": [*(o.value for o in Outcome), *OTHER_OUTCOMES]},
-                        "campaignId": {"type": ["string", "null"]},
-                        "externalId": {"type": ["string", "null"]},
-                        "couponId": {"type": ["string", "null"]},
-                        "redeemedAt": {"type": ["string", "null"], "format": "date-time"},
-                        "replayed": {"type": "boolean"},
-                        "detail": {"type": "string"},
-                        "verifiedBy": {
-                            "oneOf": [{"type": "null"}, {"$ref": "#/components/schemas/Staff"}]
-                        },
-                        "triesLeft": {"type": ["integer", "null"], "minimum": 0},
-                        "reference": {
-                            "type": ["string", "null"],
-                            "description": "The back end's own reference for the redemption "
-                            "(e.g. Skycore's tracking id), when it gives one.",
-                        },
-                        "upstreamConfirmed": {
-                            "type": ["boolean", "null"],
-                            "description": "For `redeemed`: whether the back end vouches that "
-                            "this was the coupon's first use.",
-                        },
-                        "redeemedHere": {
-                            "type": ["boolean", "null"],
-                            "description": "For `already_redeemed`: true when this service "
-                            "redeemed it, null when that is not known.",
-                        },
-                    },
-                },
-                "Staff": {
-                    "type": "object",
-                    "description": "Who verified the redemption at the counter.",
-                    "additionalProperties": False,
-                    "required": ["method", "storeId", "storeName", "employeeId", "employeeName"],
-                    "properties": {
-                        "method": {"enum": ["pin", "store_code"]},
-                        "storeId": {"type": "string"},
-                        "storeName": {"type": "string"},
-                        "employeeId": {"type": ["string", "null"]},
-                        "employeeName": {"type": ["string", "null"]},
-                    },
-                },
-            },
+            "schemas": schemas(),
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer"},
                 "makeApiKey": {"type": "apiKey", "in": "header", "name": "x-make-apikey"},

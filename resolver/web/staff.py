@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from starlette.requests import Request
 
     from resolver.domain.coupons import Link
-    from resolver.domain.redemptions import Attribution, VerificationPolicy
+    from resolver.domain.redemptions import VerificationPolicy
     from resolver.redemption import Verify
 
 STAFF_CODE = "staffCode"
@@ -82,16 +82,3 @@ def location_from(params: Mapping[str, str], *, enabled: bool) -> tuple[float, f
     ):
         raise InvalidBody("lat must be within -90..90 and lon within -180..180")
     return round(latitude, LOCATION_DECIMALS), round(longitude, LOCATION_DECIMALS)
-
-
-def verified_by(attribution: Attribution | None) -> dict[str, str | None] | None:
-    """Who verified, as the JSON API says it."""
-    if attribution is None:
-        return None
-    return {
-        "method": attribution.method,
-        "storeId": attribution.store_id,
-        "storeName": attribution.store_name,
-        "employeeId": attribution.employee_id,
-        "employeeName": attribution.employee_name,
-    }
