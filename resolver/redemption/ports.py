@@ -27,6 +27,14 @@ if TYPE_CHECKING:
     from resolver.redemption.policy import CouponLimit
 
 
+class Providers(Protocol):
+    """Which back end serves a campaign (`resolver.providers.routing.Router`)."""
+
+    def provider(self, campaign_id: str) -> Provider | None:
+        """The campaign's back end, or None when this deployment does not serve it."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class Capabilities:
     """What a back end can do."""

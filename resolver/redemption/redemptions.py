@@ -41,9 +41,8 @@ if TYPE_CHECKING:
     from resolver.domain.coupons import Coupon, Link, Offer
     from resolver.domain.names import Names
     from resolver.domain.redemptions import Attribution
-    from resolver.providers.routing import Router
     from resolver.redemption.policy import Policy
-    from resolver.redemption.ports import ClaimStore, Provider
+    from resolver.redemption.ports import ClaimStore, Provider, Providers
 
 log = structlog.get_logger("resolver.redemption")
 
@@ -79,7 +78,7 @@ class Redemptions:
 
     def __init__(
         self,
-        providers: Router,
+        providers: Providers,
         store: ClaimStore,
         names: Names,
         policy: Policy,

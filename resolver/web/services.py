@@ -1,9 +1,13 @@
-"""What the lifespan opens, handed to endpoints through one typed accessor."""
+"""What the lifespan opens, handed to endpoints through one typed accessor.
+
+The web layer names what it needs of the adapters as protocols (`Readiness`, `Budget`), so it
+depends on the use case and the domain, never on Redis.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Protocol, cast
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -16,9 +20,25 @@ if TYPE_CHECKING:
     from resolver.redemption import Redemptions
     from resolver.settings import Settings
     from resolver.staff.verification import StaffCheck
-    from resolver.storage.claims import RedisClaims
-    from resolver.storage.ratelimit import MissBudget
     from resolver.web.i18n import Catalogues
+
+
+class Readiness(Protocol):
+    """The store readiness asks: answers, or raises `StoreUnavailable`."""
+
+    async def ping(self) -> None: ...
+
+
+class Budget(Protocol):
+    """Each client network's budget of misses (`resolver.storage.ratelimit.MissBudget`)."""
+
+    async def check(self, client: str) -> None:
+        """Raise RateLimited when `client` has spent its misses."""
+        ...
+
+    async def miss(self, client: str) -> None:
+        """Spend one of `client`'s misses."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,8 +47,8 @@ class Services:
 
     settings: Settings
     redemptions: Redemptions
-    store: RedisClaims
-    misses: MissBudget  # each client network's budget of misses
+    store: Readiness
+    misses: Budget
     staff: StaffCheck  # verification policies per campaign, and the staff code check
     templates: Jinja2Templates
     catalogues: Catalogues

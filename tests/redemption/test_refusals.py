@@ -73,7 +73,10 @@ def redemptions_for(
         remember=remember,
     )
     return Redemptions(
-        Router(provider), services.store, services.redemptions.names, services.redemptions.policy
+        Router(provider),
+        services.redemptions.store,
+        services.redemptions.names,
+        services.redemptions.policy,
     )
 
 
