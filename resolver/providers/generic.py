@@ -1,4 +1,4 @@
-"""A back end described by configuration: in-house APIs, Badge, a Make scenario (issue 7).
+"""A back end described by configuration: in-house APIs, Badge, a Make scenario.
 
 The account says which request marks a coupon redeemed (`redeem`), how to tell a success
 (`success`), which statuses are definite answers about the coupon (`outcomes`), and optionally

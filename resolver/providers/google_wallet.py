@@ -1,4 +1,4 @@
-"""Google Wallet offer (or generic) objects, driven directly (docs/other-upstreams.md).
+"""Google Wallet offer (or generic) objects, driven directly (docs/backends.md).
 
 A permanent link names the class (`campaignId` = the class suffix) and the object (`externalId`
 = the object suffix); Google's ids are `<issuerId>.<suffix>`. An object whose `classId` is not

@@ -1,4 +1,4 @@
-"""PassKit's single-use coupon REST API (see docs/passkit-api.md).
+"""PassKit's single-use coupon REST API (docs/backends.md).
 
 The client it receives carries the base URL, the auth and the timeouts; this module only knows
 paths, JSON shapes and how to read PassKit's answers leniently. PassKit's answer for redeeming a

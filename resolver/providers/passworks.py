@@ -1,4 +1,4 @@
-"""Passworks v2 coupons (seed 001; docs/other-upstreams.md).
+"""Passworks v2 coupons (docs/backends.md).
 
 A permanent link names a Passworks coupon campaign (`campaignId`) and one of its passes (the pass
 id as `externalId`). Passworks authenticates with HTTP Basic (API username : API key), redeems

@@ -1,4 +1,4 @@
-"""Skycore v3 coupon passes (seed 004; docs/other-upstreams.md).
+"""Skycore v3 coupon passes (docs/backends.md).
 
 Every call is a `POST` of `{"action": …}` to the account's own endpoint URL (shown on its API
 settings page) with an `X-Api-Key` header. A permanent link names the pass template

@@ -7,7 +7,8 @@ an attempt to its result.
 package imports the domain and nothing else of the service: no HTTP, httpx or Redis.
 """
 
+from resolver.redemption.doubts import Preview
 from resolver.redemption.policy import Policy
-from resolver.redemption.redemptions import Admission, Preview, Redemptions, Verify
+from resolver.redemption.redemptions import Admission, Redemptions, Verify
 
 __all__ = ["Admission", "Policy", "Preview", "Redemptions", "Verify"]

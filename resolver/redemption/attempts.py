@@ -15,8 +15,8 @@ back when the answer is unclear, and record what happened (docs/reliability.md).
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Literal, TypeVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeVar
 
 import structlog
 
@@ -24,8 +24,6 @@ from resolver.domain.coupons import (
     Coupon,
     CouponState,
     coupon_state,
-    redeemed_by_attempt,
-    redeemed_through,
 )
 from resolver.domain.errors import (
     CouponChanged,
@@ -37,9 +35,10 @@ from resolver.domain.errors import (
     UpstreamTimeout,
     UpstreamUnreachable,
 )
-from resolver.domain.redemptions import OUTCOME_FOR_STATE, Outcome, Redemption
-from resolver.domain.results import DETAILS, FIRST_KNOWN, describe, failure, settled, unconfirmed
-from resolver.redemption.ports import ClaimKind, Settled, receipt_id
+from resolver.domain.redemptions import Outcome, Redemption
+from resolver.domain.results import DETAILS, FIRST_KNOWN, describe, failure, unconfirmed
+from resolver.redemption.ports import ClaimKind, receipt_id
+from resolver.redemption.settling import Settler
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -53,7 +52,6 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger("resolver.redemption")
 T = TypeVar("T")
-Mode = Literal["done", "unknown", "release"]
 
 
 async def within(seconds: float, call: Awaitable[T]) -> T:
@@ -98,6 +96,7 @@ class Attempts:
         self.store = store
         self.policy = policy
         self.offers = offers
+        self.settler = Settler(store, policy, clock)
         self._clock = clock
 
     async def run(self, attempt: Attempt, kind: ClaimKind) -> Redemption:
@@ -110,13 +109,13 @@ class Attempts:
             return await self._redeem(attempt)
         except asyncio.CancelledError:
             # A shutdown that cancels us mid-call: the call may have been applied.
-            await asyncio.shield(self._doubt(attempt, None))
+            await asyncio.shield(self.settler.doubt(attempt, None))
             raise
         except (StoreUnavailable, CouponChanged):
             raise  # a renew that failed before sending anything; a coupon replaced, released
         except Exception:  # any failure after the claim may follow a sent redeem
             log.exception("redemption_failed")
-            return await self._doubt(attempt, None)
+            return await self.settler.doubt(attempt, None)
 
     async def _redeem(self, attempt: Attempt, found: Coupon | None = None) -> Redemption:
         """Send the redeem (after looking first, for a back end that does not guard it).
@@ -132,7 +131,7 @@ class Attempts:
             coupon, offer = looked
             state = coupon_state(coupon, offer, self._clock())
             if state is not CouponState.REDEEMABLE:
-                return await self._settle_state(attempt, state, coupon)
+                return await self.settler.state(attempt, state, coupon)
             confirmed = coupon is not None and coupon.use_known
         try:
             answer = await within(
@@ -142,7 +141,7 @@ class Attempts:
         except (UpstreamUnreachable, UpstreamNotApplied) as error:
             log.info("redeem_not_applied", **describe(error))
             result = failure(attempt.link, attempt.coupon_id, attempt.offer_id, error)
-            return await self._settle(attempt, "release", result)
+            return await self.settler.record(attempt, "release", result)
         except UpstreamError as error:
             log.info("redeem_unclear", **describe(error))
             return await self._read_back(attempt, error)
@@ -157,7 +156,7 @@ class Attempts:
             verified_by=attempt.staff,
             confirmed=confirmed,
         )
-        return await self._settle(attempt, "done", result)
+        return await self.settler.record(attempt, "done", result)
 
     async def _reconcile(  # noqa: PLR0911  # one return per way a reconcile can end
         self, attempt: Attempt, *, forgotten: bool
@@ -165,18 +164,18 @@ class Attempts:
         """An earlier attempt may have been applied (or Redis forgot): read back, then decide."""
         log.info("reconciling", reason="redis forgot" if forgotten else "earlier attempt in doubt")
         if not attempt.provider.capabilities.read_back:  # nothing can tell: never tried blind
-            return await self._doubt(attempt, None, checkable=False)
+            return await self.settler.doubt(attempt, None, checkable=False)
         looked = await self._look(attempt)
         if isinstance(looked, Redemption):
             return looked
         coupon, offer = looked
         state = coupon_state(coupon, offer, self._clock())
         if state is not CouponState.REDEEMABLE:
-            return await self._settle_state(attempt, state, coupon, ours_possible=not forgotten)
+            return await self.settler.state(attempt, state, coupon, ours_possible=not forgotten)
         if coupon is not None and not coupon.use_known:
             if forgotten:  # nothing can tell more, and the quarantine let earlier calls end
                 return await self._redeem(attempt, found=coupon)
-            return await self._doubt(attempt, None, checkable=False)
+            return await self.settler.doubt(attempt, None, checkable=False)
         if not await self.store.renew(
             attempt.key, token=attempt.token, lease=self.policy.lease_for(attempt.provider)
         ):
@@ -193,16 +192,16 @@ class Attempts:
         provider = attempt.provider
         if not provider.capabilities.read_back:
             if isinstance(cause, CouponRefused):
-                return await self._refused(attempt, cause)
-            return await self._doubt(attempt, cause)
+                return await self.settler.refused(attempt, cause)
+            return await self.settler.doubt(attempt, cause)
         looked = await self._look(attempt, cause)
         if isinstance(looked, Redemption):
             return looked
         coupon, offer = looked
         if coupon is not None and not coupon.use_known:
             if isinstance(cause, CouponRefused):
-                return await self._refused(attempt, cause)
-            return await self._doubt(attempt, cause, checkable=False)
+                return await self.settler.refused(attempt, cause)
+            return await self.settler.doubt(attempt, cause, checkable=False)
         # A documented refusal applied nothing, whatever its status (a generic back end may
         # refuse with a 200); any other 4xx refused too.
         refused = isinstance(cause, CouponRefused) or (
@@ -213,64 +212,16 @@ class Attempts:
             # The member confirmed a coupon the link no longer names, and the back end refused
             # it: nothing was redeemed, and the new coupon is theirs to confirm.
             result = failure(attempt.link, attempt.coupon_id, attempt.offer_id, cause)
-            await self._settle(attempt, "release", result)
+            await self.settler.record(attempt, "release", result)
             raise CouponChanged(coupon.id)
         if state is CouponState.REDEEMABLE:
             if refused:  # nothing of ours was applied, and the coupon is still there
                 result = failure(attempt.link, attempt.coupon_id, attempt.offer_id, cause)
-                return await self._settle(attempt, "release", result)
-            return await self._doubt(attempt, cause)  # it may still be applied later
-        return await self._settle_state(
+                return await self.settler.record(attempt, "release", result)
+            return await self.settler.doubt(attempt, cause)  # it may still be applied later
+        return await self.settler.state(
             attempt, state, coupon, ours_possible=not (refused and not attempt.doubt)
         )
-
-    async def _refused(self, attempt: Attempt, refusal: CouponRefused) -> Redemption:
-        """Settle a documented refusal by itself (nothing could read the coupon back)."""
-        outcome = OUTCOME_FOR_STATE.get(refusal.state)
-        if outcome is None:  # a refusal that says the coupon is redeemable says nothing
-            return await self._doubt(attempt, refusal)
-        result = settled(
-            outcome,
-            attempt.link,
-            coupon_id=attempt.coupon_id or None,
-            offer_id=attempt.offer_id or None,
-        )
-        return await self._settle(attempt, "done", result)
-
-    async def _settle_state(
-        self,
-        attempt: Attempt,
-        state: CouponState,
-        coupon: Coupon | None,
-        *,
-        ours_possible: bool = False,
-    ) -> Redemption:
-        """Settle with what a look at the coupon says (it is not redeemable now)."""
-        outcome = OUTCOME_FOR_STATE[state]
-        redeemed_at = coupon.redeemed_at if coupon else None
-        if state is CouponState.ALREADY_REDEEMED and ours_possible:
-            assert coupon is not None
-            if redeemed_by_attempt(redeemed_at, attempt.since, refused=False):
-                # Our own attempt (or the earlier one this settles) was applied after all.
-                result = Redemption(
-                    Outcome.REDEEMED,
-                    attempt.link,
-                    coupon_id=coupon.id,
-                    offer_id=coupon.offer_id or attempt.offer_id or None,
-                    redeemed_at=redeemed_at or self._clock(),
-                    detail=DETAILS[Outcome.REDEEMED],
-                    verified_by=attempt.staff if not attempt.doubt else None,
-                )
-                return await self._settle(attempt, "done", result)
-        result = settled(
-            outcome,
-            attempt.link,
-            coupon_id=coupon.id if coupon else None,
-            offer_id=(coupon.offer_id if coupon else None) or attempt.offer_id or None,
-            redeemed_at=redeemed_at,
-            redeemed_here=redeemed_through(coupon, self.policy.source) if coupon else None,
-        )
-        return await self._settle(attempt, "done", result)
 
     async def _look(
         self, attempt: Attempt, cause: UpstreamError | None = None
@@ -281,57 +232,7 @@ class Attempts:
             return await within(self.policy.read_deadline, self.offers.look(provider, attempt.link))
         except UpstreamError as error:
             log.warning("read_back_failed", **describe(error))
-            return await self._doubt(attempt, cause or error)
-
-    async def _doubt(
-        self, attempt: Attempt, cause: UpstreamError | None, *, checkable: bool | None = None
-    ) -> Redemption:
-        """Remember that the redeem may have been applied; the next request reads back first.
-
-        `checkable`: whether a later read-back can tell (by default, whether the back end
-        reads back at all; False when its answer just said it cannot tell).
-        """
-        if checkable is None:
-            checkable = attempt.provider.capabilities.read_back
-        result = unconfirmed(
-            attempt.link, attempt.coupon_id, attempt.offer_id, cause, checkable=checkable
-        )
-        return await self._settle(attempt, "unknown", result)
-
-    async def _settle(self, attempt: Attempt, mode: Mode, result: Redemption) -> Redemption:
-        result = result.with_receipt(attempt.receipt)
-        if result.outcome is Outcome.REDEEMED or mode == "unknown":
-            # A back end that cannot tell a redemption later relies on this memory alone.
-            keep = max(self.policy.duplicate_window, attempt.provider.capabilities.remember)
-        else:
-            keep = self.policy.negative_window
-        try:
-            recorded = await self.store.settle(
-                attempt.key,
-                token=attempt.token,
-                nonce=attempt.nonce,
-                since=attempt.since,
-                link=attempt.link,
-                who=attempt.who,
-                mode=mode,
-                result=result,
-                keep=keep,
-                receipt_ttl=self.policy.receipt_ttl if attempt.keep_receipt else 0,
-            )
-        except StoreUnavailable as error:
-            # The upstream has spoken; the member must still learn what it said. The claim
-            # stays until its lease ends, and the next request then reads back first.
-            log.error("settle_failed", error=type(error).__name__, outcome=result.outcome.value)
-            return replace(result, receipt=None)
-        if recorded is Settled.LOST:
-            log.warning("claim_lost", reason="lease ran out before the upstream answered")
-            if result.outcome is Outcome.REDEEMED:
-                # Another attempt owns the coupon now and will settle it by reading back.
-                return unconfirmed(
-                    attempt.link, attempt.coupon_id, attempt.offer_id, None, checkable=True
-                )
-            return replace(result, receipt=None)
-        return result
+            return await self.settler.doubt(attempt, cause or error)
 
 
 def _replaced(attempt: Attempt, coupon: Coupon) -> bool:

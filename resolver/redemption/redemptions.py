@@ -23,26 +23,28 @@ import asyncio
 import math
 import secrets
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal
 
 import structlog
 
-from resolver.domain.coupons import CouponState, coupon_state, redeemed_by_attempt, redeemed_through
+from resolver.domain.coupons import CouponState, coupon_state
 from resolver.domain.errors import InvalidFormToken, RateLimited
-from resolver.domain.redemptions import OUTCOME_FOR_STATE, Outcome, RedeemDetails, Redemption
-from resolver.domain.results import DETAILS, already_here, in_progress, settled, unconfirmed
+from resolver.domain.redemptions import Outcome, RedeemDetails, Redemption
+from resolver.domain.results import already_here, in_progress, settled, unconfirmed
 from resolver.redemption.attempts import Attempt, Attempts, within
+from resolver.redemption.claiming import Claims
+from resolver.redemption.doubts import Doubts, Preview, with_our_record
 from resolver.redemption.offers import Offers
-from resolver.redemption.ports import Claim, ClaimKind, Held, new_nonce, receipt_id, split_receipt
+from resolver.redemption.ports import Claim, ClaimKind, Held, receipt_id, split_receipt
 
 if TYPE_CHECKING:
     from resolver.domain.coupons import Coupon, Link, Offer
     from resolver.domain.names import Names
     from resolver.domain.redemptions import Attribution
     from resolver.redemption.policy import Policy
-    from resolver.redemption.ports import ClaimStore, Provider, Providers
+    from resolver.redemption.ports import ClaimStore, Providers
 
 log = structlog.get_logger("resolver.redemption")
 
@@ -50,27 +52,6 @@ log = structlog.get_logger("resolver.redemption")
 Admission = Callable[[], Awaitable[None]]
 # The staff check for the link hashed `key`: who verified (None: nobody had to); raises to refuse.
 Verify = Callable[[str], Awaitable["Attribution | None"]]
-
-# First and last pause between re-checks while waiting for a redemption in flight; the
-# notifier usually wakes the waiter long before the pause ends.
-FIRST_PAUSE = 0.05
-LAST_PAUSE = 0.5
-
-
-@dataclass(frozen=True, slots=True)
-class Preview:
-    """What opening a link shows before anything is redeemed."""
-
-    link: Link
-    state: CouponState
-    coupon: Coupon | None
-    offer: Offer | None
-    form_token: str | None = None
-    # ALREADY_REDEEMED: when (the back end's time, else ours) and whether this service did it
-    redeemed_at: datetime | None = None
-    redeemed_here: bool | None = None
-    # A result to show instead: a doubt this preview settled, or one nothing can settle
-    result: Redemption | None = None
 
 
 class Redemptions:
@@ -90,6 +71,8 @@ class Redemptions:
         self.policy = policy
         self.offers = Offers(store, policy.offer_cache_ttl)
         self.attempts = Attempts(store, policy, self.offers, clock)
+        self.claims = Claims(store, policy, clock)
+        self.doubts = Doubts(store, policy, clock)
         self._clock = clock
 
     def key(self, link: Link) -> str:
@@ -117,12 +100,12 @@ class Redemptions:
         coupon, offer = await within(self.policy.read_deadline, self.offers.look(provider, link))
         state = coupon_state(coupon, offer, self._clock())
         if held.doubt and held.since is not None:
-            result = await self._settle_doubt(
+            result = await self.doubts.settle(
                 provider, key=key, link=link, held=held, coupon=coupon, offer=offer
             )
             if result is not None:
                 return Preview(link, state, coupon, offer, result=result)
-        preview = _with_our_record(Preview(link, state, coupon, offer), held, self.policy.source)
+        preview = with_our_record(Preview(link, state, coupon, offer), held, self.policy.source)
         if preview.state is CouponState.REDEEMABLE and coupon is not None and with_form_token:
             token = await self.store.mint_form_token(
                 key, coupon.id, coupon.offer_id, self.policy.form_token_ttl
@@ -189,7 +172,7 @@ class Redemptions:
         elif idempotency_key is not None:
             who = self.names.identity("key", idempotency_key)
         token = secrets.token_hex(8)
-        claim = await self._claim(
+        claim = await self.claims.take(
             provider,
             key=key,
             link=link,
@@ -224,92 +207,6 @@ class Redemptions:
         )
         return await self.attempts.run(attempt, claim.kind)
 
-    async def _claim(
-        self,
-        provider: Provider,
-        *,
-        key: str,
-        link: Link,
-        token: str,
-        who: str,
-        form_token: str | None,
-        expected: str,
-        admit: Admission | None,
-    ) -> Claim | Redemption:
-        """Claim the link, waiting (bounded) while another attempt holds it; charged to the
-        coupon's rate limit once, however often the wait re-checks."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.policy.coalesce_wait
-        pause, first = FIRST_PAUSE, True
-        nonce = new_nonce()
-        while True:
-            claiming = self.store.claim(
-                key,
-                token=token,
-                nonce=nonce,
-                lease=self.policy.lease_for(provider),
-                hold=self.policy.lease_for(provider) + self.policy.duplicate_window,
-                link=link,
-                form_token=form_token,
-                expected_coupon=expected,
-                limit=self.policy.coupon_limit,
-                count=first,
-                who=who,
-                quarantine=self.policy.quarantine,
-                forgetful=self.policy.forgetful,
-            )
-            if first and admit is not None:
-                claim = await self._claim_if_admitted(
-                    key=key, link=link, token=token, claiming=claiming, admit=admit, who=who
-                )
-            else:
-                claim = await claiming
-            first = False
-            if claim.kind is ClaimKind.LIMITED:
-                raise RateLimited(max(1, math.ceil(claim.wait)), scope="coupon")
-            if claim.kind not in (ClaimKind.BUSY, ClaimKind.QUARANTINE):
-                return claim
-            remaining = deadline - loop.time()
-            if claim.kind is ClaimKind.QUARANTINE:
-                log.warning("redis_forgot", wait=round(claim.wait, 1))
-                if claim.wait > remaining:  # no use waiting: say when to come back
-                    return in_progress(link, None, math.ceil(claim.wait))
-                await asyncio.sleep(claim.wait)
-                continue
-            if remaining <= 0:
-                # Only the request itself may follow the attempt to its receipt: anyone else
-                # is told to come back, and then learns how it ended.
-                return in_progress(link, receipt_id(key, claim.nonce) if claim.mine else None)
-            await self.store.wait(key, min(remaining, pause))
-            pause = min(pause * 2, LAST_PAUSE)
-
-    async def _claim_if_admitted(
-        self,
-        *,
-        key: str,
-        link: Link,
-        token: str,
-        claiming: Awaitable[Claim],
-        admit: Admission,
-        who: str,
-    ) -> Claim:
-        claim, refusal = await asyncio.gather(claiming, admit(), return_exceptions=True)
-        if isinstance(claim, BaseException):
-            raise claim
-        if isinstance(refusal, BaseException):
-            if claim.kind in (ClaimKind.CLAIMED, ClaimKind.RECONCILE, ClaimKind.FORGOTTEN):
-                # Give the claim back as it was: free, or still in doubt (an earlier attempt
-                # may have been applied, so the next tap must read back before redeeming).
-                doubt = claim.kind is not ClaimKind.CLAIMED
-                await self.store.settle(
-                    key, token=token, nonce=claim.nonce, since=claim.since or self._clock(),
-                    link=link, who=who, mode="unknown" if doubt else "release",
-                    result=Redemption(Outcome.UPSTREAM_ERROR, link, detail="not admitted"),
-                    keep=self.policy.duplicate_window, receipt_ttl=0,
-                )  # fmt: skip
-            raise refusal
-        return claim
-
     async def follow(self, receipt: str) -> Redemption | None:
         """The result of attempt `receipt` (by the id the member's browser was sent to): its
         result, "in progress" while its owner holds the claim, a doubt settled by reading
@@ -329,7 +226,7 @@ class Redemptions:
         coupon, offer = await within(
             self.policy.read_deadline, self.offers.look(provider, found.link)
         )
-        settled_now = await self._settle_doubt(
+        settled_now = await self.doubts.settle(
             provider, key=key, link=found.link, held=held, coupon=coupon, offer=offer
         )
         if settled_now is not None:
@@ -337,58 +234,6 @@ class Redemptions:
         # Redeemable after all: the owner's attempt was not applied (or not yet). Nothing is
         # redeemed from a receipt page; the member can confirm again from the link.
         return unconfirmed(found.link, "", "", None, checkable=True).with_receipt(receipt)
-
-    async def _settle_doubt(
-        self,
-        provider: Provider,
-        *,
-        key: str,
-        link: Link,
-        held: Held,
-        coupon: Coupon | None,
-        offer: Offer | None,
-    ) -> Redemption | None:
-        """Settle an earlier attempt's doubt from the coupon just read; None when the coupon is
-        redeemable and the back end vouches for it (the member may confirm again)."""
-        assert held.since is not None
-        receipt = receipt_id(key, held.nonce)
-        if coupon is not None and not coupon.use_known:
-            # Nothing can tell whether the earlier attempt was applied.
-            return unconfirmed(
-                link, coupon.id, coupon.offer_id, None, checkable=False
-            ).with_receipt(receipt)
-        state = coupon_state(coupon, offer, self._clock())
-        if state is CouponState.REDEEMABLE:
-            return None
-        redeemed_at = coupon.redeemed_at if coupon else None
-        if state is CouponState.ALREADY_REDEEMED and redeemed_by_attempt(
-            redeemed_at, held.since, refused=False
-        ):
-            assert coupon is not None
-            result = Redemption(
-                Outcome.REDEEMED,
-                link,
-                coupon_id=coupon.id,
-                offer_id=coupon.offer_id or None,
-                redeemed_at=redeemed_at or self._clock(),
-                detail=DETAILS[Outcome.REDEEMED],
-            )
-        else:
-            result = settled(
-                OUTCOME_FOR_STATE[state],
-                link,
-                coupon_id=coupon.id if coupon else None,
-                offer_id=coupon.offer_id if coupon else None,
-                redeemed_at=redeemed_at,
-            )
-        result = result.with_receipt(receipt)
-        keep = max(self.policy.duplicate_window, provider.capabilities.remember)
-        await self.store.resolve(
-            key, nonce=held.nonce, mode="done", result=result, keep=keep,
-            receipt_ttl=self.policy.receipt_ttl,
-        )  # fmt: skip
-        log.info("doubt_settled", outcome=result.outcome.value)
-        return result
 
     def verification_code(self, receipt: str) -> str:
         """The short code the success screen shows for `receipt` (`resolver.domain.names`)."""
@@ -402,32 +247,6 @@ def _stored(claim: Claim, key: str) -> Redemption:
     if claim.result.outcome is Outcome.REDEEMED and not claim.mine:
         return already_here(claim.result)
     return claim.result.replay().with_receipt(receipt_id(key, claim.nonce))
-
-
-def _with_our_record(preview: Preview, held: Held, source: str) -> Preview:
-    """Add what this service knows of the coupon's use to what the back end said."""
-    coupon, result = preview.coupon, held.result
-    if coupon is None:
-        return preview
-    ours = (
-        held.state == "done"
-        and result is not None
-        and result.outcome is Outcome.REDEEMED
-        and held.coupon_id == coupon.id
-    )
-    if preview.state is CouponState.ALREADY_REDEEMED:
-        here = True if ours else redeemed_through(coupon, source)
-        return replace(preview, redeemed_at=coupon.redeemed_at, redeemed_here=here)
-    if preview.state is CouponState.REDEEMABLE and ours and not coupon.use_known:
-        # The back end cannot tell; this service redeemed it within its memory.
-        assert result is not None
-        return replace(
-            preview,
-            state=CouponState.ALREADY_REDEEMED,
-            redeemed_at=result.redeemed_at,
-            redeemed_here=True,
-        )
-    return preview
 
 
 async def _admitted() -> None:

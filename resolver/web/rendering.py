@@ -105,7 +105,7 @@ def render(
     without JavaScript. Both timed reloads are essential, WCAG 2.2.1's exception (a result still
     being settled; a success screen that must stop looking live). axe-core's meta-refresh rule
     flags every timed meta refresh without knowing that; the header says the same thing to the
-    browser without tripping that heuristic. It is a deliberate choice, not a hidden one.
+    browser without tripping that heuristic.
     """
     app = services(request)
     language = language_of(request)

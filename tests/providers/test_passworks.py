@@ -1,4 +1,4 @@
-"""The Passworks provider against the documented v2 shapes (seed 001): paths, Basic auth, pass
+"""The Passworks provider against the documented v2 shapes: paths, Basic auth, pass
 fields, and the 412 `errors` forms."""
 
 from __future__ import annotations

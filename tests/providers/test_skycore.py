@@ -1,4 +1,4 @@
-"""The Skycore provider against the documented v3 shapes (seed 004): one endpoint, `X-Api-Key`,
+"""The Skycore provider against the documented v3 shapes: one endpoint, `X-Api-Key`,
 `action` bodies, Success/Failure answers and their error codes."""
 
 from __future__ import annotations

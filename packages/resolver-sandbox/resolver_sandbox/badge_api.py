@@ -1,5 +1,5 @@
-"""A simulated Badge pass API and a simulated Make webhook, under `/generic` (seed 003; the Make
-part of docs/passkit-api.md). Both are driven by the generic HTTP provider.
+"""A simulated Badge pass API and a simulated Make webhook, under `/generic` (docs/backends.md).
+Both are driven by the generic HTTP provider.
 
     POST /generic/badge/v0/userPassUpsert   Badge: create or update a user's pass (idempotent);
                                             `Authorization: Bearer <BADGE_KEY>`

@@ -1,4 +1,4 @@
-"""A simulated Google Wallet objects API under `/walletobjects/v1` (docs/other-upstreams.md).
+"""A simulated Google Wallet objects API under `/walletobjects/v1` (docs/backends.md).
 
     GET   /walletobjects/v1/{offer|generic}Object/{issuerId.suffix}   an object and its state
     PATCH /walletobjects/v1/{offer|generic}Object/{issuerId.suffix}   e.g. {"state": "COMPLETED"}

@@ -1,4 +1,4 @@
-"""A simulated Passworks v2 coupon API under `/passworks` (seed 001).
+"""A simulated Passworks v2 coupon API under `/passworks`.
 
     GET  /passworks/v2/coupons/{campaign}                            the campaign
     GET  /passworks/v2/coupons/{campaign}/passes/{pass}              one pass

@@ -1,4 +1,4 @@
-"""A simulated Skycore v3 wallet API at `POST /skycore/api` (seed 004).
+"""A simulated Skycore v3 wallet API at `POST /skycore/api`.
 
 Skycore gives each account one endpoint URL; every call posts `{"action": …}` to it with an
 `X-Api-Key` header. Simulated actions: `getpassdata`, `getpasstemplate` and `updatepassdata`
