@@ -88,3 +88,15 @@ def test_the_deploy_readme_gives_the_grace_periods_the_files_set(
     checklist = (DEPLOY / "README.md").read_text()
     assert f"up to {grace} s" in checklist
     assert f"stop_grace_period: {stop_grace}" in checklist
+
+
+def test_the_image_carries_no_code_of_the_repositorys_tools() -> None:
+    """Of packages/ (the sandbox, the bench) the image copies only what uv reads: pyproject files."""
+    copied = [args for name, args in dockerfile_instructions() if name == "COPY"]
+    tools = [args for args in copied if "packages/" in args]
+    assert tools
+    assert all(args.split()[0].endswith("/pyproject.toml") for args in tools)
+    installs = [
+        args for name, args in dockerfile_instructions() if name == "RUN" and "uv sync" in args
+    ]
+    assert all("--no-dev" in args for args in installs)
