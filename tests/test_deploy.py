@@ -91,7 +91,7 @@ def test_the_deploy_readme_gives_the_grace_periods_the_files_set(
 
 
 def test_the_image_carries_no_code_of_the_repositorys_tools() -> None:
-    """Of packages/ (the sandbox, the bench) the image copies only what uv reads: pyproject files."""
+    """Of packages/ (the sandbox, the bench) the image copies only what uv reads: pyprojects."""
     copied = [args for name, args in dockerfile_instructions() if name == "COPY"]
     tools = [args for args in copied if "packages/" in args]
     assert tools
