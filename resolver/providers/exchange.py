@@ -9,13 +9,12 @@ body are the provider's business.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import httpx
 
 from resolver.domain.errors import (
     UpstreamAuthError,
-    UpstreamBadAnswer,
     UpstreamConnectionLost,
     UpstreamRejected,
     UpstreamTimeout,
@@ -24,9 +23,6 @@ from resolver.domain.errors import (
 
 if TYPE_CHECKING:
     from collections.abc import Generator, Mapping
-
-# How much of an upstream message is kept: enough to diagnose, never a whole HTML error page.
-MESSAGE_LIMIT = 200
 
 
 async def send(
@@ -83,29 +79,3 @@ def refusal(response: httpx.Response, message: str) -> UpstreamRejected:
     if response.status_code in (401, 403):
         return UpstreamAuthError(response.status_code, message)
     return UpstreamRejected(response.status_code, message)
-
-
-def json_object(response: httpx.Response) -> dict[str, Any]:
-    """The answer's JSON object, or `UpstreamBadAnswer` when it is not one."""
-    try:
-        data = response.json()
-    except ValueError as error:
-        raise UpstreamBadAnswer(f"{response.status_code} answer is not JSON") from error
-    if not isinstance(data, dict):
-        raise UpstreamBadAnswer(f"{response.status_code} answer is not a JSON object")
-    return data
-
-
-def raw_text(response: httpx.Response) -> str:
-    """The body as short text for a message, or the reason phrase when it is empty."""
-    return response.text.strip()[:MESSAGE_LIMIT] or response.reason_phrase
-
-
-def as_object(value: object) -> dict[str, Any]:
-    """`value` when it is a JSON object, else an empty one (lenient reading)."""
-    return value if isinstance(value, dict) else {}
-
-
-def as_text(value: object) -> str:
-    """`value` when it is a string, else "" (lenient reading)."""
-    return value if isinstance(value, str) else ""

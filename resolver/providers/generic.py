@@ -23,16 +23,9 @@ from typing import TYPE_CHECKING
 
 from resolver.domain.coupons import Coupon, CouponState, Link, Offer
 from resolver.domain.errors import CouponRefused, UpstreamBadAnswer, UpstreamNotApplied
-from resolver.providers.exchange import (
-    HeadersAuth,
-    as_text,
-    json_object,
-    raw_text,
-    refusal,
-    send,
-)
+from resolver.providers import reading
+from resolver.providers.exchange import HeadersAuth, refusal, send
 from resolver.providers.http_templates import fill, json_at
-from resolver.providers.passkit import parse_date
 from resolver.redemption.ports import Capabilities, RedeemAnswer
 
 if TYPE_CHECKING:
@@ -103,9 +96,9 @@ class GenericHttp:
         if response.status_code in rule.missing_status:
             return None
         if not response.is_success:
-            raise refusal(response, raw_text(response))
-        data = json_object(response)
-        status = as_text(json_at(data, rule.status_path)).lower()
+            raise refusal(response, reading.raw_text(response))
+        data = reading.json_object(response)
+        status = reading.as_text(json_at(data, rule.status_path)).lower()
         if not status:
             raise UpstreamBadAnswer(f"lookup answer has no {rule.status_path}")
         redeemed = status in _lowered(rule.redeemed)
@@ -140,13 +133,13 @@ class GenericHttp:
         response = await self._send(rule.render(_values(link, details)))
         outcome = rule.outcomes.get(response.status_code)
         if outcome == "not_applied":
-            raise UpstreamNotApplied(response.status_code, raw_text(response))
+            raise UpstreamNotApplied(response.status_code, reading.raw_text(response))
         if outcome is not None:
-            raise CouponRefused(response.status_code, raw_text(response), STATES[outcome])
+            raise CouponRefused(response.status_code, reading.raw_text(response), STATES[outcome])
         if response.status_code not in rule.success.status:
             if response.is_success:  # a 2xx the account did not call a success: unclear
                 raise UpstreamBadAnswer(f"redeem answered {response.status_code}")
-            raise refusal(response, raw_text(response))
+            raise refusal(response, reading.raw_text(response))
         reference = self._check_success(response)
         return RedeemAnswer(self._synthetic_id(link), reference=reference)
 
@@ -157,13 +150,13 @@ class GenericHttp:
             raise UpstreamBadAnswer(f"redeem answer lacks {success.body_contains!r}")
         data: object = None
         if success.json_path is not None or self._redeem.reference_path is not None:
-            data = json_object(response)
+            data = reading.json_object(response)
         if success.json_path is not None:
-            found = as_text(json_at(data, success.json_path)).lower()
+            found = reading.as_text(json_at(data, success.json_path)).lower()
             if found != (success.json_equals or "").lower():
                 raise UpstreamBadAnswer(f"redeem answer's {success.json_path} is {found!r}")
         if self._redeem.reference_path is not None:
-            return as_text(json_at(data, self._redeem.reference_path)) or None
+            return reading.as_text(json_at(data, self._redeem.reference_path)) or None
         return None
 
     async def _send(self, request: Rendered) -> httpx.Response:
@@ -221,7 +214,7 @@ def parse_time(value: object) -> datetime | None:
     """A time as an API may write it: RFC 3339 with an offset, or Unix time in seconds or
     milliseconds. One without an offset is left unknown: its zone cannot be told."""
     if isinstance(value, bool) or not isinstance(value, int | float):
-        return parse_date(value)
+        return reading.parse_date(value)
     seconds = value / 1000 if value >= MILLISECONDS_FROM else value
     try:
         return datetime.fromtimestamp(seconds, UTC) if seconds > 0 else None

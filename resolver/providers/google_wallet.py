@@ -19,16 +19,8 @@ from urllib.parse import quote
 
 from resolver.domain.coupons import Coupon, CouponState, Link, Offer
 from resolver.domain.errors import CouponRefused, UpstreamBadAnswer
-from resolver.providers.exchange import (
-    MESSAGE_LIMIT,
-    as_object,
-    as_text,
-    json_object,
-    raw_text,
-    refusal,
-    send,
-)
-from resolver.providers.passkit import parse_date
+from resolver.providers import reading
+from resolver.providers.exchange import refusal, send
 from resolver.redemption.ports import Capabilities, RedeemAnswer
 
 if TYPE_CHECKING:
@@ -82,7 +74,7 @@ class GoogleWallet:
             return None
         if not response.is_success:
             raise refusal(response, error_message(response))
-        return parse_offer_class(json_object(response), offer_id)
+        return parse_offer_class(reading.json_object(response), offer_id)
 
     async def redeem(
         self, link: Link, details: RedeemDetails, *, coupon_id: str | None = None
@@ -91,16 +83,16 @@ class GoogleWallet:
         found = await self._object(link)
         if found is None:
             raise CouponRefused(404, "no such object", CouponState.NO_ACTIVE_COUPON)
-        state = as_text(found.get("state")).lower()
+        state = reading.as_text(found.get("state")).lower()
         if state in REFUSED_STATES:
             raise CouponRefused(409, f"object is {state}", REFUSED_STATES[state])
         response = await self._send("PATCH", self._object_path(link), json={"state": "COMPLETED"})
         if not response.is_success:
             raise refusal(response, error_message(response))
-        patched = json_object(response)
-        if as_text(patched.get("state")).lower() != "completed":
+        patched = reading.json_object(response)
+        if reading.as_text(patched.get("state")).lower() != "completed":
             raise UpstreamBadAnswer("PATCH answered without state COMPLETED")
-        return RedeemAnswer(as_text(patched.get("id")) or self._object_id(link))
+        return RedeemAnswer(reading.as_text(patched.get("id")) or self._object_id(link))
 
     async def _object(self, link: Link) -> dict[str, Any] | None:
         response = await self._send("GET", self._object_path(link))
@@ -108,8 +100,8 @@ class GoogleWallet:
             return None
         if not response.is_success:
             raise refusal(response, error_message(response))
-        found = json_object(response)
-        if as_text(found.get("classId")) != f"{self._issuer}.{link.campaign_id}":
+        found = reading.json_object(response)
+        if reading.as_text(found.get("classId")) != f"{self._issuer}.{link.campaign_id}":
             return None  # another class's object: not a coupon of this link's campaign
         return found
 
@@ -128,26 +120,28 @@ class GoogleWallet:
 def error_message(response: httpx.Response) -> str:
     """Google's `{"error": {"message": …}}`, else the raw body."""
     try:
-        error = as_object(as_object(response.json()).get("error"))
+        error = reading.as_object(reading.as_object(response.json()).get("error"))
     except ValueError:
         error = {}
-    return as_text(error.get("message"))[:MESSAGE_LIMIT] or raw_text(response)
+    return reading.as_text(error.get("message"))[: reading.MESSAGE_LIMIT] or reading.raw_text(
+        response
+    )
 
 
 def parse_object(data: dict[str, Any], link: Link) -> Coupon:
     """An offer or generic object in the resolver's terms."""
-    object_id = as_text(data.get("id"))
+    object_id = reading.as_text(data.get("id"))
     if not object_id:
         raise UpstreamBadAnswer("object without an id")
-    state = as_text(data.get("state")).lower()
-    interval = as_object(data.get("validTimeInterval"))
+    state = reading.as_text(data.get("state")).lower()
+    interval = reading.as_object(data.get("validTimeInterval"))
     return Coupon(
         id=object_id,
         campaign_id=link.campaign_id,
         external_id=link.external_id,
-        offer_id=as_text(data.get("classId")),
+        offer_id=reading.as_text(data.get("classId")),
         status="REDEEMED" if state == "completed" else "UNREDEEMED",
-        expiry_date=parse_date(as_object(interval.get("end")).get("date")),
+        expiry_date=reading.parse_date(reading.as_object(interval.get("end")).get("date")),
         invalidated=state == "inactive",
         expired=state == "expired",
     )
@@ -158,22 +152,24 @@ def parse_offer_class(data: dict[str, Any], class_id: str) -> Offer:
     translations: dict[str, dict[str, str]] = {}
     for field, key in (("title", "localizedTitle"), ("details", "localizedDetails")):
         texts = {
-            as_text(item.get("language")).lower(): as_text(item.get("value"))
-            for item in map(as_object, as_object(data.get(key)).get("translatedValues") or [])
+            reading.as_text(item.get("language")).lower(): reading.as_text(item.get("value"))
+            for item in map(
+                reading.as_object, reading.as_object(data.get(key)).get("translatedValues") or []
+            )
             if item.get("language")
         }
         if texts:
             translations[field] = texts
-    title = as_text(data.get("title"))
-    interval = as_object(data.get("validTimeInterval"))
+    title = reading.as_text(data.get("title"))
+    interval = reading.as_object(data.get("validTimeInterval"))
     return Offer(
         id=class_id,
         title=title,
         short_title=title[:20],
-        details=as_text(data.get("details")),
-        fine_print=as_text(data.get("finePrint")),
-        starts=parse_date(as_object(interval.get("start")).get("date")),
-        ends=parse_date(as_object(interval.get("end")).get("date")),
+        details=reading.as_text(data.get("details")),
+        fine_print=reading.as_text(data.get("finePrint")),
+        starts=reading.parse_date(reading.as_object(interval.get("start")).get("date")),
+        ends=reading.parse_date(reading.as_object(interval.get("end")).get("date")),
         translations=translations,
     )
 

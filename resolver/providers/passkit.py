@@ -8,21 +8,13 @@ and the use case settles it by reading the coupon back.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from resolver.domain.coupons import Coupon, CouponStatus, Link, Offer
 from resolver.domain.errors import UpstreamBadAnswer
-from resolver.providers.exchange import (
-    MESSAGE_LIMIT,
-    as_object,
-    as_text,
-    json_object,
-    raw_text,
-    refusal,
-    send,
-)
+from resolver.providers import reading
+from resolver.providers.exchange import refusal, send
 from resolver.redemption.ports import Capabilities, RedeemAnswer
 
 if TYPE_CHECKING:
@@ -32,8 +24,6 @@ if TYPE_CHECKING:
 
 COUPON = "/coupon/singleUse/coupon"
 OFFER = "/coupon/singleUse/offer"
-# gRPC's zero timestamp is how an unset date may come back.
-ZERO_DATES = ("0001-01-01T00:00:00Z", "1970-01-01T00:00:00Z")
 
 
 class PassKit:
@@ -64,13 +54,13 @@ class PassKit:
         response = await self._send("GET", path)
         if response.status_code == 404:
             return None
-        return parse_coupon(json_object(response))
+        return parse_coupon(reading.json_object(response))
 
     async def offer(self, offer_id: str) -> Offer | None:
         response = await self._send("GET", f"{OFFER}/{_segment(offer_id)}")
         if response.status_code == 404:
             return None
-        return parse_offer(json_object(response))
+        return parse_offer(reading.json_object(response))
 
     async def redeem(
         self, link: Link, details: RedeemDetails, *, coupon_id: str | None = None
@@ -91,7 +81,7 @@ class PassKit:
         )
         body = {**target, "redemptionDetails": redemption}
         response = await self._send("PUT", f"{COUPON}/redeem", body, allow_404=False)
-        coupon_id = json_object(response).get("id")
+        coupon_id = reading.json_object(response).get("id")
         if not isinstance(coupon_id, str) or not coupon_id:
             raise UpstreamBadAnswer("redeem answered 200 without a coupon id")
         return RedeemAnswer(coupon_id)
@@ -117,8 +107,8 @@ def error_message(response: httpx.Response) -> str:
     if isinstance(data, dict):
         for key in ("message", "error"):
             if isinstance(data.get(key), str) and data[key]:
-                return str(data[key])[:MESSAGE_LIMIT]
-    return raw_text(response)
+                return str(data[key])[: reading.MESSAGE_LIMIT]
+    return reading.raw_text(response)
 
 
 def parse_coupon(data: dict[str, Any]) -> Coupon:
@@ -126,30 +116,35 @@ def parse_coupon(data: dict[str, Any]) -> Coupon:
     coupon_id = data.get("id")
     if not isinstance(coupon_id, str) or not coupon_id:
         raise UpstreamBadAnswer("coupon without an id")
-    details = as_object(data.get("redemptionDetails"))
-    redeemed_at = parse_date(details.get("redemptionDate"))
+    details = reading.as_object(data.get("redemptionDetails"))
+    redeemed_at = reading.parse_date(details.get("redemptionDate"))
     status: CouponStatus = "REDEEMED" if data.get("status") == "REDEEMED" else "UNREDEEMED"
-    person = as_object(data.get("person"))
-    name = as_text(person.get("displayName")) or " ".join(
-        part for part in (as_text(person.get("forename")), as_text(person.get("surname"))) if part
+    person = reading.as_object(data.get("person"))
+    name = reading.as_text(person.get("displayName")) or " ".join(
+        part
+        for part in (
+            reading.as_text(person.get("forename")),
+            reading.as_text(person.get("surname")),
+        )
+        if part
     )
     return Coupon(
         id=coupon_id,
-        campaign_id=as_text(data.get("campaignId")),
-        external_id=as_text(data.get("externalId")),
-        offer_id=as_text(data.get("offerId")),
+        campaign_id=reading.as_text(data.get("campaignId")),
+        external_id=reading.as_text(data.get("externalId")),
+        offer_id=reading.as_text(data.get("offerId")),
         status=status,
-        expiry_date=parse_date(data.get("expiryDate")),
+        expiry_date=reading.parse_date(data.get("expiryDate")),
         redeemed_at=redeemed_at,
-        redeemed_via=as_text(details.get("redemptionSource")) or None,
+        redeemed_via=reading.as_text(details.get("redemptionSource")) or None,
         display_name=name or None,
-        invalidated=as_object(data.get("passMetaData")).get("status") == "PASS_INVALIDATED",
+        invalidated=reading.as_object(data.get("passMetaData")).get("status") == "PASS_INVALIDATED",
     )
 
 
 def parse_offer(data: dict[str, Any]) -> Offer:
     """A PassKit `CouponOffer` JSON object in the resolver's terms."""
-    settings = as_object(data.get("redemptionSettings"))
+    settings = reading.as_object(data.get("redemptionSettings"))
     translations: dict[str, dict[str, str]] = {}
     for field, key in (
         ("title", "localizedOfferTitle"),
@@ -157,32 +152,21 @@ def parse_offer(data: dict[str, Any]) -> Offer:
         ("details", "localizedOfferDetails"),
         ("fine_print", "localizedOfferFinePrint"),
     ):
-        texts = as_object(as_object(data.get(key)).get("translations"))
+        texts = reading.as_object(reading.as_object(data.get(key)).get("translations"))
         if texts:
-            translations[field] = {str(lang): as_text(text) for lang, text in texts.items()}
+            translations[field] = {str(lang): reading.as_text(text) for lang, text in texts.items()}
     return Offer(
-        id=as_text(data.get("id")),
-        title=as_text(data.get("offerTitle")),
-        short_title=as_text(data.get("offerShortTitle")),
-        details=as_text(data.get("offerDetails")),
-        fine_print=as_text(data.get("offerFinePrint")),
-        timezone=as_text(data.get("ianaTimezone")) or None,
-        starts=parse_date(settings.get("redemptionStartDate")),
-        ends=parse_date(settings.get("redemptionEndDate")),
+        id=reading.as_text(data.get("id")),
+        title=reading.as_text(data.get("offerTitle")),
+        short_title=reading.as_text(data.get("offerShortTitle")),
+        details=reading.as_text(data.get("offerDetails")),
+        fine_print=reading.as_text(data.get("offerFinePrint")),
+        timezone=reading.as_text(data.get("ianaTimezone")) or None,
+        starts=reading.parse_date(settings.get("redemptionStartDate")),
+        ends=reading.parse_date(settings.get("redemptionEndDate")),
         disabled=data.get("disabled") is True,
         translations=translations,
     )
-
-
-def parse_date(value: object) -> datetime | None:
-    """An RFC 3339 timestamp, or None for unset, zero or unreadable values."""
-    if not isinstance(value, str) or not value or value in ZERO_DATES:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo is not None and parsed.year > 1970 else None
 
 
 def _segment(value: str) -> str:

@@ -28,15 +28,8 @@ import httpx
 
 from resolver.domain.coupons import Coupon, Link, Offer
 from resolver.domain.errors import UpstreamBadAnswer
-from resolver.providers.exchange import (
-    MESSAGE_LIMIT,
-    as_object,
-    as_text,
-    json_object,
-    raw_text,
-    refusal,
-    send,
-)
+from resolver.providers import reading
+from resolver.providers.exchange import refusal, send
 from resolver.redemption.ports import Capabilities, RedeemAnswer
 
 if TYPE_CHECKING:
@@ -70,7 +63,7 @@ class Passworks:
         if _missing(response):
             return None
         self._check(response)
-        return parse_pass(_unwrap(json_object(response), "pass"), link)
+        return parse_pass(_unwrap(reading.json_object(response), "pass"), link)
 
     async def offer(self, offer_id: str) -> Offer | None:
         response = await self._send("GET", f"/v2/coupons/{_segment(offer_id)}")
@@ -78,7 +71,7 @@ class Passworks:
             raise refusal(response, error_message(response))
         if not response.is_success:  # reading a campaign is undocumented: no offer, no error
             return None
-        return parse_campaign(_unwrap(json_object(response), "coupon"), offer_id)
+        return parse_campaign(_unwrap(reading.json_object(response), "coupon"), offer_id)
 
     async def redeem(
         self, link: Link, details: RedeemDetails, *, coupon_id: str | None = None
@@ -91,10 +84,10 @@ class Passworks:
         self._check(response)
         data: dict[str, Any] = {}
         if response.content:
-            data = _unwrap(json_object(response), "pass")
+            data = _unwrap(reading.json_object(response), "pass")
         if data.get("errors"):  # a success status carrying errors is not a clean success
             raise UpstreamBadAnswer(f"redeem answered {response.status_code} with errors")
-        return RedeemAnswer(as_text(data.get("id")) or link.external_id)
+        return RedeemAnswer(reading.as_text(data.get("id")) or link.external_id)
 
     async def _send(self, method: str, path: str, json: object = None) -> httpx.Response:
         return await send(
@@ -118,17 +111,17 @@ def error_message(response: httpx.Response) -> str:
         parts = [str(text) for text in errors]
     else:
         parts = []
-    return "; ".join(parts)[:MESSAGE_LIMIT] or raw_text(response)
+    return "; ".join(parts)[: reading.MESSAGE_LIMIT] or reading.raw_text(response)
 
 
 def parse_pass(data: dict[str, Any], link: Link) -> Coupon:
     """A Passworks pass in the resolver's terms (see the module docstring for `voided`)."""
-    pass_id = as_text(data.get("id"))
+    pass_id = reading.as_text(data.get("id"))
     if not pass_id:
         raise UpstreamBadAnswer("pass without an id")
     count = data.get("redeemed_count")
     redeemed = isinstance(count, int) and not isinstance(count, bool) and count > 0
-    campaign = as_text(data.get("campaign_id")) or link.campaign_id
+    campaign = reading.as_text(data.get("campaign_id")) or link.campaign_id
     return Coupon(
         id=pass_id,
         campaign_id=campaign,
@@ -142,15 +135,19 @@ def parse_pass(data: dict[str, Any], link: Link) -> Coupon:
 
 def parse_campaign(data: dict[str, Any], campaign_id: str) -> Offer:
     """A coupon campaign as the offer a page shows: its description, fields and expiry."""
-    name = as_text(data.get("name"))
-    fields = [as_object(field) for field in data.get("primary_fields") or []]
+    name = reading.as_text(data.get("name"))
+    fields = [reading.as_object(field) for field in data.get("primary_fields") or []]
     details = " · ".join(
-        " ".join(part for part in (as_text(f.get("value")), as_text(f.get("label"))) if part)
+        " ".join(
+            part
+            for part in (reading.as_text(f.get("value")), reading.as_text(f.get("label")))
+            if part
+        )
         for f in fields
     )
     return Offer(
-        id=as_text(data.get("id")) or campaign_id,
-        title=as_text(data.get("description")) or name,
+        id=reading.as_text(data.get("id")) or campaign_id,
+        title=reading.as_text(data.get("description")) or name,
         short_title=name[:20],
         details=details,
         ends=parse_time(data.get("expiration_date")),

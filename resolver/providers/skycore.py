@@ -35,15 +35,8 @@ from resolver.domain.errors import (
     UpstreamNotApplied,
     UpstreamRejected,
 )
-from resolver.providers.exchange import (
-    MESSAGE_LIMIT,
-    HeadersAuth,
-    as_object,
-    as_text,
-    raw_text,
-    refusal,
-    send,
-)
+from resolver.providers import reading
+from resolver.providers.exchange import HeadersAuth, refusal, send
 from resolver.redemption.ports import Capabilities, RedeemAnswer
 
 if TYPE_CHECKING:
@@ -99,7 +92,7 @@ class Skycore:
             if failure.code in REFUSALS:
                 return None
             raise _unclear(failure) from None
-        return parse_pass_data(as_object(data.get("pass-data")), link)
+        return parse_pass_data(reading.as_object(data.get("pass-data")), link)
 
     async def offer(self, offer_id: str) -> Offer | None:
         try:
@@ -108,7 +101,7 @@ class Skycore:
             if failure.code in REFUSALS:
                 return None
             raise _unclear(failure) from None
-        return parse_template(as_object(data.get("pass-template")), offer_id)
+        return parse_template(reading.as_object(data.get("pass-template")), offer_id)
 
     async def redeem(
         self, link: Link, details: RedeemDetails, *, coupon_id: str | None = None
@@ -122,7 +115,9 @@ class Skycore:
             if state is not None:
                 raise CouponRefused(failure.http_status, str(failure), state) from None
             raise UpstreamNotApplied(failure.http_status, str(failure)) from None
-        return RedeemAnswer(link.external_id, reference=as_text(data.get("tracking-id")) or None)
+        return RedeemAnswer(
+            link.external_id, reference=reading.as_text(data.get("tracking-id")) or None
+        )
 
     async def _call(self, action: str, fields: dict[str, Any]) -> dict[str, Any]:
         response = await send(
@@ -134,17 +129,18 @@ class Skycore:
             auth=self._auth,
         )
         if response.status_code in (401, 403):
-            raise refusal(response, raw_text(response))
+            raise refusal(response, reading.raw_text(response))
         data = _json(response)
-        status = as_text(data.get("status")).lower()
+        status = reading.as_text(data.get("status")).lower()
         if status == "failure":  # Skycore said the action failed, whatever the HTTP status
             raise SkycoreFailure(
                 response.status_code,
-                as_text(data.get("error-code")) or "no error-code",
-                as_text(data.get("error-message"))[:MESSAGE_LIMIT] or raw_text(response),
+                reading.as_text(data.get("error-code")) or "no error-code",
+                reading.as_text(data.get("error-message"))[: reading.MESSAGE_LIMIT]
+                or reading.raw_text(response),
             )
         if not response.is_success:  # e.g. a proxy's 502: the answer, not the action, failed
-            raise refusal(response, raw_text(response))
+            raise refusal(response, reading.raw_text(response))
         if status != "success":
             raise UpstreamBadAnswer(f"{action} answered without a status")
         return data
@@ -153,7 +149,7 @@ class Skycore:
 def parse_pass_data(data: dict[str, Any], link: Link) -> Coupon:
     """A `getpassdata` answer: the pass exists and expires when it says; whether it was used is
     known only when the answer carries a `pass-status` (undocumented: honoured if present)."""
-    status = as_text(data.get("pass-status")).lower()
+    status = reading.as_text(data.get("pass-status")).lower()
     return Coupon(
         use_known=bool(status),
         id=link.external_id,
@@ -168,13 +164,13 @@ def parse_pass_data(data: dict[str, Any], link: Link) -> Coupon:
 
 def parse_template(data: dict[str, Any], template_id: str) -> Offer:
     """A `getpasstemplate` answer as the offer a page shows."""
-    title = as_text(data.get("offer-title")) or as_text(data.get("pass-name"))
+    title = reading.as_text(data.get("offer-title")) or reading.as_text(data.get("pass-name"))
     return Offer(
         id=template_id,
         title=title,
         short_title=title[:20],
-        details=as_text(data.get("offer-details")),
-        fine_print=as_text(data.get("offer-terms")),
+        details=reading.as_text(data.get("offer-details")),
+        fine_print=reading.as_text(data.get("offer-terms")),
     )
 
 
