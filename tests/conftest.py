@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
     from starlette.applications import Starlette
 
+    from resolver.web.services import Services
+
 BROWSER = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
     "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
@@ -110,6 +112,14 @@ class Clock:
 
     def __call__(self) -> datetime:
         return (self.frozen or datetime.now(UTC)) + self.shift
+
+
+@asynccontextmanager
+async def serving(app: Starlette) -> AsyncIterator[Services]:
+    """The services of `app` with its lifespan running, for tests that call the use case."""
+    async with app.router.lifespan_context(app) as state:
+        assert state is not None
+        yield state["services"]
 
 
 @asynccontextmanager

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import structlog
@@ -32,13 +33,13 @@ FIRST_PAUSE = 0.05
 LAST_PAUSE = 0.5
 
 
+@dataclass(frozen=True, slots=True)
 class Claims:
     """Claims links for the requests of one process."""
 
-    def __init__(self, store: ClaimStore, policy: Policy, clock: Callable[[], datetime]) -> None:
-        self.store = store
-        self.policy = policy
-        self._clock = clock
+    store: ClaimStore
+    policy: Policy
+    clock: Callable[[], datetime]
 
     async def take(
         self,
@@ -117,7 +118,7 @@ class Claims:
                 # may have been applied, so the next tap must read back before redeeming).
                 doubt = claim.kind is not ClaimKind.CLAIMED
                 await self.store.settle(
-                    key, token=token, nonce=claim.nonce, since=claim.since or self._clock(),
+                    key, token=token, nonce=claim.nonce, since=claim.since or self.clock(),
                     link=link, who=who, mode="unknown" if doubt else "release",
                     result=Redemption(Outcome.UPSTREAM_ERROR, link, detail="not admitted"),
                     keep=self.policy.duplicate_window, receipt_ttl=0,

@@ -47,13 +47,13 @@ class Preview:
     result: Redemption | None = None
 
 
+@dataclass(frozen=True, slots=True)
 class Doubts:
     """Settles doubts from read-backs made outside any claim."""
 
-    def __init__(self, store: ClaimStore, policy: Policy, clock: Callable[[], datetime]) -> None:
-        self.store = store
-        self.policy = policy
-        self._clock = clock
+    store: ClaimStore
+    policy: Policy
+    clock: Callable[[], datetime]
 
     async def settle(
         self,
@@ -74,7 +74,7 @@ class Doubts:
             return unconfirmed(
                 link, coupon.id, coupon.offer_id, None, checkable=False
             ).with_receipt(receipt)
-        state = coupon_state(coupon, offer, self._clock())
+        state = coupon_state(coupon, offer, self.clock())
         if state is CouponState.REDEEMABLE:
             return None
         redeemed_at = coupon.redeemed_at if coupon else None
@@ -87,7 +87,7 @@ class Doubts:
                 link,
                 coupon_id=coupon.id,
                 offer_id=coupon.offer_id or None,
-                redeemed_at=redeemed_at or self._clock(),
+                redeemed_at=redeemed_at or self.clock(),
                 detail=DETAILS[Outcome.REDEEMED],
             )
         else:

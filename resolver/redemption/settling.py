@@ -4,7 +4,7 @@ another attempt that took the claim over)."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
 
 import structlog
@@ -29,13 +29,13 @@ log = structlog.get_logger("resolver.redemption")
 Mode = Literal["done", "unknown", "release"]
 
 
+@dataclass(frozen=True, slots=True)
 class Settler:
     """Records how attempts ended."""
 
-    def __init__(self, store: ClaimStore, policy: Policy, clock: Callable[[], datetime]) -> None:
-        self.store = store
-        self.policy = policy
-        self._clock = clock
+    store: ClaimStore
+    policy: Policy
+    clock: Callable[[], datetime]
 
     async def refused(self, attempt: Attempt, refusal: CouponRefused) -> Redemption:
         """Settle a documented refusal by itself (nothing could read the coupon back)."""
@@ -70,7 +70,7 @@ class Settler:
                     attempt.link,
                     coupon_id=coupon.id,
                     offer_id=coupon.offer_id or attempt.offer_id or None,
-                    redeemed_at=redeemed_at or self._clock(),
+                    redeemed_at=redeemed_at or self.clock(),
                     detail=DETAILS[Outcome.REDEEMED],
                     verified_by=attempt.staff if not attempt.doubt else None,
                 )

@@ -25,6 +25,7 @@ from resolver.redemption import Redemptions
 from resolver.settings import Settings
 from resolver.storage.token_cache import SharedTokens
 from resolver.web.services import Services
+from tests.conftest import serving
 from tests.support.google import service_account_info
 from tests.support.passkit import PassKitDouble
 
@@ -37,19 +38,9 @@ OBJECT = f"{API}/offerObject/{ISSUER}.member-1"
 
 
 @pytest.fixture
-async def services(
-    make_settings: Callable[..., Settings], passkit: PassKitDouble, redis: Redis
-) -> AsyncIterator[Services]:
-    # A small exchange (0.3 s connect, 0.5 s read: a 1.4 s deadline) keeps slow cases short.
-    app = create_app(make_settings(upstream_connect_timeout=0.3, upstream_timeout=0.5))
-    async with app.router.lifespan_context(app) as state:
-        assert state is not None
-        yield state["services"]
-
-
-@pytest.fixture
-def redemptions(services: Services) -> Redemptions:
-    return services.redemptions
+def settings(make_settings: Callable[..., Settings]) -> Settings:
+    """A small exchange (0.3 s connect, 0.5 s read: a 1.4 s deadline) keeps slow cases short."""
+    return make_settings(upstream_connect_timeout=0.3, upstream_timeout=0.5)
 
 
 async def test_a_redeem_applied_after_its_timeout_is_the_members_own(
@@ -211,10 +202,8 @@ async def test_redis_failing_after_the_upstream_answered_still_answers_truly(
     passkit.add("member-1")
     passkit.redeem_fault = fault
     with EmbeddedRedis() as own:
-        app = create_app(make_settings(redis_url=own.url))
-        async with app.router.lifespan_context(app) as state:
-            assert state is not None
-            redemptions: Redemptions = state["services"].redemptions
+        async with serving(create_app(make_settings(redis_url=own.url))) as services:
+            redemptions = services.redemptions
             answer = passkit.router.routes["redeem"].side_effect
 
             async def then_redis_stops(request: httpx.Request) -> httpx.Response:

@@ -22,24 +22,10 @@ from resolver.redemption import Redemptions
 from resolver.redemption.ports import Capabilities, Provider
 from resolver.settings import Settings
 from resolver.web.services import Services
+from tests.conftest import serving
 from tests.support.passkit import PassKitDouble
 
 LINK = Link("camp-1", "member-1")
-
-
-@pytest.fixture
-async def services(
-    settings: Settings, passkit: PassKitDouble, redis: Redis
-) -> AsyncIterator[Services]:
-    app = create_app(settings)
-    async with app.router.lifespan_context(app) as state:
-        assert state is not None
-        yield state["services"]
-
-
-@pytest.fixture
-def redemptions(services: Services) -> Redemptions:
-    return services.redemptions
 
 
 async def test_clean_success_is_redeemed_with_one_upstream_call(
@@ -267,10 +253,8 @@ async def test_a_duplicate_that_waits_too_long_is_told_in_progress(
     """Past the coalescing bound a duplicate gets `in_progress` with a retry hint."""
     passkit.add("member-1")
     passkit.latency = 0.5
-    app = create_app(make_settings(coalesce_wait=0.1))
-    async with app.router.lifespan_context(app) as state:
-        assert state is not None
-        redemptions: Redemptions = state["services"].redemptions
+    async with serving(create_app(make_settings(coalesce_wait=0.1))) as services:
+        redemptions = services.redemptions
         first = asyncio.create_task(redemptions.redeem(LINK))
         await asyncio.sleep(0.05)
         second = await redemptions.redeem(LINK)
@@ -496,10 +480,8 @@ async def test_waiting_for_a_slow_redeem_does_not_use_up_the_coupons_budget(
     passkit.add("member-1")
     passkit.latency = 1.5
     settings = make_settings(rate_limit_coupon="3/minute")
-    app = create_app(settings)
-    async with app.router.lifespan_context(app) as state:
-        assert state is not None
-        redemptions: Redemptions = state["services"].redemptions
+    async with serving(create_app(settings)) as services:
+        redemptions = services.redemptions
         together = await asyncio.gather(redemptions.redeem(LINK), redemptions.redeem(LINK))
         third = await redemptions.redeem(LINK)
     outcomes = sorted(result.outcome for result in together)
@@ -514,10 +496,8 @@ async def test_a_retry_after_an_attempt_that_never_left_is_not_refused(
     """A request that never reached PassKit gives its count back: the member may try again."""
     passkit.add("member-1")
     passkit.redeem_fault = "connect_error"
-    app = create_app(make_settings(rate_limit_coupon="1/minute"))
-    async with app.router.lifespan_context(app) as state:
-        assert state is not None
-        redemptions: Redemptions = state["services"].redemptions
+    async with serving(create_app(make_settings(rate_limit_coupon="1/minute"))) as services:
+        redemptions = services.redemptions
         assert (await redemptions.redeem(LINK)).outcome is Outcome.UPSTREAM_ERROR
         passkit.redeem_fault = None
         assert (await redemptions.redeem(LINK)).outcome is Outcome.REDEEMED

