@@ -10,6 +10,7 @@ import pytest
 
 from resolver.app import create_app
 from tests.conftest import running
+from tests.support.answers import FIELDS
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable
@@ -23,20 +24,6 @@ if TYPE_CHECKING:
 URL = "/api/v1/redeem"
 JSON = {"content-type": "application/json"}
 LINK = {"externalId": "member-1", "campaignId": "camp-1"}
-FIELDS = {
-    "outcome",
-    "campaignId",
-    "externalId",
-    "couponId",
-    "redeemedAt",
-    "replayed",
-    "detail",
-    "verifiedBy",
-    "triesLeft",
-    "reference",
-    "upstreamConfirmed",
-    "redeemedHere",
-}
 
 
 async def test_a_redemption_answers_200_with_the_documented_fields(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 
 from resolver.web.api import FAILURE_STATUS, STATUS
+from tests.support.answers import FIELDS
 
 
 async def test_the_document_is_served_and_lists_every_status_the_api_uses(
@@ -19,20 +20,7 @@ async def test_the_document_is_served_and_lists_every_status_the_api_uses(
     used = {*STATUS.values(), *FAILURE_STATUS.values(), 400, 401, 403, 405, 413, 415, 429, 500}
     assert {int(status) for status in post["responses"]} == used
     result = document["components"]["schemas"]["Result"]
-    assert set(result["required"]) == {
-        "outcome",
-        "campaignId",
-        "externalId",
-        "couponId",
-        "redeemedAt",
-        "replayed",
-        "detail",
-        "verifiedBy",
-        "triesLeft",
-        "reference",
-        "upstreamConfirmed",
-        "redeemedHere",
-    }
+    assert set(result["required"]) == FIELDS
     outcomes = result["properties"]["outcome"]["enum"]
     expected = {"rate_limited", "verification_failed", "unconfirmed", "internal_error"}
     assert expected <= set(outcomes)
