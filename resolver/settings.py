@@ -24,6 +24,7 @@ from resolver.domain.signing import LinkKey, parse_keys
 from resolver.providers.regions import PASSKIT_REGIONS
 from resolver.redemption.policy import longest_possible_lease
 from resolver.storage.ratelimit import parse_limit
+from resolver.validation import problems
 
 ENV_PREFIX = "RESOLVER_"
 # Variables with the prefix that are not settings: read by `load_settings` and by the tests.
@@ -307,10 +308,8 @@ def load_settings(**overrides: Any) -> Settings:
 
 def describe_error(error: ValidationError) -> str:
     """A one-line start-up message that names each bad variable, e.g. `RESOLVER_PORT: ...`."""
-    problems = []
-    for item in error.errors():
-        field = ".".join(str(part) for part in item["loc"] if isinstance(part, str))
-        name = f"{ENV_PREFIX}{field.upper()}" if field else "settings"
-        message = " ".join(item["msg"].removeprefix("Value error, ").split())
-        problems.append(f"{name}: {message}")
-    return "invalid configuration: " + "; ".join(problems)
+    named = []
+    for place, message in problems(error):
+        field = ".".join(part for part in place if not part.isdigit())
+        named.append(f"{ENV_PREFIX}{field.upper()}: {message}" if field else f"settings: {message}")
+    return "invalid configuration: " + "; ".join(named)

@@ -33,7 +33,6 @@ from resolver.providers.http_templates import (
     LookupTemplate,
     RedeemTemplate,
     StaticOffer,
-    Strict,
     looks_secret,
 )
 from resolver.providers.passkit import PassKit
@@ -42,6 +41,7 @@ from resolver.providers.passworks import DEFAULT_BASE_URL as PASSWORKS_BASE_URL
 from resolver.providers.passworks import Passworks
 from resolver.providers.regions import PASSKIT_REGIONS
 from resolver.providers.skycore import Skycore
+from resolver.validation import Strict
 
 if TYPE_CHECKING:
     import httpx

@@ -35,8 +35,8 @@ from pydantic import Field, ValidationError, model_validator
 
 from resolver.domain.errors import ConfigurationError
 from resolver.providers.accounts import PROVIDERS, Account, Wiring
-from resolver.providers.http_templates import Strict
 from resolver.providers.routing import Router
+from resolver.validation import Strict, problems
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -115,11 +115,9 @@ def router(config: CampaignsFile, wiring: Wiring, *, default: Provider | None = 
 def describe_error(path: Path, error: ValidationError) -> str:
     """One line per problem, each naming the entry: `accounts.paw-planet.api_key: …`."""
     lines = []
-    for item in error.errors():
-        location = [str(part) for part in item["loc"]]
+    for place, message in problems(error):
         # A tagged union adds the provider's name to the location: it says nothing new.
-        if len(location) > 2 and location[0] == "accounts" and location[2] in PROVIDERS:
-            del location[2]
-        message = item["msg"].removeprefix("Value error, ")
-        lines.append(f"{'.'.join(location) or 'file'}: {message}")
+        if len(place) > 2 and place[0] == "accounts" and place[2] in PROVIDERS:
+            del place[2]
+        lines.append(f"{'.'.join(place) or 'file'}: {message}")
     return f"campaigns file {path} is invalid:\n  " + "\n  ".join(lines)

@@ -19,19 +19,15 @@ import re
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
+from pydantic import Field, JsonValue, field_validator
+
+from resolver.validation import Strict
 
 FIELDS = frozenset({"campaign_id", "external_id", "source", "reference", "now"})
 PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 Outcome = Literal["no_active_coupon", "already_redeemed", "expired", "not_applied"]
 # A dotted path into a JSON answer: "status", "coupon.redeemedAt", "items.0.id".
 JsonPath = Annotated[str, Field(pattern=r"^[A-Za-z0-9_\-]+(\.[A-Za-z0-9_\-]+)*$")]
-
-
-class Strict(BaseModel):
-    """Unknown keys are refused: a typo in the campaigns file must not pass unnoticed."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class RequestTemplate(Strict):

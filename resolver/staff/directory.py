@@ -27,8 +27,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
-    ConfigDict,
     Field,
     StringConstraints,
     ValidationError,
@@ -39,6 +37,7 @@ from resolver.domain.errors import StaffFileError
 from resolver.domain.ids import ID_PATTERN, MAX_ID_LENGTH
 from resolver.domain.redemptions import Attribution, VerificationPolicy
 from resolver.staff.credentials import DEFAULT_STEP, PinChecker, PinHash, StoreCode
+from resolver.validation import Strict, problems
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -75,11 +74,7 @@ def _pin_hash(value: str) -> str:
     return value
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class EmployeeEntry(_Strict):
+class EmployeeEntry(Strict):
     """An employee: a display name and the hash of their PIN."""
 
     name: Name | None = None
@@ -95,7 +90,7 @@ class EmployeeEntry(_Strict):
         return data
 
 
-class StoreEntry(_Strict):
+class StoreEntry(Strict):
     """A store: a display name, its employees, and optionally a rotating code."""
 
     name: Name | None = None
@@ -104,7 +99,7 @@ class StoreEntry(_Strict):
     employees: dict[StaffId, EmployeeEntry] = Field(default_factory=dict)
 
 
-class StaffFile(_Strict):
+class StaffFile(Strict):
     """The whole file."""
 
     campaigns: dict[CampaignId, VerificationPolicy] = Field(default_factory=dict)
@@ -226,8 +221,5 @@ def load(path: Path, default: VerificationPolicy = "off") -> StaffDirectory:
 
 def describe(error: ValidationError) -> str:
     """Each problem by its place in the file (`stores.paris.code_step: …`), never its value."""
-    lines = []
-    for item in error.errors(include_input=False, include_url=False):
-        place = ".".join(str(part) for part in item["loc"]) or "the file"
-        lines.append(f"{place}: {item['msg'].removeprefix('Value error, ')}")
+    lines = [f"{'.'.join(place) or 'the file'}: {message}" for place, message in problems(error)]
     return "\n  " + "\n  ".join(lines)
