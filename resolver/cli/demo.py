@@ -1,15 +1,14 @@
 """`resolver serve`'s local demo: what it starts beside the service when nothing is configured.
 
 A private Redis when `RESOLVER_REDIS_URL` is unset, the sandbox when no back end is configured,
-a secret key when none is set, and a banner with links to try. The workers learn of each from
-the environment they inherit. Real coupons never get here: start-up refuses them an embedded
-Redis or a made-up secret (`resolver.startup`).
+a secret key when none is set, and a banner with links to try. `start` answers with the
+settings that name them, for `serve` to hand to its workers. Real coupons never get here:
+start-up refuses them an embedded Redis or a made-up secret (`resolver.startup`).
 """
 
 from __future__ import annotations
 
 import importlib
-import os
 import secrets
 from functools import partial
 from typing import TYPE_CHECKING
@@ -31,13 +30,15 @@ if TYPE_CHECKING:
     from resolver.settings import Settings
 
 
-def start(settings: Settings, stack: ExitStack) -> None:
-    """Start what `settings` leave out, for as long as `stack` is open, and say so."""
+def start(settings: Settings, stack: ExitStack) -> dict[str, str]:
+    """Start what `settings` leave out, for as long as `stack` is open, and say so; answer
+    the variables that point the service at them."""
+    provided: dict[str, str] = {}
     forget: Callable[[], None] | None = None
     if settings.redis_url is None:
         embedded = _sandbox_part("embedded")
         redis = stack.enter_context(embedded.EmbeddedRedis())
-        os.environ["RESOLVER_REDIS_URL"] = redis.url
+        provided["RESOLVER_REDIS_URL"] = redis.url
         # Private to this demo: a sandbox reset may empty it. A Redis the user configured is
         # never touched.
         forget = partial(flush, redis.url)
@@ -47,14 +48,15 @@ def start(settings: Settings, stack: ExitStack) -> None:
         )
     if settings.secret_key is None:
         # One secret for every worker: each names a coupon's Redis keys with it.
-        os.environ["RESOLVER_SECRET_KEY"] = secrets.token_hex(32)
+        provided["RESOLVER_SECRET_KEY"] = secrets.token_hex(32)
     if settings.upstream == "sandbox" and settings.passkit_base_url is None:
         server = _sandbox_part("server")
         sandbox_server = server.start_in_thread("127.0.0.1", 0, on_reset=forget)
         stack.callback(sandbox_server.stop)
-        os.environ["RESOLVER_PASSKIT_BASE_URL"] = sandbox_server.url
-        os.environ["RESOLVER_UPSTREAM"] = "sandbox"
+        provided["RESOLVER_PASSKIT_BASE_URL"] = sandbox_server.url
+        provided["RESOLVER_UPSTREAM"] = "sandbox"
         say(banner(sandbox_server.url, settings))
+    return provided
 
 
 def _sandbox_part(name: str) -> ModuleType:

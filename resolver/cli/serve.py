@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import sys
 from typing import TYPE_CHECKING
@@ -47,7 +48,9 @@ def run(args: argparse.Namespace) -> int:
     # the `with` below stops the embedded Redis and sandbox and removes their files.
     signal.signal(signal.SIGTERM, _exit_cleanly)
     with contextlib.ExitStack() as stack:
-        demo.start(settings, stack)
+        # uvicorn's workers are processes of their own that read their settings from the
+        # environment they inherit: that is the one way to hand them the demo's parts.
+        os.environ.update(demo.start(settings, stack))
         return serving.run(serving.server_config(settings, args.workers))
 
 
