@@ -22,7 +22,7 @@ from resolver.domain.errors import ResolverError
 from resolver.draining import Drain
 from resolver.providers import campaigns
 from resolver.settings import Settings, load_settings
-from resolver.web import api, errors, openapi, ops, pages
+from resolver.web import api, counter, errors, openapi, ops, pages
 from resolver.web.branding import Brand
 from resolver.web.i18n import Catalogues
 from resolver.web.middleware import RequestContextMiddleware, content_security_policy
@@ -76,6 +76,7 @@ def create_app(
             *api.routes,
             *openapi.routes,
             *ops.routes,
+            *counter.routes,
             *brand.routes(),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ],

@@ -94,6 +94,10 @@ class Settings(BaseSettings):
     staff_lockout_seconds: int = Field(default=900, ge=1, le=86_400)
     staff_code_drift: int = Field(default=1, ge=0, le=10)
     capture_location: bool = False
+    # The staff's counter view (/counter/{store}): on whenever a staff file names stores.
+    counter_view: bool = True
+    counter_session_seconds: int = Field(default=43_200, ge=60, le=7 * 86_400)
+    counter_rows: int = Field(default=50, ge=1, le=500)
 
     # --- screens --------------------------------------------------------------------------
     live_seconds: int = Field(default=120, ge=10, le=3_600)

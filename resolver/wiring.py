@@ -27,14 +27,17 @@ from resolver.providers.transport import PoolsTransport
 from resolver.redemption import Redemptions
 from resolver.redemption.policy import Policy, longest_lease
 from resolver.staff import directory as staff_directory
+from resolver.staff.counter import CounterAccess
 from resolver.staff.verification import StaffCheck
 from resolver.storage import redis as store_redis
+from resolver.storage.audit_feed import AuditFeed
 from resolver.storage.claims import CHANNEL, RedisClaims
 from resolver.storage.lockout import Lockout
 from resolver.storage.memory import Memory
 from resolver.storage.notifier import Notifier
 from resolver.storage.ratelimit import MissBudget, coupon_limit, parse_limit
 from resolver.storage.token_cache import SharedTokens
+from resolver.web.counter_sessions import Counter, Sessions
 from resolver.web.services import Services
 
 if TYPE_CHECKING:
@@ -85,6 +88,7 @@ async def resources(
     )
     http = upstream_client(settings, transport)
     notifier = Notifier(redis, CHANNEL)
+    feed = AuditFeed(redis, block_ms=block_ms(settings.redis_timeout))
     try:
         secret = (
             settings.secret_key.get_secret_value().encode()
@@ -96,6 +100,7 @@ async def resources(
         await memory.start()
         notifier.on_reconnect = memory.reconnected
         router = build_router(settings, accounts, Wiring(http, SharedTokens(redis)))
+        staff = staff_check(settings, redis, secret, directory, clock)
         services = Services(
             settings=settings,
             redemptions=Redemptions(
@@ -103,12 +108,13 @@ async def resources(
             ),
             store=store,
             misses=MissBudget(redis, parse_limit(settings.rate_limit_misses)),
-            staff=staff_check(settings, redis, secret, directory, clock),
+            staff=staff,
             templates=templates,
             catalogues=catalogues,
             upstream=describe_upstream(settings, accounts),
             clock=clock,
             drain=drain,
+            counter=counter_view(settings, staff, feed, secret, clock),
         )
         with on_stop_signals(drain):
             # Last, so that a subscriber counted in Redis is a worker that has started (what
@@ -116,6 +122,7 @@ async def resources(
             await notifier.start(wait=settings.redis_timeout)
             yield services
     finally:
+        await feed.close()
         await notifier.stop()
         await http.aclose()
         await redis.aclose()
@@ -143,6 +150,30 @@ def staff_check(
         drift=settings.staff_code_drift,
         clock=clock,
     )
+
+
+def counter_view(
+    settings: Settings,
+    staff: StaffCheck,
+    feed: AuditFeed,
+    secret: bytes,
+    clock: Callable[[], datetime],
+) -> Counter | None:
+    """The staff's counter view, when it is on and the staff file names stores; the code
+    check shares the staff check's lockout."""
+    if not settings.counter_view or staff.directory is None or not staff.directory.spec.stores:
+        return None
+    access = CounterAccess(
+        staff.directory, staff.lockout, drift=settings.staff_code_drift, clock=clock
+    )
+    sessions = Sessions(secret, settings.counter_session_seconds, clock)
+    return Counter(access, sessions, feed, settings.counter_rows)
+
+
+def block_ms(redis_timeout: float) -> int:
+    """How long one read of the audit stream blocks: well within the socket's timeout, so
+    the read returns before the connection would be taken for dead."""
+    return max(100, int(redis_timeout * 500))
 
 
 def build_router(

@@ -56,12 +56,15 @@ CLIENT_CLOSED = 499
 def content_security_policy(img_sources: Sequence[str] = ()) -> str:
     """Only this service's own files: no inline script or style, no other origin.
 
+    `connect-src 'self'` lets the counter view's script follow its server-sent events.
+
     `img_sources` adds origins images may come from (a brand logo hosted elsewhere).
     """
     images = " ".join(("'self'", *img_sources))
     return (
         "default-src 'none'; script-src 'self'; style-src 'self'; "
-        f"img-src {images}; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+        f"img-src {images}; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+        "base-uri 'none'"
     )
 
 

@@ -33,8 +33,8 @@ MISSES = frozenset(
         "verification_failed",
     }
 )
-# Where a request names a coupon; other paths (health, static files) never count.
-COUPON_PATHS = ("/redeem", "/api/")
+# Where a request names a coupon, or tries a staff code for a store's counter view.
+COUPON_PATHS = ("/redeem", "/api/", "/counter/")
 
 
 async def admit(request: Request) -> None:

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from resolver.redemption import Redemptions
     from resolver.settings import Settings
     from resolver.staff.verification import StaffCheck
+    from resolver.web.counter_sessions import Counter
     from resolver.web.i18n import Catalogues
 
 
@@ -57,6 +58,7 @@ class Services:
     upstream: str
     clock: Callable[[], datetime]  # the pages' "now", the same one the use case follows
     drain: Drain  # begun by SIGTERM: the process is finishing what it has and taking nothing new
+    counter: Counter | None = None  # the staff's counter view, when it is on and stores exist
 
 
 def services(request: Request) -> Services:
