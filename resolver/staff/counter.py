@@ -52,6 +52,11 @@ class CounterAccess:
         store = self.directory.spec.stores.get(store_id)
         return None if store is None else store.name or store_id
 
+    def timezone(self, store_id: str) -> str | None:
+        """The store's IANA time zone, when the staff file gives one."""
+        store = self.directory.spec.stores.get(store_id)
+        return store.timezone if store else None
+
     def employee_name(self, store_id: str, employee_id: str) -> str:
         employee = self.directory.employee(store_id, employee_id)
         return (employee.name if employee else None) or employee_id

@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 import tomllib
 from typing import TYPE_CHECKING, Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AfterValidator,
@@ -69,6 +70,17 @@ def _plain(name: str) -> str:
 Name = Annotated[str, AfterValidator(_plain)]
 
 
+def _timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("is not an IANA time zone, e.g. Europe/Paris") from None
+    return value
+
+
+TimeZone = Annotated[str, AfterValidator(_timezone)]
+
+
 def _pin_hash(value: str) -> str:
     PinHash.parse(value)
     return value
@@ -96,6 +108,8 @@ class StoreEntry(Strict):
     name: Name | None = None
     code_secret: Annotated[str, AfterValidator(StoreCode.check_secret)] | None = None
     code_step: int = Field(default=DEFAULT_STEP, ge=30, le=86_400)
+    # The counter view's clock; without it, each row is shown in its offer's time zone.
+    timezone: TimeZone | None = None
     employees: dict[StaffId, EmployeeEntry] = Field(default_factory=dict)
 
 

@@ -234,6 +234,7 @@ async def _event(request: Request, counter: Counter, entry: CounterEntry) -> Ser
 async def _rows(request: Request, counter: Counter, entries: list[CounterEntry]) -> list[Row]:
     language = language_of(request)
     offers: dict[tuple[str, str], Offer | None] = {}
+    store_zone = counter.access.timezone(entries[0].store) if entries else None
     rows = []
     for entry in entries:
         key = (entry.campaign, entry.offer)
@@ -244,7 +245,9 @@ async def _rows(request: Request, counter: Counter, entries: list[CounterEntry])
         employee = (
             counter.access.employee_name(entry.store, entry.employee) if entry.employee else None
         )
-        when = moment(entry.at, offer.timezone if offer else None, language.locale)
+        # The store's clock; else the offer's, which the member's screen shows.
+        zone = store_zone or (offer.timezone if offer else None)
+        when = moment(entry.at, zone, language.locale)
         rows.append(Row(entry, when, title, employee, TONES.get(entry.outcome, "invalid")))
     return rows
 

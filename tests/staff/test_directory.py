@@ -57,6 +57,7 @@ def test_names_default_to_ids() -> None:
         ('[stores.s1]\ncode_secret = "JBSWY3DP"\n', "code_secret: is shorter than 16 bytes"),
         ("[stores.s1]\ncode_step = 5\n", "stores.s1.code_step: Input should be greater"),
         ('[stores.s1]\nnmae = "typo"\n', "stores.s1.nmae: Extra inputs are not permitted"),
+        ('[stores.s1]\ntimezone = "Mars/Olympus"\n', "stores.s1.timezone: is not an IANA"),
         ('[campaigns]\ncamp-1 = "sometimes"\n', "campaigns.camp-1: Input should be 'off'"),
         ('[campaigns]\n"a/b" = "off"\n', "campaigns.a/b.[key]"),
     ],

@@ -31,7 +31,9 @@ def store_code(at: datetime, step: int = STEP) -> str:
     return StoreCode(STORE_SECRET, step).at(at)
 
 
-def staff_toml(campaigns: dict[str, str] | None = None, step: int = STEP) -> str:
+def staff_toml(
+    campaigns: dict[str, str] | None = None, step: int = STEP, timezone: str | None = None
+) -> str:
     ana, ben = pin_hashes()
     lines = ["[campaigns]"]
     lines += [f'"{campaign}" = "{policy}"' for campaign, policy in (campaigns or {}).items()]
@@ -41,6 +43,7 @@ def staff_toml(campaigns: dict[str, str] | None = None, step: int = STEP) -> str
         'name = "Paris Opéra"',
         f'code_secret = "{STORE_SECRET}"',
         f"code_step = {step}",
+        *([f'timezone = "{timezone}"'] if timezone else []),
         "",
         "[stores.paris.employees.ana]",
         'name = "Ana Lima"',
@@ -58,8 +61,11 @@ def staff_toml(campaigns: dict[str, str] | None = None, step: int = STEP) -> str
 
 
 def write_staff_file(
-    directory: Path, campaigns: dict[str, str] | None = None, step: int = STEP
+    directory: Path,
+    campaigns: dict[str, str] | None = None,
+    step: int = STEP,
+    timezone: str | None = None,
 ) -> Path:
     path = directory / "staff.toml"
-    path.write_text(staff_toml(campaigns, step), encoding="utf-8")
+    path.write_text(staff_toml(campaigns, step, timezone), encoding="utf-8")
     return path

@@ -101,6 +101,19 @@ async def test_the_view_lists_the_stores_own_redemptions_with_their_codes(
     assert "Already redeemed" in page.text
 
 
+async def test_a_store_with_its_own_time_zone_shows_every_row_in_it(
+    make_settings: Callable[..., Settings], tmp_path: Path, passkit: PassKitDouble, redis: Redis
+) -> None:
+    """`timezone` in the staff file's store wins over the offers' zones, so one list, one clock."""
+    at = datetime(2026, 11, 27, 9, 30, 5, tzinfo=UTC)
+    await add_entry(redis, code="M4PC", at_ms=int(at.timestamp() * 1000), offer="offer-1")
+    path = write_staff_file(tmp_path, timezone="America/New_York")
+    async with running(create_app(make_settings(staff_file=str(path)))) as client:
+        await sign_in(client)
+        page = await client.get(PARIS)
+    assert '<time datetime="2026-11-27T04:30:05-05:00">' in page.text
+
+
 async def test_the_view_speaks_the_staffs_language(client: httpx.AsyncClient, redis: Redis) -> None:
     """?lang=de is carried from the form to the view and its events."""
     await add_entry(redis, code="K7WX")
