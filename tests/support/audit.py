@@ -7,6 +7,7 @@ shared format (the time in milliseconds, the store and employee ids, the verific
 
 from __future__ import annotations
 
+import importlib.util
 import time
 from typing import TYPE_CHECKING
 
@@ -18,11 +19,7 @@ STREAM = "rr:audit"
 
 def writer_present() -> bool:
     """Whether the service writes the audit stream itself (`resolver.storage.audit`)."""
-    try:
-        import resolver.storage.audit  # noqa: F401, PLC0415  # only asking whether it exists
-    except ImportError:
-        return False
-    return True
+    return importlib.util.find_spec("resolver.storage.audit") is not None
 
 
 async def add_entry(

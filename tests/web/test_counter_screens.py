@@ -62,14 +62,16 @@ def served(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         yield served
 
 
-async def staff_device(browser: Browser, view: View = VIEWS[0], **options: bool) -> BrowserContext:
+async def staff_device(
+    browser: Browser, view: View = VIEWS[0], *, javascript: bool = True
+) -> BrowserContext:
     return await browser.new_context(
         viewport={"width": view.width, "height": view.height},
         color_scheme=view.scheme,
         locale=view.locale,
         user_agent=PHONE,
         device_scale_factor=1,
-        **options,
+        java_script_enabled=javascript,
     )
 
 
@@ -217,7 +219,7 @@ async def test_without_javascript_the_page_signs_in_and_reloads(
     browser: Browser, served: ServedApp, redis: Redis
 ) -> None:
     """The form works, the list shows, the page reloads itself, and the reload link works."""
-    context = await staff_device(browser, java_script_enabled=False)
+    context = await staff_device(browser, javascript=False)
     try:
         page, _ = await signed_in(context, served)
         assert await page.text_content("#empty")
