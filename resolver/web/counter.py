@@ -16,9 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import re
-from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 import structlog
@@ -27,19 +26,15 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from resolver.domain.counter import stream_id
-from resolver.domain.coupons import Link
 from resolver.domain.errors import (
-    StoreUnavailable,
-    UpstreamError,
     VerificationFailed,
     VerificationLocked,
 )
-from resolver.domain.redemptions import Outcome
 from resolver.web.clients import client_network
+from resolver.web.counter_rows import render_row, rows_of
 from resolver.web.counter_sessions import COOKIE
-from resolver.web.localized import moment, offer_text
 from resolver.web.params import form_params
-from resolver.web.rendering import language_of, remember_language, render, requested_language
+from resolver.web.rendering import remember_language, render, requested_language
 from resolver.web.services import services
 from resolver.web.staff import STAFF_CODE, StaffField
 
@@ -49,9 +44,7 @@ if TYPE_CHECKING:
     from starlette.requests import Request
 
     from resolver.domain.counter import CounterEntry
-    from resolver.domain.coupons import Offer
     from resolver.web.counter_sessions import Counter, Session
-    from resolver.web.localized import Moment
 
 STORE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}")
 # What the page lists when it opens: the store's latest rows from this long ago at most.
@@ -60,22 +53,8 @@ HISTORY = timedelta(hours=24)
 RELOAD_SECONDS = 10
 # How often an open stream checks that its session is still good and the process not stopping.
 CHECK_SECONDS = 5.0
-TONES = {
-    Outcome.REDEEMED.value: "success",
-    Outcome.ALREADY_REDEEMED.value: "already",
-    Outcome.UNCONFIRMED.value: "unconfirmed",
-}
-
-
-@dataclass(frozen=True, slots=True)
-class Row:
-    """One listed redemption, ready for `_counter_row.html`."""
-
-    entry: CounterEntry
-    when: Moment
-    offer: str  # the offer's title in the page's language, else its id
-    employee: str | None  # who typed their PIN; None for the store code
-    tone: str
+# How soon a browser reconnects to a stream that ended (its default is about 3 s).
+RETRY_MS = 1_000
 
 
 def _counter(request: Request) -> tuple[Counter, str, str] | None:
@@ -110,7 +89,7 @@ async def show(request: Request) -> Response:
     structlog.contextvars.bind_contextvars(outcome="counter", staff_store=store_id)
     since = services(request).clock() - HISTORY
     entries = await counter.feed.recent(store_id, limit=counter.rows, since=since)
-    rows = await _rows(request, counter, entries)
+    rows = await rows_of(request, counter, entries)
     lang = requested_language(request)
     return render(
         request,
@@ -203,6 +182,7 @@ async def _stream(
 ) -> AsyncIterator[ServerSentEvent]:
     app = services(request)
     async with counter.feed.subscribe(store_id) as entries:
+        yield ServerSentEvent(comment="open", retry=RETRY_MS)
         last = stream_id(after)
         if after:
             for entry in await counter.feed.after(store_id, after, limit=counter.rows):
@@ -226,47 +206,9 @@ async def _stream(
 
 
 async def _event(request: Request, counter: Counter, entry: CounterEntry) -> ServerSentEvent:
-    (row,) = await _rows(request, counter, [entry])
-    html = _render_row(request, row)
+    (row,) = await rows_of(request, counter, [entry])
+    html = render_row(request, row)
     return ServerSentEvent(data=" ".join(html.split("\n")), event="redemption", id=entry.id)
-
-
-async def _rows(request: Request, counter: Counter, entries: list[CounterEntry]) -> list[Row]:
-    language = language_of(request)
-    offers: dict[tuple[str, str], Offer | None] = {}
-    store_zone = counter.access.timezone(entries[0].store) if entries else None
-    rows = []
-    for entry in entries:
-        key = (entry.campaign, entry.offer)
-        if key not in offers:
-            offers[key] = await _offer(request, *key)
-        offer = offers[key]
-        title = offer_text(offer, language).title if offer else entry.offer
-        employee = (
-            counter.access.employee_name(entry.store, entry.employee) if entry.employee else None
-        )
-        # The store's clock; else the offer's, which the member's screen shows.
-        zone = store_zone or (offer.timezone if offer else None)
-        when = moment(entry.at, zone, language.locale)
-        rows.append(Row(entry, when, title, employee, TONES.get(entry.outcome, "invalid")))
-    return rows
-
-
-async def _offer(request: Request, campaign_id: str, offer_id: str) -> Offer | None:
-    """The offer (from the offer cache, as the member's page had it), or None: best effort."""
-    if not (campaign_id and offer_id):
-        return None
-    try:
-        # Only the campaign routes an offer to its back end: the member stays unnamed.
-        return await services(request).redemptions.offer(Link(campaign_id, ""), offer_id)
-    except (UpstreamError, StoreUnavailable):
-        return None
-
-
-def _render_row(request: Request, row: Row) -> str:
-    app = services(request)
-    context: dict[str, Any] = {"row": row, **app.catalogues.functions(language_of(request))}
-    return app.templates.env.get_template("_counter_row.html").render(context)
 
 
 def _sign_in(

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol
 
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from contextlib import AbstractAsyncContextManager
 
     from resolver.domain.counter import CounterEntry
+    from resolver.domain.coupons import Offer
     from resolver.staff.counter import CounterAccess
 
 COOKIE = "rr_counter"
@@ -122,3 +123,6 @@ class Counter:
     sessions: Sessions
     feed: Feed
     rows: int  # entries listed when a page opens
+    # (campaign, offer id) → (monotonic expiry, offer): every open page of a store renders each
+    # new row, and this spares them all but one trip to the offer cache in Redis per minute.
+    offers: dict[tuple[str, str], tuple[float, Offer | None]] = field(default_factory=dict)

@@ -3,22 +3,24 @@ the session cookie, the store's redemptions listed, signing out."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+import httpx
 import pytest
 
 from resolver.app import create_app
 from tests.conftest import Clock, running
 from tests.support.audit import add_entry
+from tests.support.browser import ServedApp
 from tests.support.pages import assert_valid_html5
 from tests.support.staff import OTHER_PIN, PIN, store_code, write_staff_file
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable
+    from collections.abc import AsyncIterator, Callable, Iterator
     from pathlib import Path
 
-    import httpx
     from redis.asyncio import Redis
 
     from resolver.settings import Settings
@@ -233,3 +235,75 @@ async def test_wrong_codes_at_the_counter_spend_the_networks_misses(
         statuses = [(await sign_in(client, "000000")).status_code for _ in range(4)]
     assert statuses == [403, 403, 403, 429]
     assert await redis.get("rr:{counter.paris}:v") == "3"
+
+
+@pytest.fixture
+def served_counter(
+    counter_settings: Callable[..., Settings], redis: Redis
+) -> Iterator[tuple[ServedApp, Clock]]:
+    """A real server, for streams: the counter view with a 600 s session and a movable clock.
+
+    No upstream mock: respx would catch the test's own requests, and rows without an offer
+    never ask the upstream for one."""
+    clock = Clock()
+    settings = counter_settings(counter_session_seconds=600, log_level="warning")
+    with ServedApp(create_app(settings, clock=clock)) as served:
+        yield served, clock
+
+
+async def events_of(lines: AsyncIterator[str], count: int) -> list[dict[str, str]]:
+    """The next `count` events of a stream's lines (comments and retry lines skipped)."""
+    found: list[dict[str, str]] = []
+    event: dict[str, str] = {}
+    async for line in lines:
+        if not line:
+            if "event" in event:
+                found.append(event)
+                if len(found) == count:
+                    return found
+            event = {}
+            continue
+        name, _, value = line.partition(": ")
+        if name in ("id", "event", "data"):
+            event[name] = value
+    return found
+
+
+async def test_a_reconnecting_stream_first_gets_what_it_missed(
+    served_counter: tuple[ServedApp, Clock], redis: Redis
+) -> None:
+    """Last-Event-ID: the store's later entries come first, from the stream, then new ones."""
+    served, _ = served_counter
+    async with httpx.AsyncClient(base_url=served.url) as client:
+        await sign_in(client)
+        seen = await add_entry(redis, code="AAAA")
+        missed = await add_entry(redis, code="BBBB")
+        await add_entry(redis, store="lyon", code="LYON")
+        headers = {"last-event-id": seen}
+        async with (
+            asyncio.timeout(10),
+            client.stream("GET", f"{PARIS}/events", headers=headers) as stream,
+        ):
+            assert stream.headers["content-type"].startswith("text/event-stream")
+            lines = stream.aiter_lines()
+            first = await events_of(lines, 1)
+            live = await add_entry(redis, code="CCCC")
+            second = await events_of(lines, 1)
+    assert [(e["event"], e["id"]) for e in first + second] == [
+        ("redemption", missed),
+        ("redemption", live),
+    ]
+    assert '<span class="code">BBBB</span>' in first[0]["data"]
+
+
+async def test_an_open_stream_ends_with_its_session(
+    served_counter: tuple[ServedApp, Clock], redis: Redis
+) -> None:
+    """Past the session's lifetime (by the app's clock) the stream says `signed-out` and ends."""
+    served, clock = served_counter
+    async with httpx.AsyncClient(base_url=served.url) as client:
+        await sign_in(client)
+        async with asyncio.timeout(15), client.stream("GET", f"{PARIS}/events") as stream:
+            clock.shift = timedelta(seconds=601)
+            ended = await events_of(stream.aiter_lines(), 1)
+    assert [event["event"] for event in ended] == ["signed-out"]
