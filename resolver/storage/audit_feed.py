@@ -36,7 +36,10 @@ STREAM = "rr:audit"
 # page opened at a busy chain's quiet store reads a bounded part of the stream, never all of it.
 PAGE = 500
 MAX_SCANNED = 5_000
-QUEUE_SIZE = 100
+# One blocking read brings at most READ_COUNT entries; a page holds up to QUEUE_SIZE not yet
+# sent, so a burst that one read brings never overflows a page that keeps up.
+READ_COUNT = 200
+QUEUE_SIZE = 1_000
 RETRY_SECONDS = 1.0
 
 
@@ -135,7 +138,7 @@ class AuditFeed:
         while self._subscribers and not self._closing:
             try:
                 answer = await call(
-                    self.redis.xread({self.stream: last}, block=self.block_ms, count=PAGE)
+                    self.redis.xread({self.stream: last}, block=self.block_ms, count=READ_COUNT)
                 )
             except StoreUnavailable as error:  # Redis away: pages keep their list and wait
                 log.warning("audit_feed_read_failed", error=type(error).__name__)
@@ -147,6 +150,7 @@ class AuditFeed:
                     entry = CounterEntry.from_fields(entry_id, fields)
                     if entry is not None and entry.shown:
                         self._fan_out(entry)
+            await asyncio.sleep(0)  # the pages send what they were handed before the next read
 
     def _fan_out(self, entry: CounterEntry) -> None:
         for page in list(self._subscribers.get(entry.store, ())):
