@@ -110,10 +110,7 @@ class AuditFeed:
                     )
             yield subscription
         finally:
-            stores = self._subscribers.get(store, set())
-            stores.discard(subscription)
-            if not stores:
-                self._subscribers.pop(store, None)
+            self._let_go(subscription)
 
     @property
     def listening(self) -> int:
@@ -156,10 +153,16 @@ class AuditFeed:
         for page in list(self._subscribers.get(entry.store, ())):
             if not page.offer(entry):
                 # Full: let it go. It reconnects and catches up from the stream.
-                self._subscribers[entry.store].discard(page)
+                self._let_go(page)
                 with contextlib.suppress(asyncio.QueueEmpty):
                     page.queue.get_nowait()
                 page.offer(None)
+
+    def _let_go(self, page: Subscription) -> None:
+        pages = self._subscribers.get(page.store, set())
+        pages.discard(page)
+        if not pages:  # the last page of its store: nobody listens for it any more
+            self._subscribers.pop(page.store, None)
 
 
 def _replies(reply: Any) -> list[tuple[str, dict[str, str]]]:
