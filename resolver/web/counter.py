@@ -170,6 +170,8 @@ async def events(request: Request) -> Response:
         structlog.contextvars.bind_contextvars(outcome="counter_signed_out")
         return PlainTextResponse("signed out", 401)
     structlog.contextvars.bind_contextvars(outcome="counter_events", staff_store=store_id)
+    if request.method == "HEAD":  # a stream that nobody would read
+        return Response(media_type="text/event-stream")
     after = request.headers.get("last-event-id") or request.query_params.get("after") or ""
     return EventSourceResponse(
         _stream(request, counter, store_id, after if stream_id(after) else ""),

@@ -206,6 +206,14 @@ async def test_events_need_a_session(client: httpx.AsyncClient) -> None:
     assert (await client.get(f"{PARIS}/events")).status_code == 401
 
 
+async def test_a_head_of_the_events_opens_no_stream(client: httpx.AsyncClient) -> None:
+    """HEAD answers at once: nothing subscribes to the stream for a body nobody reads."""
+    await sign_in(client)
+    answer = await client.head(f"{PARIS}/events")
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("text/event-stream")
+
+
 async def test_an_unknown_store_has_no_counter(client: httpx.AsyncClient) -> None:
     """404, and no try is taken."""
     assert (await client.get("/counter/nowhere")).status_code == 404
