@@ -13,7 +13,7 @@ import argparse
 from importlib.metadata import version
 from typing import TYPE_CHECKING
 
-from resolver.cli import check, links, serve, staff, tools
+from resolver.cli import check, links, probe, serve, staff, tools
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -34,6 +34,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"resolver {version('resolver')}")
     commands = parser.add_subparsers(title="commands")
-    for command in (serve, links, staff, tools, check):
+    for command in (serve, links, staff, tools, check, probe):
         command.add(commands)
     return parser
