@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -17,7 +18,7 @@ from resolver_sandbox.auth import DEFAULT_API_KEY, DEFAULT_API_SECRET
 from resolver_sandbox.records import PASS_INVALIDATED, REDEEMED
 from resolver_sandbox.server import start_in_thread
 
-from resolver.cli.probe import Probe
+from resolver.cli.probe import Probe, confirmed
 from resolver.providers.passkit_admin import PassKitAdmin
 from resolver.providers.passkit_auth import PassKitJWTAuth
 from tests.conftest import SECRET_KEY
@@ -167,7 +168,24 @@ def test_the_command_asks_first_and_runs_with_yes(redis_url: str) -> None:
             timeout=60, check=False,
         )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
+    assert "sends real calls to PassKit" in done.stderr
     report = json.loads(done.stdout)
     assert report["cleanedUp"] is True
     statuses = {step["title"]: step["status"] for step in report["steps"]}
     assert statuses["redeem it again"] == 400
+
+
+class Terminal(io.StringIO):
+    """Typed input on a terminal."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(("typed", "expected"), [("demo-campaign\n", True), ("yes\n", False)])
+def test_only_the_campaign_id_typed_confirms(
+    typed: str, expected: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ "yes" is not enough: the operator types the campaign the probe will write to."""
+    monkeypatch.setattr(sys, "stdin", Terminal(typed))
+    assert confirmed(DEMO.campaign_id) is expected

@@ -71,7 +71,7 @@ async def run_checks(
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> Report:
     """Every check, in the order a person fixes things: configuration, Redis, back ends."""
-    from resolver import startup, wiring  # noqa: PLC0415  # the outermost room, loaded to check
+    from resolver import startup, wiring  # noqa: PLC0415  # loaded when it runs
 
     report = findings.Report()
     config = report.section("configuration")

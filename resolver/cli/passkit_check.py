@@ -136,7 +136,7 @@ class _AccountCheck:
         name = reading.as_text(answer.body.get("name"))
         section.ok(f"exists{f' ({name})' if name else ''}")
         offers = await self._admin.offers(campaign_id)
-        if not offers.ok:
+        if not offers.ok or offers.message:
             section.warn(f"listing its offers answered {_said(offers)}: offers not checked")
             return
         if not offers.items:

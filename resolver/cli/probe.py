@@ -205,30 +205,45 @@ def run(args: argparse.Namespace) -> int:
     except ResolverError as error:
         say(f"resolver probe: {error}")
         return 2
-    if not args.yes and not confirmed(args.campaign, base_url):
+    warn(args.campaign, base_url)
+    if not args.yes and not confirmed(args.campaign):
         return 2
-    probe = asyncio.run(_probe(settings, base_url, auth, args.campaign, args.offer))
+    started: list[Probe] = []
+    try:
+        asyncio.run(_probe(settings, base_url, auth, args, started))
+    except KeyboardInterrupt:
+        # The probe's `finally` has voided what it created before the interrupt got here.
+        say("resolver probe: interrupted")
+        if not started:
+            return 130
+    probe = started[0]
     print(render_json(probe) if args.json else render_text(probe, base_url))
     if not probe.cleaned_up:
-        say("resolver probe: some probe coupons were not voided (see above): void them by hand")
+        left = ", ".join(external for _, external in probe.created)
+        say(f"resolver probe: not every probe coupon was voided; void these by hand: {left}")
         return 1
     return 0
 
 
 async def _probe(
-    settings: Settings, base_url: str, auth: httpx.Auth, campaign: str, offer: str | None
-) -> Probe:
-    from resolver.wiring import upstream_client  # noqa: PLC0415  # the outermost room
+    settings: Settings,
+    base_url: str,
+    auth: httpx.Auth,
+    args: argparse.Namespace,
+    started: list[Probe],
+) -> None:
+    """Run the probe; it is put in `started` first, so an interrupted one can be reported."""
+    from resolver.wiring import upstream_client  # noqa: PLC0415  # loaded when it runs
 
     async with upstream_client(settings) as client:
-        probe = Probe(PassKitAdmin(client, base_url=base_url, auth=auth), campaign, offer)
-        await probe.run()
-    return probe
+        admin = PassKitAdmin(client, base_url=base_url, auth=auth)
+        started.append(Probe(admin, args.campaign, args.offer))
+        await started[0].run()
 
 
 def passkit_for(settings: Settings, campaign: str) -> tuple[str, httpx.Auth]:
     """The PassKit base URL and credentials that serve `campaign`."""
-    from resolver import startup, wiring  # noqa: PLC0415
+    from resolver import startup, wiring  # noqa: PLC0415  # loaded when it runs
 
     accounts = startup.check_files(settings)
     if accounts is None:
@@ -241,8 +256,8 @@ def passkit_for(settings: Settings, campaign: str) -> tuple[str, httpx.Auth]:
     return account.base_url or PASSKIT_REGIONS[account.region], account.auth()
 
 
-def confirmed(campaign: str, base_url: str) -> bool:
-    """Whether the operator, warned, typed the campaign id."""
+def warn(campaign: str, base_url: str) -> None:
+    """What the probe is about to do, said before anything is sent."""
     say(
         f"resolver probe sends real calls to PassKit at {base_url}, on campaign {campaign}:\n"
         f"  - it creates two coupons ({PREFIX}-… external ids), redeems them, reads them back "
@@ -252,6 +267,10 @@ def confirmed(campaign: str, base_url: str) -> bool:
         "  - it names no other coupon, ever.\n"
         "Use a campaign set aside for testing, never one whose coupons members hold."
     )
+
+
+def confirmed(campaign: str) -> bool:
+    """Whether the operator typed the campaign id (a terminal is needed to ask)."""
     if not sys.stdin.isatty():
         say("resolver probe: not a terminal: pass --yes to go on without the question")
         return False

@@ -91,14 +91,15 @@ class PassKitAdmin:
             self._client, method, self.base_url + path, backend=BACKEND, auth=self._auth, json=body
         )
         ok = 200 <= response.status_code < 300
-        items = _stream(response.text) if ok and stream else ()
+        if ok and stream:
+            items, failure = _stream(response.text)
+            return Answer(method, path, response.status_code, message=failure, items=items)
         return Answer(
             method=method,
             path=path,
             status=response.status_code,
-            body={} if stream and ok else _object(response),
+            body=_object(response),
             message="" if ok else error_message(response),
-            items=items,
         )
 
 
@@ -110,9 +111,10 @@ def _object(response: httpx.Response) -> dict[str, Any]:
     return reading.as_object(data)
 
 
-def _stream(text: str) -> tuple[dict[str, Any], ...]:
-    """The objects of a grpc-gateway stream: `{"result": …}` per line (an `{"error": …}` line
-    ends it); a plain JSON list or object is read too, leniently."""
+def _stream(text: str) -> tuple[tuple[dict[str, Any], ...], str]:
+    """The objects of a grpc-gateway stream, `{"result": …}` per line, and the message of the
+    `{"error": …}` line that ends a stream which failed midway ("" if none). A plain JSON list
+    or object is read too, leniently."""
     items: list[dict[str, Any]] = []
     for line in text.splitlines():
         try:
@@ -123,9 +125,11 @@ def _stream(text: str) -> tuple[dict[str, Any], ...]:
             items.extend(reading.as_object(item) for item in data)
         elif isinstance(data, dict):
             if "error" in data and "result" not in data:
-                break
+                error = reading.as_object(data["error"])
+                message = reading.as_text(error.get("message")) or "the stream ended in an error"
+                return tuple(item for item in items if item), message[: reading.MESSAGE_LIMIT]
             items.append(reading.as_object(data.get("result", data)))
-    return tuple(item for item in items if item)
+    return tuple(item for item in items if item), ""
 
 
 def _segment(value: str) -> str:
