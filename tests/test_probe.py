@@ -18,7 +18,8 @@ from resolver_sandbox.auth import DEFAULT_API_KEY, DEFAULT_API_SECRET
 from resolver_sandbox.records import PASS_INVALIDATED, REDEEMED
 from resolver_sandbox.server import start_in_thread
 
-from resolver.cli.probe import Probe, confirmed
+from resolver.cli.probe import confirmed
+from resolver.cli.probing import Probe
 from resolver.providers.passkit_admin import PassKitAdmin
 from resolver.providers.passkit_auth import PassKitJWTAuth
 from tests.conftest import SECRET_KEY
