@@ -12,18 +12,29 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 import respx
-from resolver_sandbox import DEMO, SandboxState, create_sandbox_app, passworks_api
+from resolver_sandbox import (
+    DEMO,
+    SandboxState,
+    accounts,
+    badge_api,
+    create_sandbox_app,
+    inhouse_api,
+    passworks_api,
+)
 from resolver_sandbox.auth import DEFAULT_API_KEY, DEFAULT_API_SECRET
 from resolver_sandbox.server import start_in_thread
 
 from resolver.cli import check, findings
+from resolver.providers.accounts import HttpAccount, Wiring
 from resolver.storage.inspection import RedisFacts
 from tests.conftest import SECRET_KEY, settings_for
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
     from pathlib import Path
 
     from resolver.cli.findings import Report
+    from resolver.domain.tokens import Token
 
 SANDBOX = "http://passkit.sandbox"
 # The sandbox is PassKit's "eu" region; under /_region/us it answers as the other region does.
@@ -206,6 +217,43 @@ api_key = {{ env = "CHECK_PW_BAD" }}
     by_title = {s.title: [f.message for f in s.findings] for s in report.sections}
     assert any("credentials accepted" in m for m in by_title["account passworks:pw"])
     assert any("credentials refused" in m for m in by_title["account passworks:pw-bad"])
+
+
+@pytest.mark.parametrize(
+    ("account", "token", "level", "words"),
+    [
+        (accounts.inhouse, inhouse_api.TOKEN, "ok", "credentials accepted"),
+        (accounts.inhouse, "wrong-token", "error", "credentials refused (401"),
+        (accounts.badge, badge_api.BADGE_KEY, "info", "not checkable"),
+    ],
+)
+async def test_other_back_ends_are_checked_where_they_can_be(
+    transport: httpx.ASGITransport,
+    account: Callable[[str], dict[str, Any]],
+    token: str,
+    level: str,
+    words: str,
+) -> None:
+    """A read-back account proves its credentials by a read; one without a read says so."""
+    config = account(SANDBOX)
+    name = "SANDBOX_INHOUSE_TOKEN" if account is accounts.inhouse else "SANDBOX_BADGE_KEY"
+    model = HttpAccount.model_validate(config, context={"environ": {name: token}})
+    section = findings.Section("account")
+    async with httpx.AsyncClient(transport=transport) as client:
+        provider = model.build("http:test", Wiring(client, SharedTokensUnused()))
+        await check.check_other(provider, ["some-campaign"], section)
+    assert section.findings[0].level == level
+    assert words in section.findings[0].message
+
+
+class SharedTokensUnused:
+    """No account here fetches an access token."""
+
+    async def token(self, name: str, fetch: Callable[[], Awaitable[Token]]) -> str:
+        raise AssertionError(name)
+
+    async def forget(self, name: str, value: str) -> None:
+        raise AssertionError(name)
 
 
 def test_eviction_policies_other_than_noeviction_are_flagged() -> None:
