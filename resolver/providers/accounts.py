@@ -131,14 +131,15 @@ class PassKitAccount(Strict):
         return self
 
     def build(self, name: str, wiring: Wiring) -> Provider:
-        auth: httpx.Auth
-        if self.api_key and self.api_secret:
-            auth = PassKitJWTAuth(self.api_key, self.api_secret.get_secret_value())
-        else:
-            assert self.token is not None
-            auth = PassKitTokenAuth(self.token.get_secret_value())
         base = self.base_url or PASSKIT_REGIONS[self.region]
-        return PassKit(wiring.http, base_url=base, auth=auth, name=name)
+        return PassKit(wiring.http, base_url=base, auth=self.auth(), name=name)
+
+    def auth(self) -> httpx.Auth:
+        """The account's credentials, as every request to PassKit carries them."""
+        if self.api_key and self.api_secret:
+            return PassKitJWTAuth(self.api_key, self.api_secret.get_secret_value())
+        assert self.token is not None
+        return PassKitTokenAuth(self.token.get_secret_value())
 
 
 class PassworksAccount(Strict):

@@ -1,6 +1,6 @@
 """`create_sandbox_app`: every simulated back end and the `/_sandbox/` admin API over one state.
 
-/coupon/singleUse/…      PassKit (`passkit_api`)
+/coupon/singleUse/…      PassKit (`passkit_api`; create, void, offers and regions: `passkit_writes`)
 /passworks/v2/…          Passworks (`passworks_api`)
 /skycore/api             Skycore (`skycore_api`)
 /walletobjects/v1/…      Google Wallet (`google_wallet_api`), with /oauth2/token
@@ -23,6 +23,7 @@ from resolver_sandbox.google_oauth import TokenIssuer
 from resolver_sandbox.google_wallet_api import GoogleWalletApi
 from resolver_sandbox.inhouse_api import InhouseApi
 from resolver_sandbox.passkit_api import PassKitApi
+from resolver_sandbox.passkit_writes import PassKitWrites
 from resolver_sandbox.passworks_api import PassworksApi
 from resolver_sandbox.skycore_api import SkycoreApi
 from resolver_sandbox.state import SandboxState
@@ -62,6 +63,7 @@ def create_sandbox_app(
     app = Starlette(
         routes=[
             *passkit.routes(),
+            *PassKitWrites(state, auth, latency_ms=latency_ms).routes(),
             *PassworksApi(state, latency_ms=latency_ms).routes(),
             *SkycoreApi(state, latency_ms=latency_ms).routes(),
             *tokens.routes(),

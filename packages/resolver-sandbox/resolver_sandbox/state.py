@@ -191,6 +191,14 @@ class SandboxState:
         self.stats.count_applied(coupon)
         return RedeemOutcome.APPLIED
 
+    def void(self, coupon: Coupon) -> None:
+        """Void `coupon`: it stays readable by id, invalidated, and frees its external id."""
+        coupon.pass_status = PASS_INVALIDATED
+        coupon.updated = self.clock()
+        key = (coupon.campaign_id, coupon.external_id)
+        if self._holders.get(key) == coupon.id:
+            del self._holders[key]
+
     # Helpers
 
     def _check_new(self, specs: Sequence[CouponSpec], *, replacing: Coupon | None = None) -> None:
