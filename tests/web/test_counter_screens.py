@@ -10,6 +10,7 @@ phone sizes, light and dark, in English and German.
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import pytest
@@ -47,7 +48,15 @@ WITHIN_S = 1.0
 
 
 @pytest.fixture(scope="module")
-def served(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedApp]:
+def clock() -> Clock:
+    """The served app's clock: real time, moved on by tests of sessions ending."""
+    return Clock()
+
+
+@pytest.fixture(scope="module")
+def served(
+    redis_url: str, tmp_path_factory: pytest.TempPathFactory, clock: Clock
+) -> Iterator[ServedApp]:
     """The resolver with staff codes required and the counter view on, branded in light teal."""
     staff_file = write_staff_file(tmp_path_factory.mktemp("staff"))
     settings = settings_for(
@@ -58,7 +67,7 @@ def served(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         staff_verification="required",
         staff_file=str(staff_file),
     )
-    with ServedApp(create_app(settings, clock=Clock())) as served:
+    with ServedApp(create_app(settings, clock=clock)) as served:
         yield served
 
 
@@ -248,4 +257,19 @@ async def test_signing_out_on_one_page_is_followed_by_the_open_stream(
         assert await page.is_visible("#staff-code")
         assert not await context.cookies()
     finally:
+        await context.close()
+
+
+async def test_an_open_page_whose_session_ends_goes_back_to_the_sign_in_form(
+    browser: Browser, served: ServedApp, clock: Clock, redis: Redis
+) -> None:
+    """The stream says `signed-out` (checked every 5 s); the script reloads to the form."""
+    context = await staff_device(browser)
+    try:
+        page, _ = await signed_in(context, served)
+        await live(page)
+        clock.shift = timedelta(hours=13)  # past RESOLVER_COUNTER_SESSION_SECONDS (12 h)
+        await page.wait_for_selector("#staff-code", timeout=10_000)
+    finally:
+        clock.shift = timedelta(0)
         await context.close()
