@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from datetime import timedelta
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
@@ -55,6 +56,8 @@ RELOAD_SECONDS = 10
 CHECK_SECONDS = 5.0
 # How soon a browser reconnects to a stream that ended (its default is about 3 s).
 RETRY_MS = 1_000
+# How far Redis's clock (the stream's ids) may run behind ours, as far as a new page cares.
+CLOCK_SKEW_SECONDS = 60
 
 
 def _counter(request: Request) -> tuple[Counter, str, str] | None:
@@ -100,9 +103,20 @@ async def show(request: Request) -> Response:
         max_rows=counter.rows,
         reload_seconds=RELOAD_SECONDS,
         reload_url=_url(store_id, lang=lang),
-        events_url=_url(store_id, "/events", lang=lang, after=entries[0].id if entries else None),
+        events_url=_url(store_id, "/events", lang=lang, after=_resume_from(entries)),
         sign_out_url=_url(store_id, "/sign-out"),
     )
+
+
+def _resume_from(entries: list[CounterEntry]) -> str:
+    """Where the page's stream starts: after its newest row, so nothing falls between.
+
+    A page with no rows starts a little in the past (the stream's ids are Redis's clock, which
+    may differ from ours): whatever the store has there is newer than the empty listing.
+    """
+    if entries:
+        return entries[0].id
+    return f"{int((time.time() - CLOCK_SKEW_SECONDS) * 1000)}-0"
 
 
 async def sign_in(request: Request) -> Response:

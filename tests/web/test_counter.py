@@ -315,3 +315,19 @@ async def test_an_open_stream_ends_with_its_session(
             clock.shift = timedelta(seconds=601)
             ended = await events_of(stream.aiter_lines(), 1)
     assert [event["event"] for event in ended] == ["signed-out"]
+
+
+async def test_a_row_added_between_an_empty_page_and_its_stream_is_not_lost(
+    served_counter: tuple[ServedApp, Clock], redis: Redis
+) -> None:
+    """The page listed nothing; an entry added before its stream opened comes first on it."""
+    served, _ = served_counter
+    async with httpx.AsyncClient(base_url=served.url) as client:
+        await sign_in(client)
+        page = await client.get(PARIS)
+        assert 'id="empty" class="hint">' in page.text
+        url = page.text.split('data-events="')[1].split('"')[0].replace("&amp;", "&")
+        added = await add_entry(redis, code="FAST")
+        async with asyncio.timeout(10), client.stream("GET", url) as stream:
+            (event,) = await events_of(stream.aiter_lines(), 1)
+    assert event["id"] == added
