@@ -15,8 +15,9 @@ How the default (`RESOLVER_MAX_IN_FLIGHT=100`) was sized: `resolver bench` measu
 most 100 requests in progress, a request waits for at most about 100 x 1.1 ms = 110 ms of
 other requests' CPU; and 100 in flight still fill a core (about 900 redemptions/s) for an
 upstream answering within about 110 ms, so the bound refuses nothing a worker could serve at
-that latency. A slower upstream needs a higher bound to use the core; a tighter latency budget
-a lower one.
+that latency. A slower upstream needs a higher bound to use the core; a faster one a lower
+bound, or the CPU saturates before the bound binds and requests queue in front of the app,
+where no count of requests in progress sees them (deploy/README.md has the figures).
 
 A plain counter, not a semaphore or a library: a worker runs one event loop, so incrementing
 and decrementing between awaits cannot race, and a refused request must not queue for a slot,

@@ -134,6 +134,8 @@ def test_the_pods_run_locked_down(rendered: dict[str, list[Manifest]]) -> None:
     manifests = rendered["redis"]
     spec = pod_spec(manifests)
     assert spec["automountServiceAccountToken"] is False
+    # Else the Service named resolver puts RESOLVER_PORT=tcp://… among the settings.
+    assert spec["enableServiceLinks"] is False
     assert one(manifests, "ServiceAccount")["automountServiceAccountToken"] is False
     assert spec["securityContext"]["runAsNonRoot"] is True
     assert spec["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
