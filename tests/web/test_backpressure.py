@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import threading
+import urllib.request
 from typing import TYPE_CHECKING
 
+import httpx
 import pytest
 from starlette.responses import PlainTextResponse
 
@@ -12,11 +15,12 @@ from resolver.app import create_app
 from resolver.web.backpressure import InFlightLimit
 from tests.conftest import running
 from tests.support.answers import FIELDS
+from tests.support.browser import ServedApp, audit_screen
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable
 
-    import httpx
+    from playwright.async_api import Browser
     from redis.asyncio import Redis
     from starlette.requests import Request
     from starlette.responses import Response
@@ -160,3 +164,35 @@ async def test_a_request_that_fails_gives_its_place_back() -> None:
         with pytest.raises(RuntimeError):
             await limit(scope, receive, send)
     assert limit.in_flight == 0
+
+
+async def test_the_busy_page_renders_cleanly_in_a_real_browser(
+    browser: Browser, make_settings: Callable[..., Settings], passkit: PassKitDouble, redis: Redis
+) -> None:
+    """The refusal's page, on a real server at its bound, passes every screen check."""
+    arrived, release = threading.Event(), threading.Event()
+
+    async def held(request: httpx.Request) -> httpx.Response:
+        # The server's loop is another thread's: wait for the test without blocking it.
+        arrived.set()
+        await asyncio.to_thread(release.wait, 30)
+        return await passkit._redeem(request)
+
+    passkit.router.routes["redeem"].side_effect = held
+    for number in range(2):
+        passkit.add(f"member-{number}")
+    app = create_app(make_settings(max_in_flight=1, log_level="warning"))
+    with ServedApp(app) as served:
+        # Not through httpx: respx answers every httpx request of this test.
+        redeem = urllib.request.Request(  # noqa: S310  # our own server's http URL
+            f"{served.url}{URL}?externalId=member-0&campaignId=camp-1", method="POST"
+        )
+        taken = asyncio.create_task(asyncio.to_thread(urllib.request.urlopen, redeem, timeout=30))
+        try:
+            assert await asyncio.to_thread(arrived.wait, 10)
+            link = "/redeem?externalId=member-1&campaignId=camp-1"
+            await audit_screen(browser, served.url, link, "busy", 503)
+        finally:
+            release.set()
+        with await taken as answer:
+            assert answer.status == 200
