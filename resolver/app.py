@@ -23,6 +23,7 @@ from resolver.draining import Drain
 from resolver.providers import campaigns
 from resolver.settings import Settings, load_settings
 from resolver.web import api, counter, errors, openapi, ops, pages
+from resolver.web.backpressure import InFlightLimit
 from resolver.web.branding import Brand
 from resolver.web.i18n import Catalogues
 from resolver.web.middleware import RequestContextMiddleware, content_security_policy
@@ -88,6 +89,7 @@ def create_app(
                 csp=content_security_policy(brand.img_sources),
                 error_response=errors.server_error,
             ),
+            Middleware(InFlightLimit, limit=settings.max_in_flight, refuse=errors.overloaded),
             Middleware(MissCounter),
         ],
         exception_handlers=errors.handlers,

@@ -34,6 +34,10 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger("resolver.errors")
 
+# Seconds a client refused for overload is asked to wait: long enough for the requests in
+# progress to finish (an upstream call and a few Redis round trips), short for a person.
+OVERLOADED_RETRY_AFTER_S = 2
+
 INTERNAL_ERROR = (
     "Something went wrong on our side; trying again is safe (a coupon is never redeemed twice). "
     "Support can trace it by the X-Request-ID header."
@@ -132,6 +136,19 @@ async def store_unavailable(request: Request, error: Exception) -> Response:
         answer = Result.refusal("unavailable", parsed_link(request), detail)
         return answer.response(503, {"retry-after": "5"})
     return render(request, "unavailable.html", 503, retry_url=_retry_url(request))
+
+
+def overloaded(request: Request) -> Response:
+    """This worker is at its bound of requests in progress (`resolver.web.backpressure`):
+    refused at once, before anything was read, claimed or sent."""
+    structlog.contextvars.bind_contextvars(outcome="unavailable", reason="overloaded")
+    headers = {"retry-after": str(OVERLOADED_RETRY_AFTER_S)}
+    if _wants_json(request):
+        detail = "Too many requests in progress here; nothing was redeemed. Try again shortly."
+        return Result.refusal("unavailable", None, detail).response(503, headers)
+    return render(
+        request, "unavailable.html", 503, headers=headers, busy=True, retry_url=_retry_url(request)
+    )
 
 
 async def upstream_error(request: Request, error: Exception) -> Response:

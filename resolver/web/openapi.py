@@ -44,7 +44,8 @@ RESPONSES = {
     "502": "`upstream_error`: the coupon service refused or applied nothing; or "
     "`unconfirmed`: it answered unclearly, the redemption may have gone through, and the next "
     "request reads the coupon back first",
-    "503": "`upstream_error` (unreachable) or `unavailable` (Redis down; with Retry-After)",
+    "503": "`upstream_error` (unreachable) or `unavailable` (Redis down, or this worker "
+    "already serves its most requests at once; with Retry-After)",
     "504": "`unconfirmed`: the coupon service did not answer in time; the redemption may "
     "have gone through, and the next request reads the coupon back first",
 }

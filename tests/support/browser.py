@@ -9,10 +9,7 @@ accessibility checks, no download at test time).
 
 from __future__ import annotations
 
-import os
-import shutil
 import socket
-import subprocess
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +17,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import uvicorn
 from axe_playwright_python.async_playwright import Axe
+
+from tests.support.apt import ensure_installed
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -42,7 +41,6 @@ LAUNCH_ARGS = [
     "--no-first-run",
     "--disable-sync",
 ]
-APT_TIMEOUT_S = 900
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts" / "screens"
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
 # Records what the page's own Content-Security-Policy refused (init scripts are not subject to it).
@@ -62,21 +60,7 @@ SMALL_TARGETS = """
 
 def ensure_chromium() -> str | None:
     """None when Chromium is there (installed now if need be), else why it cannot be had."""
-    if CHROMIUM.exists():
-        return None
-    if os.geteuid() != 0:
-        return f"{CHROMIUM} is missing and the tests do not run as root to install it"
-    apt = shutil.which("apt-get")
-    if apt is None:
-        return f"{CHROMIUM} is missing and there is no apt-get to install Debian's chromium"
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    # Wait for another apt (someone else's test run) rather than fail on its lock.
-    install = [apt, "-o", "DPkg::Lock::Timeout=300", "install", "-y", "--no-install-recommends"]
-    for command in ([*install, "chromium"], [apt, "update"], [*install, "chromium"]):
-        subprocess.run(command, env=env, capture_output=True, timeout=APT_TIMEOUT_S, check=False)  # noqa: S603  # fixed arguments
-        if CHROMIUM.exists():
-            return None
-    return "apt-get could not install chromium (offline, or no such package here)"
+    return ensure_installed(CHROMIUM, "chromium")
 
 
 class _Server(uvicorn.Server):
