@@ -4,7 +4,9 @@ The calls are watched at the port (`lookup`, `offer`, `redeem`) rather than at e
 request, because that is what a redemption waits for: a back end's redeem may take a token
 fetch and a read before its write, and the duration here covers all of it. The result is the
 class of the failure, as `resolver.providers.exchange` and the providers sorted it; `abandoned`
-is a call cancelled by the use case's deadline (or a shutdown) before it ended.
+is a call cancelled by the use case's deadline (or a shutdown) before it ended. A rejection is
+split by its status: a 4xx is the back end answering about the request (PassKit's 404 for an
+unknown coupon), a 5xx is the back end failing.
 """
 
 from __future__ import annotations
@@ -38,7 +40,6 @@ RESULTS: tuple[tuple[type[BaseException], str], ...] = (
     (UpstreamAuthError, "auth_error"),
     (UpstreamNotApplied, "not_applied"),
     (CouponRefused, "refused"),
-    (UpstreamRejected, "rejected"),
     (UpstreamUnreachable, "unreachable"),
     (UpstreamTimeout, "timeout"),
     (UpstreamConnectionLost, "connection_lost"),
@@ -49,6 +50,10 @@ RESULTS: tuple[tuple[type[BaseException], str], ...] = (
 
 def result_of(error: BaseException) -> str:
     """The `result` label of a call that raised `error`."""
+    if isinstance(error, UpstreamRejected) and not isinstance(
+        error, UpstreamAuthError | UpstreamNotApplied | CouponRefused
+    ):
+        return "rejected_5xx" if error.status_code >= 500 else "rejected_4xx"
     for kind, result in RESULTS:
         if isinstance(error, kind):
             return result

@@ -111,7 +111,7 @@ async def test_an_unclear_redeem_counts_its_read_back_and_its_doubt(
     assert found.by("resolver_read_backs_total", "result") == {"failed": 1.0}
     assert found.total("resolver_doubts_left_unknown_total", backend="passkit") == 1.0
     assert found.by("resolver_upstream_requests_total", "result", operation="redeem") == {
-        "rejected": 1.0
+        "rejected_5xx": 1.0
     }
 
 
@@ -139,7 +139,8 @@ async def test_redis_failures_are_counted_with_the_unavailable_answers(
         (UpstreamTimeout("x"), "timeout"),
         (UpstreamConnectionLost("x"), "connection_lost"),
         (UpstreamAuthError(401, "x"), "auth_error"),
-        (UpstreamRejected(500, "x"), "rejected"),
+        (UpstreamRejected(500, "x"), "rejected_5xx"),
+        (UpstreamRejected(404, "x"), "rejected_4xx"),
         (UpstreamBadAnswer("x"), "bad_answer"),
         (asyncio.CancelledError(), "abandoned"),
         (ValueError("x"), "error"),
