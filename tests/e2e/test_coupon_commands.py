@@ -69,7 +69,6 @@ async def test_show_settle_and_forget_a_doubt_the_read_back_could_not_settle(
     shown = coupon("show")
     assert shown.returncode == 0, shown.stderr
     assert "unknown since" in shown.stdout
-    assert "stored result unconfirmed" in shown.stdout
     assert "receipts      0 kept" in shown.stdout  # the API keeps no receipt page
     assert "did not answer usably" in shown.stdout
     stuck = coupon("settle")

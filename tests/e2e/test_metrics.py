@@ -169,9 +169,10 @@ async def test_counters_match_the_traffic_sent_to_two_workers(  # noqa: PLR0915 
         assert found.total(
             "resolver_upstream_requests_total", backend=BACKENDS[api], operation="redeem"
         ) == float(calls), api
-    # Read-backs (p2, p3 twice; p4's failed), doubts (p3, p4), the coalesced tap.
+    # Read-backs (p2, p3 twice, the unknown coupon's 404; p4's failed), doubts (p3, p4), the
+    # coalesced tap.
     assert found.by("resolver_read_backs_total", "result", backend=PASSKIT) == {
-        "ok": 3.0,
+        "ok": 4.0,
         "failed": 1.0,
     }
     assert found.total("resolver_doubts_left_unknown_total") == 2.0
