@@ -39,13 +39,14 @@ MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
 
 def prepare_workers(settings: Settings, stack: ExitStack) -> None:
-    """Before `serve` starts its workers: an empty multiprocess directory for them, and the
-    port that serves their sum, both for as long as `stack` is open.
+    """Before `serve` starts its workers: an empty multiprocess directory for them (so that
+    any worker's `/metrics` answers the sum too), and the port that serves their sum, both for
+    as long as `stack` is open.
 
     Must run before this process imports prometheus_client: the library picks its way of
     storing values (in memory, or in the directory's files) when first imported.
     """
-    if settings.metrics_port is None:
+    if not settings.metrics_enabled:
         return
     given = os.environ.get(MULTIPROC_DIR)
     if given:  # the operator's own directory: emptied of any earlier run's files
@@ -57,9 +58,10 @@ def prepare_workers(settings: Settings, stack: ExitStack) -> None:
         directory = Path(tempfile.mkdtemp(prefix="resolver-metrics-"))
         stack.callback(shutil.rmtree, directory, ignore_errors=True)
         os.environ[MULTIPROC_DIR] = str(directory)
-    server = serve_port(settings, served_registry(None))
-    stack.callback(server.server_close)
-    stack.callback(server.shutdown)
+    if settings.metrics_port is not None:
+        server = serve_port(settings, served_registry(None))
+        stack.callback(server.server_close)
+        stack.callback(server.shutdown)
 
 
 def serve_port(settings: Settings, registry: CollectorRegistry) -> WSGIServer:

@@ -35,6 +35,7 @@ BACKENDS = {
     "inhouse": "http:sandbox-inhouse",
     "badge": "http:sandbox-badge",
 }
+TOKEN = "e2e-metrics-token"
 REDEEM_ROUTE = {"http_request_method": "POST", "http_route": "/api/v1/redeem"}
 
 
@@ -74,6 +75,7 @@ async def test_counters_match_the_traffic_sent_to_two_workers(  # noqa: PLR0915 
         rate_limit_coupon="3/minute",
         staff_file=write_staff_file(tmp_path, {STAFFED: "required"}),
         staff_max_failures=2,
+        metrics_token=TOKEN,
     )
     sent: list[tuple[str, httpx.Response]] = []
 
@@ -130,6 +132,12 @@ async def test_counters_match_the_traffic_sent_to_two_workers(  # noqa: PLR0915 
     assert [answer.status_code for answer in wrong] == [403, 429, 429]
 
     found = await scrape(port)
+    # Any worker's /metrics, for the token's bearer, answers the same sums.
+    async with phone(serve.url) as client:
+        served = await client.get("/metrics", headers={"authorization": f"Bearer {TOKEN}"})
+    assert Samples.parse(served.text).by("resolver_redemptions_total", "outcome") == found.by(
+        "resolver_redemptions_total", "outcome"
+    )
 
     refused = {403, 429}
     expected = Counter(
@@ -190,4 +198,19 @@ async def test_counters_match_the_traffic_sent_to_two_workers(  # noqa: PLR0915 
     }
     assert found.total("resolver_redis_errors_total") == 0.0
     assert found.total("resolver_unavailable_answers_total") == 0.0
+    assert found.total("resolver_build_info") == 1.0
+
+
+async def test_the_container_serves_its_own_metrics_on_the_metrics_port(
+    start_serve: Callable[..., Child], upstream: Upstream
+) -> None:
+    """One uvicorn process (the image's command): its figures on the port, no directory."""
+    await upstream.coupons(CAMPAIGN, "c", 1)
+    port = free_port()
+    serve = start_serve(container=True, metrics_port=port)
+    async with phone(serve.url) as client:
+        assert (await redeem_json(client, link(CAMPAIGN, "c0"))).status_code == 200
+        assert (await client.get("/metrics")).status_code == 404  # no token: no route
+    found = await scrape(port)
+    assert found.by("resolver_redemptions_total", "outcome", backend=PASSKIT) == {"redeemed": 1.0}
     assert found.total("resolver_build_info") == 1.0
