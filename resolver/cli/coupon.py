@@ -24,6 +24,7 @@ from resolver.startup import settings_or_exit
 
 if TYPE_CHECKING:
     import argparse
+    from collections.abc import Awaitable, Callable
 
     from resolver.cli.operating import Operator
     from resolver.domain.coupons import Link
@@ -62,7 +63,9 @@ def forget(args: argparse.Namespace) -> int:
     return _run(args, _forget)
 
 
-def _run(args: argparse.Namespace, action: object) -> int:
+def _run(
+    args: argparse.Namespace, action: Callable[[Operator, Link, argparse.Namespace], Awaitable[int]]
+) -> int:
     from resolver import logs  # noqa: PLC0415
     from resolver.cli import operating  # noqa: PLC0415
     from resolver.domain.coupons import Link  # noqa: PLC0415
@@ -79,7 +82,7 @@ def _run(args: argparse.Namespace, action: object) -> int:
 
     async def main() -> int:
         async with operating.operator(settings) as operator:
-            return await action(operator, link, args)  # type: ignore[operator,no-any-return]
+            return await action(operator, link, args)
 
     try:
         return asyncio.run(main())
