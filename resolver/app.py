@@ -100,7 +100,7 @@ def create_app(
         lifespan=lifespan,
     )
     if metrics is not None:
-        # Outermost but for the start-up guard: the duration and status are the client's.
+        # Outermost: the duration and the status are what the client saw.
         app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.state.metrics = metrics
     return app
