@@ -113,20 +113,21 @@ class Metrics:
             registry=r,
         )
         build.labels(version("resolver"), platform.python_version()).set(1)
-        self._counters: dict[tuple[str, ...], Counter] = {}
-        self._histograms: dict[tuple[str, ...], Histogram] = {}
+        # Label children by (the metric's id, its label values): they live as long as `self`.
+        self._counters: dict[tuple[object, ...], Counter] = {}
+        self._histograms: dict[tuple[object, ...], Histogram] = {}
         for reason in REFUSALS:  # present from the start, so that alerts see their rises
             self.refusals.labels(reason)
 
     def _counter(self, metric: Counter, *labels: str) -> Counter:
-        key = (metric._name, *labels)
+        key = (id(metric), *labels)
         child = self._counters.get(key)
         if child is None:
             child = self._counters[key] = metric.labels(*labels)
         return child
 
     def _histogram(self, metric: Histogram, *labels: str) -> Histogram:
-        key = (metric._name, *labels)
+        key = (id(metric), *labels)
         child = self._histograms.get(key)
         if child is None:
             child = self._histograms[key] = metric.labels(*labels)
