@@ -27,8 +27,7 @@ if TYPE_CHECKING:
 
 # OpenTelemetry's advice for http.server.request.duration (and the client's), in seconds.
 HTTP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0)
-# What a staff verification can end as, and the ways of refusing before any claim.
-VERIFICATION_RESULTS = ("verified", "failed", "missing", "locked")
+# The ways of refusing a request before any claim.
 REFUSALS = ("rate_limited_client", "rate_limited_coupon", "locked_out")
 
 
