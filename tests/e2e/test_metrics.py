@@ -13,6 +13,7 @@ from resolver_bench.processes import free_port
 from resolver_sandbox import DEMO
 
 from tests.e2e.taps import link, phone, phones, redeem_json
+from tests.e2e.upstream import OFFER
 from tests.support.metrics import Samples, seed_passing_then_failing
 from tests.support.staff import PIN, write_staff_file
 
@@ -51,12 +52,29 @@ async def faults(upstream: Upstream, **config: object) -> None:
     assert answer.status_code == 200, answer.text
 
 
+async def until_hung(upstream: Upstream) -> None:
+    """Wait until the sandbox holds a redeem call."""
+    for _ in range(200):
+        if (await upstream.client.get("/_sandbox/faults")).json()["hung"]:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("no redeem call was held")
+
+
 async def test_counters_match_the_traffic_sent_to_two_workers(  # noqa: PLR0915  # one story
     start_serve: Callable[..., Child], upstream: Upstream, tmp_path: Path
 ) -> None:
     """Every answer the clients got is counted once, by back end and outcome, with the calls
     each back end received, the read-backs, doubts, waits, refusals and staff checks."""
-    await upstream.coupons(CAMPAIGN, "p", 7)
+    await upstream.coupons(CAMPAIGN, "p", 8)
+    expired = await upstream.client.post(
+        "/_sandbox/coupons",
+        json={
+            "count": 1, "campaignId": CAMPAIGN, "externalIdPrefix": "x", "offerId": OFFER,
+            "expiryDate": "2020-01-01T00:00:00Z",
+        },
+    )  # fmt: skip
+    assert expired.status_code == 201, expired.text
     staffed = await upstream.client.post(
         "/_sandbox/coupons",
         json={"count": 2, "campaignId": STAFFED, "externalIdPrefix": "s", "offerId": "staffed"},
@@ -76,6 +94,7 @@ async def test_counters_match_the_traffic_sent_to_two_workers(  # noqa: PLR0915 
         staff_file=write_staff_file(tmp_path, {STAFFED: "required"}),
         staff_max_failures=2,
         metrics_token=TOKEN,
+        coalesce_wait=2,
     )
     sent: list[tuple[str, httpx.Response]] = []
 
@@ -97,6 +116,7 @@ async def test_counters_match_the_traffic_sent_to_two_workers(  # noqa: PLR0915 
     retry = await tap(PASSKIT, link(CAMPAIGN, "p1"), **{"idempotency-key": "k1"})
     assert retry.json()["replayed"] is True
     assert outcome(await tap(PASSKIT, link(CAMPAIGN, "nobody"))) == "no_active_coupon"
+    assert outcome(await tap(PASSKIT, link(CAMPAIGN, "x0"))) == "expired"
     # Every other simulated back end.
     for api, campaign in DEMO.other_campaigns.items():
         assert outcome(await tap(BACKENDS[api], link(campaign, "m-0"))) == "redeemed"
@@ -121,7 +141,17 @@ async def test_counters_match_the_traffic_sent_to_two_workers(  # noqa: PLR0915 
         )
     sent += [(PASSKIT, answer) for answer in pair]
     assert sorted(map(outcome, pair)) == ["already_redeemed", "redeemed"]
-    await faults(upstream)
+    # A tap meeting an attempt that hangs stops waiting ("in progress"); let go, the hung
+    # attempt's answer is unclear, and it ends in doubt.
+    await faults(upstream, hang=True, scope="redeem")
+    async with phones(serve.url, 2) as (first, second):
+        hung = asyncio.ensure_future(redeem_json(first, link(CAMPAIGN, "p7")))
+        await until_hung(upstream)
+        waiting = await redeem_json(second, link(CAMPAIGN, "p7"))
+        await faults(upstream)
+        released = await hung
+    sent += [(PASSKIT, released), (PASSKIT, waiting)]
+    assert (outcome(waiting), outcome(released)) == ("in_progress", "unconfirmed")
     # The coupon's limit: the fourth look at its page within the minute is refused.
     async with phone(serve.url) as client:
         pages = [await client.get("/redeem", params=link(CAMPAIGN, "p6")) for _ in range(4)]
@@ -164,7 +194,7 @@ async def test_counters_match_the_traffic_sent_to_two_workers(  # noqa: PLR0915 
     ) == float(passkit_redeems)
     assert found.by(
         "resolver_upstream_requests_total", "result", backend=PASSKIT, operation="redeem"
-    ) == {"ok": passkit_redeems - 4.0, "rejected_5xx": 3.0, "rejected_4xx": 1.0}
+    ) == {"ok": passkit_redeems - 6.0, "rejected_5xx": 4.0, "rejected_4xx": 2.0}
     for api in DEMO.other_campaigns:
         backend = BACKENDS[api]
         assert found.total("resolver_upstream_requests_total", backend=backend, operation="redeem")
@@ -177,14 +207,14 @@ async def test_counters_match_the_traffic_sent_to_two_workers(  # noqa: PLR0915 
         assert found.total(
             "resolver_upstream_requests_total", backend=BACKENDS[api], operation="redeem"
         ) == float(calls), api
-    # Read-backs (p2, p3 twice, the unknown coupon's 404; p4's failed), doubts (p3, p4), the
-    # coalesced tap.
+    # Read-backs: p2, p3 twice, the unknown and the expired coupons' 4xx, the hung call; p4's
+    # failed. Doubts: p3, p4, the hung call. Waits: p5's second tap, p7's.
     assert found.by("resolver_read_backs_total", "result", backend=PASSKIT) == {
-        "ok": 4.0,
+        "ok": 6.0,
         "failed": 1.0,
     }
-    assert found.total("resolver_doubts_left_unknown_total") == 2.0
-    assert found.by("resolver_claim_waits_total", "ended") == {"coalesced": 1.0}
+    assert found.total("resolver_doubts_left_unknown_total") == 3.0
+    assert found.by("resolver_claim_waits_total", "ended") == {"coalesced": 1.0, "in_progress": 1.0}
     assert found.by("resolver_refusals_total", "reason") == {
         "rate_limited_coupon": 1.0,
         "locked_out": 2.0,

@@ -155,3 +155,21 @@ def test_a_refused_coupon_is_a_refusal_not_an_error() -> None:
     """A documented refusal (already redeemed, unknown) is the back end answering."""
     refused = CouponRefused(409, "x", CouponState.ALREADY_REDEEMED)
     assert result_of(refused) == "refused"
+
+
+async def test_a_redeem_that_never_left_is_an_upstream_error_and_no_doubt(
+    make_settings: Callable[..., Settings], passkit: PassKitDouble, redis: Redis
+) -> None:
+    """A connect error: `upstream_error`, the call counted `unreachable`, no read-back."""
+    passkit.add("member-1")
+    passkit.redeem_fault = "connect_error"
+    async with running(create_app(make_settings(metrics_token=TOKEN))) as client:
+        answer = await client.post("/api/v1/redeem", params=LINK)
+        assert answer.json()["outcome"] == "upstream_error"
+        found = await scrape(client)
+    assert found.by("resolver_redemptions_total", "outcome") == {"upstream_error": 1.0}
+    assert found.by("resolver_upstream_requests_total", "result", operation="redeem") == {
+        "unreachable": 1.0
+    }
+    assert found.total("resolver_read_backs_total") == 0.0
+    assert found.total("resolver_doubts_left_unknown_total") == 0.0
