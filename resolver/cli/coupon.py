@@ -73,6 +73,9 @@ def _run(
     from resolver.domain.ids import valid_id  # noqa: PLC0415
 
     settings = settings_or_exit()
+    if settings.redis_url is None:
+        print("resolver: RESOLVER_REDIS_URL is not set (the service's Redis)", file=sys.stderr)
+        return 2
     logs.configure(settings.log_level, settings.log_format)
     try:
         link = Link(valid_id("campaignId", args.campaign), valid_id("externalId", args.external))
