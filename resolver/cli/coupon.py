@@ -95,7 +95,7 @@ def _run(
 
 
 async def _show(operator: Operator, link: Link, args: argparse.Namespace) -> int:
-    key = operator.key(link)
+    key = _named(operator, link)
     held = await operator.held(key)
     kept = await operator.inspection.kept_for(key)
     receipts = await operator.inspection.receipts(key)
@@ -114,7 +114,7 @@ async def _show(operator: Operator, link: Link, args: argparse.Namespace) -> int
 
 
 async def _settle(operator: Operator, link: Link, args: argparse.Namespace) -> int:
-    key = operator.key(link)
+    key = _named(operator, link)
     held = await operator.held(key)
     settled, message = await operator.settle(link, key, held)
     print(message)
@@ -123,7 +123,7 @@ async def _settle(operator: Operator, link: Link, args: argparse.Namespace) -> i
 
 
 async def _forget(operator: Operator, link: Link, args: argparse.Namespace) -> int:
-    key = operator.key(link)
+    key = _named(operator, link)
     held = await operator.held(key)
     if held.state == "none":
         print("Redis holds nothing for this link: nothing to forget.")
@@ -144,6 +144,13 @@ async def _forget(operator: Operator, link: Link, args: argparse.Namespace) -> i
         return 1
     print("Forgotten." if done == "forgotten" else "Redis held nothing any more.")
     return 0
+
+
+def _named(operator: Operator, link: Link) -> str:
+    """The link's keyed name, bound to every log line of the command (as a request's is)."""
+    key = operator.key(link)
+    structlog.contextvars.bind_contextvars(coupon=key)
+    return key
 
 
 def describe_held(held: Held) -> str:
