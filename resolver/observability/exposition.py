@@ -92,11 +92,12 @@ def metrics_route(registry: CollectorRegistry, token: SecretStr) -> Route:
     from starlette.responses import PlainTextResponse  # noqa: PLC0415
     from starlette.routing import Route  # noqa: PLC0415
 
-    expected = f"Bearer {token.get_secret_value()}".encode()
+    expected = token.get_secret_value().encode()
 
     async def metrics(request: Request) -> Response:
-        offered = request.headers.get("authorization", "").encode()
-        if not hmac.compare_digest(offered, expected):
+        scheme, _, offered = request.headers.get("authorization", "").partition(" ")
+        matched = hmac.compare_digest(offered.strip().encode(), expected)
+        if scheme.lower() != "bearer" or not matched:
             return PlainTextResponse(
                 "a valid metrics token is required", 401, {"www-authenticate": "Bearer"}
             )

@@ -66,6 +66,8 @@ async def test_metrics_on_the_main_port_need_the_token(
         wrong = await client.get("/metrics", headers={"authorization": "Bearer nope"})
         assert wrong.status_code == 401
         assert (await scrape(client)).total("resolver_build_info") == 1.0
+        lower = await client.get("/metrics", headers={"authorization": f"bearer {TOKEN}"})
+        assert lower.status_code == 200  # the scheme's case does not matter (RFC 9110)
 
 
 async def test_a_redemption_is_counted_by_route_template_back_end_and_outcome(
