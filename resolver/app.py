@@ -20,6 +20,9 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from resolver import logs, startup, wiring
 from resolver.domain.errors import ResolverError
 from resolver.draining import Drain
+from resolver.observability import exposition
+from resolver.observability.metrics import Metrics
+from resolver.observability.middleware import MetricsMiddleware
 from resolver.providers import campaigns
 from resolver.settings import Settings, load_settings
 from resolver.web import api, counter, errors, openapi, ops, pages
@@ -34,6 +37,7 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable
 
     import httpx
+    from starlette.routing import BaseRoute
 
 STATIC = Path(__file__).resolve().parent / "static"
 
@@ -57,6 +61,7 @@ def create_app(
     templates = make_templates(brand)
     catalogues = Catalogues()
     drain = drain or Drain()
+    metrics = Metrics() if settings.metrics_enabled else None
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[dict[str, Any]]:
@@ -68,11 +73,13 @@ def create_app(
             drain=drain,
             templates=templates,
             catalogues=catalogues,
+            metrics=metrics,
         ) as services:
             yield {"services": services}
 
-    return Starlette(
+    app = Starlette(
         routes=[
+            *metrics_routes(settings, metrics),
             *pages.routes,
             *api.routes,
             *openapi.routes,
@@ -95,6 +102,11 @@ def create_app(
         exception_handlers=errors.handlers,
         lifespan=lifespan,
     )
+    if metrics is not None:
+        # Outermost: the duration and the status are what the client saw.
+        app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.state.metrics = metrics
+    return app
 
 
 def app_from_environment() -> Starlette:
@@ -110,12 +122,22 @@ def app_from_environment() -> Starlette:
     except ResolverError as problem:
         startup.refuse(str(problem))
     startup.warn(settings)
+    if settings.metrics_port is not None:  # one process: it serves its own metrics
+        exposition.serve_port(settings, exposition.served_registry(app.state.metrics.registry))
     return app
 
 
 def serve_worker_app() -> Starlette:
     """The factory `resolver serve`'s workers call: their parent has checked and warned."""
     return create_app(load_settings())
+
+
+def metrics_routes(settings: Settings, metrics: Metrics | None) -> list[BaseRoute]:
+    """`/metrics` on the main port, only when a token guards it."""
+    if metrics is None or settings.metrics_token is None:
+        return []
+    registry = exposition.served_registry(metrics.registry)
+    return [exposition.metrics_route(registry, settings.metrics_token)]
 
 
 def proxy_middleware(settings: Settings) -> list[Middleware]:

@@ -131,6 +131,18 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["auto", "json", "console"] = "auto"
 
+    # --- metrics --------------------------------------------------------------------------
+    # Prometheus metrics, recorded only when one of these serves them: a port of their own
+    # (never the public one), and/or /metrics on the main port for a bearer of the token.
+    metrics_port: int | None = Field(default=None, ge=0, le=65_535)
+    metrics_host: str = "127.0.0.1"
+    metrics_token: SecretStr | None = None
+
+    @property
+    def metrics_enabled(self) -> bool:
+        """Whether the service records metrics: only when something serves them."""
+        return self.metrics_port is not None or self.metrics_token is not None
+
     @field_validator("api_token", mode="before")
     @classmethod
     def _split_tokens(cls, value: object) -> object:

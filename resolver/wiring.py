@@ -18,6 +18,7 @@ import httpx
 from resolver import startup
 from resolver.domain.names import Names
 from resolver.draining import on_stop_signals
+from resolver.observability.upstream import ObservedProvider
 from resolver.providers import campaigns
 from resolver.providers.accounts import Wiring
 from resolver.providers.passkit import PassKit
@@ -26,6 +27,7 @@ from resolver.providers.routing import Router
 from resolver.providers.transport import PoolsTransport
 from resolver.redemption import Redemptions
 from resolver.redemption.policy import Policy, longest_lease
+from resolver.redemption.ports import UNOBSERVED
 from resolver.staff import directory as staff_directory
 from resolver.staff.counter import CounterAccess
 from resolver.staff.verification import StaffCheck
@@ -48,6 +50,7 @@ if TYPE_CHECKING:
     from starlette.templating import Jinja2Templates
 
     from resolver.draining import Drain
+    from resolver.observability.metrics import Metrics
     from resolver.settings import Settings
     from resolver.staff.directory import StaffDirectory
     from resolver.web.i18n import Catalogues
@@ -67,6 +70,7 @@ async def resources(
     drain: Drain,
     templates: Jinja2Templates,
     catalogues: Catalogues,
+    metrics: Metrics | None = None,
 ) -> AsyncIterator[Services]:
     """The services of one worker, open for as long as the context is."""
     # Read once, before anything opens: a bad staff file stops start-up with its problems.
@@ -101,10 +105,18 @@ async def resources(
         notifier.on_reconnect = memory.reconnected
         router = build_router(settings, accounts, Wiring(http, SharedTokens(redis)))
         staff = staff_check(settings, redis, secret, directory, clock)
+        if metrics is not None:
+            router = router.wrapped(lambda provider: ObservedProvider(provider, metrics))
+            store_redis.error_watchers.append(metrics.redis_error)
         services = Services(
             settings=settings,
             redemptions=Redemptions(
-                router, store, Names(secret), policy(settings, router), clock=clock
+                router,
+                store,
+                Names(secret),
+                policy(settings, router),
+                clock=clock,
+                observer=metrics or UNOBSERVED,
             ),
             store=store,
             misses=MissBudget(redis, parse_limit(settings.rate_limit_misses)),
@@ -122,6 +134,8 @@ async def resources(
             await notifier.start(wait=settings.redis_timeout)
             yield services
     finally:
+        if metrics is not None and metrics.redis_error in store_redis.error_watchers:
+            store_redis.error_watchers.remove(metrics.redis_error)
         await feed.close()
         await notifier.stop()
         await http.aclose()

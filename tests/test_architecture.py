@@ -55,10 +55,11 @@ def test_a_wrong_arrow_breaks_its_contract(tmp_path: Path) -> None:
 
 
 def test_the_use_case_loads_no_io_library() -> None:
-    """Importing the use case loads neither Redis, httpx, limits, settings nor Starlette."""
+    """Importing the use case loads neither Redis, httpx, limits, settings, Starlette nor the
+    metrics library."""
     probe = (
         "import resolver.redemption, sys; print(sorted(m for m in sys.modules if m.split('.')[0]"
-        " in {'redis','httpx','limits','pydantic_settings','starlette'}))"
+        " in {'redis','httpx','limits','pydantic_settings','starlette','prometheus_client'}))"
     )
     run = subprocess.run(  # noqa: S603  # this interpreter, a fixed probe
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60

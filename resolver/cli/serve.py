@@ -48,6 +48,11 @@ def run(args: argparse.Namespace) -> int:
     # the `with` below stops the embedded Redis and sandbox and removes their files.
     signal.signal(signal.SIGTERM, _exit_cleanly)
     with contextlib.ExitStack() as stack:
+        # Before anything imports prometheus_client: the workers' metrics directory, and
+        # the port serving their sum (resolver.observability.exposition).
+        from resolver.observability import exposition  # noqa: PLC0415
+
+        exposition.prepare_workers(settings, stack)
         # uvicorn's workers are processes of their own that read their settings from the
         # environment they inherit: that is the one way to hand them the demo's parts.
         os.environ.update(demo.start(settings, stack))

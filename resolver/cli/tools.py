@@ -44,6 +44,11 @@ def add(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         default="auto",
         help="load generator: wrk when on PATH (auto), else the Python client",
     )
+    bench_cmd.add_argument(
+        "--metrics-cost",
+        action="store_true",
+        help="only measure the worker CPU that metrics add to a redemption",
+    )
     bench_cmd.set_defaults(run=bench)
 
 
@@ -62,6 +67,12 @@ def bench(args: argparse.Namespace) -> int:
     from resolver_bench.report import problems, render  # noqa: PLC0415  # only bench needs it
     from resolver_bench.runner import Options, run  # noqa: PLC0415
 
+    if args.metrics_cost:
+        from resolver_bench import metrics_cost  # noqa: PLC0415
+
+        costs = [metrics_cost.measure(mode) for mode in ("memory", "multiprocess")]
+        print(metrics_cost.render(costs), flush=True)
+        return 0
     if min(args.workers, args.requests, args.concurrency) < 1 or args.warmup < 0:
         message = "--workers, --requests and --concurrency must be at least 1, --warmup 0"
         print(f"resolver: {message}", file=sys.stderr)

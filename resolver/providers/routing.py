@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
     from resolver.redemption.ports import Provider
 
@@ -32,3 +32,15 @@ class Router:
         """Every distinct provider, for readiness reporting."""
         seen = {id(p): p for p in [*self._campaigns.values(), self._default] if p is not None}
         return list(seen.values())
+
+    def wrapped(self, wrap: Callable[[Provider], Provider]) -> Router:
+        """The same routes, each provider replaced by `wrap(provider)` (once per provider)."""
+        made: dict[int, Provider] = {}
+
+        def once(provider: Provider) -> Provider:
+            if id(provider) not in made:
+                made[id(provider)] = wrap(provider)
+            return made[id(provider)]
+
+        default = once(self._default) if self._default is not None else None
+        return Router(default, {campaign: once(p) for campaign, p in self._campaigns.items()})

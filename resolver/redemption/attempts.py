@@ -37,7 +37,7 @@ from resolver.domain.errors import (
 )
 from resolver.domain.redemptions import Outcome, Redemption
 from resolver.domain.results import DETAILS, FIRST_KNOWN, describe, failure, unconfirmed
-from resolver.redemption.ports import ClaimKind, receipt_id
+from resolver.redemption.ports import UNOBSERVED, ClaimKind, receipt_id
 from resolver.redemption.settling import Settler
 
 if TYPE_CHECKING:
@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     from resolver.domain.redemptions import Attribution, RedeemDetails
     from resolver.redemption.offers import Offers
     from resolver.redemption.policy import Policy
-    from resolver.redemption.ports import ClaimStore, Provider
+    from resolver.redemption.ports import ClaimStore, Observer, Provider
 
 log = structlog.get_logger("resolver.redemption")
 T = TypeVar("T")
@@ -91,12 +91,19 @@ class Attempts:
     """Runs claimed attempts to their settle."""
 
     def __init__(
-        self, store: ClaimStore, policy: Policy, offers: Offers, clock: Callable[[], datetime]
+        self,
+        store: ClaimStore,
+        policy: Policy,
+        offers: Offers,
+        clock: Callable[[], datetime],
+        *,
+        observer: Observer = UNOBSERVED,
     ) -> None:
         self.store = store
         self.policy = policy
         self.offers = offers
-        self.settler = Settler(store, policy, clock)
+        self.observer = observer
+        self.settler = Settler(store, policy, clock, observer)
         self._clock = clock
 
     async def run(self, attempt: Attempt, kind: ClaimKind) -> Redemption:
@@ -165,7 +172,7 @@ class Attempts:
         log.info("reconciling", reason="redis forgot" if forgotten else "earlier attempt in doubt")
         if not attempt.provider.capabilities.read_back:  # nothing can tell: never tried blind
             return await self.settler.doubt(attempt, None, checkable=False)
-        looked = await self._look(attempt)
+        looked = await self._look(attempt, reading_back=True)
         if isinstance(looked, Redemption):
             return looked
         coupon, offer = looked
@@ -194,7 +201,7 @@ class Attempts:
             if isinstance(cause, CouponRefused):
                 return await self.settler.refused(attempt, cause)
             return await self.settler.doubt(attempt, cause)
-        looked = await self._look(attempt, cause)
+        looked = await self._look(attempt, cause, reading_back=True)
         if isinstance(looked, Redemption):
             return looked
         coupon, offer = looked
@@ -224,15 +231,24 @@ class Attempts:
         )
 
     async def _look(
-        self, attempt: Attempt, cause: UpstreamError | None = None
+        self, attempt: Attempt, cause: UpstreamError | None = None, *, reading_back: bool = False
     ) -> tuple[Coupon | None, Offer | None] | Redemption:
-        """The coupon and its offer now, or (when the look fails) the doubt it leaves."""
+        """The coupon and its offer now, or (when the look fails) the doubt it leaves.
+
+        `reading_back`: the look settles a possible redemption (not a look before redeeming).
+        """
         provider = attempt.provider
         try:
-            return await within(self.policy.read_deadline, self.offers.look(provider, attempt.link))
+            looking = self.offers.look(provider, attempt.link)
+            found = await within(self.policy.read_deadline, looking)
         except UpstreamError as error:
             log.warning("read_back_failed", **describe(error))
+            if reading_back:
+                self.observer.read_back(provider.name, "failed")
             return await self.settler.doubt(attempt, cause or error)
+        if reading_back:
+            self.observer.read_back(provider.name, "ok")
+        return found
 
 
 def _replaced(attempt: Attempt, coupon: Coupon) -> bool:

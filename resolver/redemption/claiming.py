@@ -15,7 +15,7 @@ import structlog
 from resolver.domain.errors import RateLimited
 from resolver.domain.redemptions import Outcome, Redemption
 from resolver.domain.results import in_progress
-from resolver.redemption.ports import Claim, ClaimKind, new_nonce, receipt_id
+from resolver.redemption.ports import UNOBSERVED, Claim, ClaimKind, new_nonce, receipt_id
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
     from resolver.domain.coupons import Link
     from resolver.redemption.policy import Policy
-    from resolver.redemption.ports import ClaimStore, Provider
+    from resolver.redemption.ports import ClaimStore, Observer, Provider
 
 log = structlog.get_logger("resolver.redemption")
 
@@ -40,6 +40,7 @@ class Claims:
     store: ClaimStore
     policy: Policy
     clock: Callable[[], datetime]
+    observer: Observer = UNOBSERVED
 
     async def take(
         self,
@@ -56,7 +57,7 @@ class Claims:
         """The claim, or "in progress" when waiting for another attempt outlasts the bound."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.policy.coalesce_wait
-        pause, first = FIRST_PAUSE, True
+        pause, first, waited = FIRST_PAUSE, True, False
         nonce = new_nonce()
         while True:
             claiming = self.store.claim(
@@ -84,6 +85,9 @@ class Claims:
             if claim.kind is ClaimKind.LIMITED:
                 raise RateLimited(max(1, math.ceil(claim.wait)), scope="coupon")
             if claim.kind not in (ClaimKind.BUSY, ClaimKind.QUARANTINE):
+                if waited:
+                    coalesced = claim.kind is ClaimKind.DONE
+                    self.observer.waited(provider.name, "coalesced" if coalesced else "claimed")
                 return claim
             remaining = deadline - loop.time()
             if claim.kind is ClaimKind.QUARANTINE:
@@ -92,7 +96,9 @@ class Claims:
                     return in_progress(link, None, math.ceil(claim.wait))
                 await asyncio.sleep(claim.wait)
                 continue
+            waited = True
             if remaining <= 0:
+                self.observer.waited(provider.name, "in_progress")
                 # Only the request itself may follow the attempt to its receipt: anyone else
                 # is told to come back, and then learns how it ended.
                 return in_progress(link, receipt_id(key, claim.nonce) if claim.mine else None)

@@ -18,7 +18,7 @@ from resolver.domain.coupons import (
 )
 from resolver.domain.redemptions import OUTCOME_FOR_STATE, Outcome, Redemption
 from resolver.domain.results import DETAILS, settled, unconfirmed
-from resolver.redemption.ports import receipt_id
+from resolver.redemption.ports import UNOBSERVED, receipt_id
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
     from resolver.domain.coupons import Coupon, Link, Offer
     from resolver.redemption.policy import Policy
-    from resolver.redemption.ports import ClaimStore, Held, Provider
+    from resolver.redemption.ports import ClaimStore, Held, Observer, Provider
 
 log = structlog.get_logger("resolver.redemption")
 
@@ -54,6 +54,7 @@ class Doubts:
     store: ClaimStore
     policy: Policy
     clock: Callable[[], datetime]
+    observer: Observer = UNOBSERVED
 
     async def settle(
         self,
@@ -68,6 +69,7 @@ class Doubts:
         """Settle an earlier attempt's doubt from the coupon just read; None when the coupon is
         redeemable and the back end vouches for it (the member may confirm again)."""
         assert held.since is not None
+        self.observer.read_back(provider.name, "ok")
         receipt = receipt_id(key, held.nonce)
         if coupon is not None and not coupon.use_known:
             # Nothing can tell whether the earlier attempt was applied.

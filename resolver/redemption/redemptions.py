@@ -37,14 +37,21 @@ from resolver.redemption.attempts import Attempt, Attempts, within
 from resolver.redemption.claiming import Claims
 from resolver.redemption.doubts import Doubts, Preview, with_our_record
 from resolver.redemption.offers import Offers
-from resolver.redemption.ports import Claim, ClaimKind, Held, receipt_id, split_receipt
+from resolver.redemption.ports import (
+    UNOBSERVED,
+    Claim,
+    ClaimKind,
+    Held,
+    receipt_id,
+    split_receipt,
+)
 
 if TYPE_CHECKING:
     from resolver.domain.coupons import Coupon, Link, Offer
     from resolver.domain.names import Names
     from resolver.domain.redemptions import Attribution
     from resolver.redemption.policy import Policy
-    from resolver.redemption.ports import ClaimStore, Providers
+    from resolver.redemption.ports import ClaimStore, Observer, Providers
 
 log = structlog.get_logger("resolver.redemption")
 
@@ -64,15 +71,18 @@ class Redemptions:
         names: Names,
         policy: Policy,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        *,
+        observer: Observer = UNOBSERVED,
     ) -> None:
         self.providers = providers
+        self.observer = observer
         self.store = store
         self.names = names
         self.policy = policy
         self.offers = Offers(store, policy.offer_cache_ttl)
-        self.attempts = Attempts(store, policy, self.offers, clock)
-        self.claims = Claims(store, policy, clock)
-        self.doubts = Doubts(store, policy, clock)
+        self.attempts = Attempts(store, policy, self.offers, clock, observer=observer)
+        self.claims = Claims(store, policy, clock, observer)
+        self.doubts = Doubts(store, policy, clock, observer)
         self._clock = clock
 
     def key(self, link: Link) -> str:
@@ -153,6 +163,32 @@ class Redemptions:
         `verify` (the staff check) runs before anything is claimed, after `admit`; who it names
         goes upstream and into the result. `location` (lat, lon) goes upstream.
         """
+        result = await self._redeem(
+            link,
+            form_token=form_token,
+            seen=seen,
+            idempotency_key=idempotency_key,
+            keep_receipt=keep_receipt,
+            admit=admit,
+            verify=verify,
+            location=location,
+        )
+        provider = self.providers.provider(link.campaign_id)
+        self.observer.redeemed(provider.name if provider else "none", result)
+        return result
+
+    async def _redeem(
+        self,
+        link: Link,
+        *,
+        form_token: str | None,
+        seen: Coupon | None,
+        idempotency_key: str | None,
+        keep_receipt: bool,
+        admit: Admission | None,
+        verify: Verify | None,
+        location: tuple[float, float] | None,
+    ) -> Redemption:
         key = self.key(link)
         structlog.contextvars.bind_contextvars(coupon=key)
         provider = self.providers.provider(link.campaign_id)

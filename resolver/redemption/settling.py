@@ -13,7 +13,7 @@ from resolver.domain.coupons import CouponState, redeemed_by_attempt, redeemed_t
 from resolver.domain.errors import StoreUnavailable
 from resolver.domain.redemptions import OUTCOME_FOR_STATE, Outcome, Redemption
 from resolver.domain.results import DETAILS, settled, unconfirmed
-from resolver.redemption.ports import Settled
+from resolver.redemption.ports import UNOBSERVED, Settled
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from resolver.domain.errors import CouponRefused, UpstreamError
     from resolver.redemption.attempts import Attempt
     from resolver.redemption.policy import Policy
-    from resolver.redemption.ports import ClaimStore
+    from resolver.redemption.ports import ClaimStore, Observer
 
 log = structlog.get_logger("resolver.redemption")
 Mode = Literal["done", "unknown", "release"]
@@ -36,6 +36,7 @@ class Settler:
     store: ClaimStore
     policy: Policy
     clock: Callable[[], datetime]
+    observer: Observer = UNOBSERVED
 
     async def refused(self, attempt: Attempt, refusal: CouponRefused) -> Redemption:
         """Settle a documented refusal by itself (nothing could read the coupon back)."""
@@ -133,4 +134,6 @@ class Settler:
                     attempt.link, attempt.coupon_id, attempt.offer_id, None, checkable=True
                 )
             return replace(result, receipt=None)
+        if mode == "unknown":
+            self.observer.doubt_left(attempt.provider.name)
         return result

@@ -18,12 +18,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from redis.exceptions import RedisError
-
-from resolver.domain.errors import StoreUnavailable, VerificationLocked
+from resolver.domain.errors import VerificationLocked
 from resolver.staff.verification import Taken
+from resolver.storage.redis import call
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -78,7 +77,7 @@ class Lockout:
         async with self.redis.pipeline(transaction=False) as pipe:
             for key, limit in zip(keys, (self.per_coupon, self.per_client), strict=True):
                 await self._take(keys=[key], args=[limit, period_ms], client=pipe)
-            answers = await self._call(pipe.execute())
+            answers = await call(pipe.execute())
         locked = [int(wait) for taken, wait in answers if not taken]
         if locked:
             await self._undo([key for key, (taken, _) in zip(keys, answers, strict=True) if taken])
@@ -95,10 +94,4 @@ class Lockout:
         async with self.redis.pipeline(transaction=False) as pipe:
             for key in keys:
                 await self._give_back(keys=[key], client=pipe)
-            await self._call(pipe.execute())
-
-    async def _call(self, awaitable: Any) -> Any:
-        try:
-            return await awaitable
-        except RedisError as error:
-            raise StoreUnavailable(f"Redis: {type(error).__name__}") from error
+            await call(pipe.execute())

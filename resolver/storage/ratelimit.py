@@ -23,10 +23,10 @@ from typing import TYPE_CHECKING
 from limits import RateLimitItem, parse
 from limits.aio.storage import RedisStorage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
-from redis.exceptions import RedisError
 
-from resolver.domain.errors import RateLimited, StoreUnavailable
+from resolver.domain.errors import RateLimited
 from resolver.redemption.policy import CouponLimit
+from resolver.storage.redis import call
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -58,22 +58,16 @@ class MissBudget:
         """Raise RateLimited when `client` has spent its misses; spends nothing itself."""
         if self._limit is None:
             return
-        try:
-            if await self._limiter.test(self._limit, "miss", client):
-                return
-            stats = await self._limiter.get_window_stats(self._limit, "miss", client)
-        except RedisError as error:
-            raise StoreUnavailable(f"Redis: {type(error).__name__}") from error
+        if await call(self._limiter.test(self._limit, "miss", client)):
+            return
+        stats = await call(self._limiter.get_window_stats(self._limit, "miss", client))
         raise RateLimited(max(1, math.ceil(stats.reset_time - time.time())), scope="client")
 
     async def miss(self, client: str) -> None:
         """Spend one of `client`'s misses."""
         if self._limit is None:
             return
-        try:
-            await self._limiter.hit(self._limit, "miss", client)
-        except RedisError as error:
-            raise StoreUnavailable(f"Redis: {type(error).__name__}") from error
+        await call(self._limiter.hit(self._limit, "miss", client))
 
 
 def coupon_limit(value: str) -> CouponLimit:

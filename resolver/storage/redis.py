@@ -14,7 +14,7 @@ from redis.exceptions import RedisError
 from resolver.domain.errors import StoreUnavailable
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable
+    from collections.abc import Awaitable, Callable
 
 T = TypeVar("T")
 # Every connection of a resolver process carries a name starting so, so that processes can see
@@ -25,11 +25,19 @@ CLIENT_PREFIX = "resolver-"
 HEALTH_CHECK_SECONDS = 30
 
 
+# Told of every Redis failure by its exception's name (the metrics, while an app runs with them
+# on). A module's list rather than a parameter: `call` is the one translation every adapter of
+# a process uses, whatever client it was handed.
+error_watchers: list[Callable[[str], None]] = []
+
+
 async def call(awaitable: Awaitable[T]) -> T:
     """`awaitable`'s result; a Redis failure of any kind becomes `StoreUnavailable`."""
     try:
         return await awaitable
     except RedisError as error:
+        for watcher in error_watchers:
+            watcher(type(error).__name__)
         raise StoreUnavailable(f"Redis: {type(error).__name__}") from error
 
 

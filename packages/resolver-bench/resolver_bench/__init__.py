@@ -7,6 +7,7 @@
     client     the Python generator, for machines without wrk
     cpu        CPU time per part: where the cores went
     report     the printed figures, and whether the run counts
+    metrics_cost  the worker CPU metrics add to a redemption (`--metrics-cost`)
 
 Speed is never asserted by tests; the run fails only on a broken promise or failed requests.
 """
