@@ -27,6 +27,8 @@ class Outcome(enum.StrEnum):
     ALREADY_REDEEMED = "already_redeemed"
     NO_ACTIVE_COUPON = "no_active_coupon"
     EXPIRED = "expired"
+    # The offer is switched off for now, or not open yet: the coupon may be redeemable later.
+    OFFER_UNAVAILABLE = "offer_unavailable"
     IN_PROGRESS = "in_progress"
     # The redeem may have been applied and nothing could tell yet: the doubt is remembered, and
     # the next request reads the coupon back before anything else.
@@ -51,6 +53,7 @@ class Failure(enum.StrEnum):
 OUTCOME_FOR_STATE = {
     CouponState.ALREADY_REDEEMED: Outcome.ALREADY_REDEEMED,
     CouponState.EXPIRED: Outcome.EXPIRED,
+    CouponState.OFFER_UNAVAILABLE: Outcome.OFFER_UNAVAILABLE,
     CouponState.NO_ACTIVE_COUPON: Outcome.NO_ACTIVE_COUPON,
 }
 

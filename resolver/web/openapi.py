@@ -33,7 +33,8 @@ RESPONSES = {
     "404": "`no_active_coupon` (also for a missing or wrong link signature)",
     "405": "`invalid_request`: HEAD, or GET outside instant mode, or GET from a non-person",
     "409": "`already_redeemed` (`redeemedHere` says whether this service redeemed it, "
-    "null when unknown), or `in_progress` (with Retry-After)",
+    "null when unknown), or `in_progress` (with Retry-After), or `offer_unavailable`: the "
+    "offer is switched off or not open yet, nothing was redeemed",
     "410": "`expired`",
     "413": "`invalid_request`: the body is larger than 8 KiB",
     "415": "`invalid_request`: the body is neither JSON nor a urlencoded form",

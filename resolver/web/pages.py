@@ -35,6 +35,7 @@ from resolver.domain.errors import (
     VerificationFailed,
     VerificationRequired,
 )
+from resolver.domain.expiry import expires_at, offer_ended
 from resolver.domain.redemptions import Failure, Outcome, Redemption
 from resolver.web import misses
 from resolver.web.i18n import N_
@@ -63,12 +64,14 @@ PREVIEW_PAGES = {
     CouponState.REDEEMABLE: ("confirm.html", 200),
     CouponState.ALREADY_REDEEMED: ("already_redeemed.html", 200),
     CouponState.EXPIRED: ("expired.html", 410),
+    CouponState.OFFER_UNAVAILABLE: ("not_available.html", 409),
     CouponState.NO_ACTIVE_COUPON: ("no_coupon.html", 404),
 }
 RESULT_PAGES = {
     Outcome.REDEEMED: "success.html",
     Outcome.ALREADY_REDEEMED: "already_redeemed.html",
     Outcome.EXPIRED: "expired.html",
+    Outcome.OFFER_UNAVAILABLE: "not_available.html",
     Outcome.NO_ACTIVE_COUPON: "no_coupon.html",
     Outcome.IN_PROGRESS: "in_progress.html",
     Outcome.UNCONFIRMED: "unconfirmed.html",
@@ -209,6 +212,8 @@ def _preview_page(
         redeemed_at=preview.redeemed_at or (coupon.redeemed_at if coupon else None),
         redeemed_here=preview.redeemed_here,
         expired_on=_expired_on(coupon, preview.offer, app.clock()),
+        valid_until=expires_at(coupon, preview.offer),
+        offer_ended=offer_ended(preview.offer, app.clock()),
         staff=field,
         ask_location=app.settings.capture_location,
         signature=signature_fields(preview.link, app.settings.link_keys),
@@ -244,15 +249,14 @@ def _result_page(request: Request, result: Redemption, offer: Offer | None) -> R
         live=live,
         state_url=url,
         retry_url=url if result.outcome is Outcome.UPSTREAM_ERROR else None,
+        offer_ended=offer_ended(offer, app.clock()),
     )
 
 
 def _expired_on(coupon: Coupon | None, offer: Offer | None, now: datetime) -> datetime | None:
     """When an expired coupon stopped being valid, if a date says so."""
-    for end in (coupon.expiry_date if coupon else None, offer.ends if offer else None):
-        if end is not None and end <= now:
-            return end
-    return None
+    end = expires_at(coupon, offer)
+    return end if end is not None and end <= now else None
 
 
 routes = [
