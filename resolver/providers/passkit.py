@@ -76,6 +76,14 @@ class PassKit:
             redemption["metaData"] = details.metadata
         if details.lat is not None and details.lon is not None:
             redemption["lat"], redemption["lon"] = details.lat, details.lon
+        till = details.till
+        if till.code:
+            redemption["redemptionCode"] = till.code
+        if till.transaction_reference:
+            redemption["transactionReference"] = till.transaction_reference
+        if till.transaction_amount is not None:
+            # A protobuf double: a JSON number (at most 2 decimal places, so it is exact enough).
+            redemption["transactionAmount"] = float(till.transaction_amount)
         # By id when the member confirmed a particular coupon: if the external id has moved to
         # a coupon issued since, PassKit refuses the old one instead of redeeming the new one.
         target = (

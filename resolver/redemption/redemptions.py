@@ -31,7 +31,7 @@ import structlog
 
 from resolver.domain.coupons import CouponState, coupon_state
 from resolver.domain.errors import InvalidFormToken, RateLimited
-from resolver.domain.redemptions import Outcome, RedeemDetails, Redemption
+from resolver.domain.redemptions import Outcome, RedeemDetails, Redemption, Till
 from resolver.domain.results import already_here, in_progress, settled, unconfirmed
 from resolver.redemption.attempts import Attempt, Attempts, within
 from resolver.redemption.claiming import Claims
@@ -137,6 +137,7 @@ class Redemptions:
         admit: Admission | None = None,
         verify: Verify | None = None,
         location: tuple[float, float] | None = None,
+        till: Till | None = None,
     ) -> Redemption:
         """Redeem the link's active coupon at most once and say truthfully how it ended.
 
@@ -151,7 +152,8 @@ class Redemptions:
         `admit` (e.g. the client's rate limit) runs alongside the first claim, so it adds no
         round trip; when it refuses, a claim already taken is released before it raises.
         `verify` (the staff check) runs before anything is claimed, after `admit`; who it names
-        goes upstream and into the result. `location` (lat, lon) goes upstream.
+        goes upstream and into the result. `location` (lat, lon) goes upstream; so does `till`
+        (the code used, the till's transaction), which is kept with the result too.
         """
         key = self.key(link)
         structlog.contextvars.bind_contextvars(coupon=key)
@@ -201,7 +203,7 @@ class Redemptions:
             coupon_id=claim.coupon_id or (seen.id if seen else ""),
             offer_id=claim.offer_id or (seen.offer_id if seen else ""),
             keep_receipt=keep_receipt,
-            details=RedeemDetails.of(self.policy.source, staff, location),
+            details=RedeemDetails.of(self.policy.source, staff, location, till),
             staff=staff,
             who=who,
         )
