@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from resolver.domain.names import Names
     from resolver.domain.redemptions import Attribution
     from resolver.redemption.policy import Policy
-    from resolver.redemption.ports import ClaimStore, Providers
+    from resolver.redemption.ports import ClaimStore, FormToken, Providers
 
 log = structlog.get_logger("resolver.redemption")
 
@@ -121,10 +121,21 @@ class Redemptions:
     async def form_token_state(self, link: Link, token: str) -> Literal["fresh", "used", "unknown"]:
         """Whether a confirm form's token is fresh (minted for a coupon a preview just found
         redeemable, not yet used), used, or unknown (never minted for this link, or expired)."""
-        minted = await self.store.form_token(self.key(link), token)
+        minted = await self.minted(link, token)
         if minted is None:
             return "unknown"
         return "used" if minted.used else "fresh"
+
+    async def minted(self, link: Link, token: str) -> FormToken | None:
+        """What a confirm form's token was minted for (its coupon and offer), if it was."""
+        return await self.store.form_token(self.key(link), token)
+
+    async def coupon(self, link: Link) -> Coupon | None:
+        """The link's coupon now, read from its back end (never cached)."""
+        provider = self.providers.provider(link.campaign_id)
+        if provider is None:
+            return None
+        return await within(self.policy.read_deadline, provider.lookup(link))
 
     async def redeem(
         self,
