@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from markupsafe import Markup
     from starlette.requests import Request
 
-    from resolver.domain.coupons import Link, Offer
+    from resolver.domain.coupons import Coupon, Link, Offer
     from resolver.domain.redemptions import Redemption
 
 REDEMPTION_CODE = "redemptionCode"
@@ -67,6 +67,19 @@ class CashierField:
 def is_cashier_refusal(refusal: Exception | None) -> bool:
     """Whether a refusal is about the cashier's code (not this service's staff code)."""
     return isinstance(refusal, RedemptionCodeWrong | RedemptionCodeRequired)
+
+
+def asks_for_code(offer: Offer | None) -> bool:
+    """Whether the offer asks the member for the cashier's code before redeeming."""
+    return offer is not None and offer.hosted.redeeming is Redeeming.CASHIER_CODE
+
+
+def fixed_code_of(offer: Offer | None, coupon: Coupon | None) -> Till | None:
+    """The fixed code (or SKU) an offer shows for `coupon`, as what goes upstream, if any."""
+    if offer is None or coupon is None or offer.hosted.redeeming is not Redeeming.FIXED_CODE:
+        return None
+    code = offer.hosted.shown_code(coupon.sku)
+    return Till(code=code) if code else None
 
 
 async def code_for(

@@ -41,7 +41,14 @@ from resolver.web import misses
 from resolver.web.i18n import N_
 from resolver.web.links import link_url, signature_fields, verified_link
 from resolver.web.liveness import Liveness
-from resolver.web.offer_codes import CashierField, code_for, is_cashier_refusal, shown_code
+from resolver.web.offer_codes import (
+    CashierField,
+    asks_for_code,
+    code_for,
+    fixed_code_of,
+    is_cashier_refusal,
+    shown_code,
+)
 from resolver.web.params import form_params, query_params
 from resolver.web.rendering import remember_language, render, requested_language
 from resolver.web.scanners import is_not_a_person
@@ -96,9 +103,17 @@ async def open_link(request: Request) -> Response:
     )
     if preview.result is not None:  # an earlier attempt's doubt, settled or not
         return await _answer(request, preview.result)
-    if instant and preview.state is CouponState.REDEEMABLE:
+    if instant and preview.state is CouponState.REDEEMABLE and asks_for_code(preview.offer):
+        # The cashier's code needs the form too: show it, with a token of its own.
+        preview = await app.redemptions.preview(link, with_form_token=True)
+    elif instant and preview.state is CouponState.REDEEMABLE:
         try:
-            result = await app.redemptions.redeem(link, seen=preview.coupon, keep_receipt=True)
+            result = await app.redemptions.redeem(
+                link,
+                seen=preview.coupon,
+                keep_receipt=True,
+                till=fixed_code_of(preview.offer, preview.coupon),
+            )
         except CouponChanged:
             return _reopen(request, link)
         return await _answer(request, result)

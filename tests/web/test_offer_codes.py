@@ -222,3 +222,35 @@ async def test_wrong_cashier_codes_lock_out_like_staff_codes(
         assert (await redeem(client, redemptionCode="2")).status_code == 429
         assert (await redeem(client, redemptionCode="4711")).status_code == 429
     assert passkit.redeem_calls == 0
+
+
+@pytest.fixture
+async def instant(
+    make_settings: Callable[..., Settings], passkit: PassKitDouble, redis: Redis
+) -> AsyncIterator[httpx.AsyncClient]:
+    async with running(create_app(make_settings(redeem_mode="instant"))) as client:
+        yield client
+
+
+async def test_instant_mode_still_asks_for_the_cashiers_code(
+    instant: httpx.AsyncClient, passkit: PassKitDouble
+) -> None:
+    """A GET that would redeem shows the confirm form instead when the offer wants a code."""
+    cashier_offer(passkit)
+    passkit.add("member-1")
+    page = await instant.get("/redeem", params=LINK)
+    assert page.status_code == 200
+    assert 'name="redemptionCode"' in page.text
+    assert form_of(page)["token"]
+    assert passkit.redeem_calls == 0
+
+
+async def test_instant_mode_sends_and_shows_the_fixed_code(
+    instant: httpx.AsyncClient, passkit: PassKitDouble
+) -> None:
+    """Redeemed on the tap, the fixed code goes upstream and onto the receipt."""
+    fixed_code_offer(passkit, useCouponSku=True)
+    passkit.add("member-1", sku="SKU-1")
+    done = await instant.get("/redeem", params=LINK, follow_redirects=True)
+    assert '<p class="shown-code">SKU-1</p>' in done.text
+    assert passkit.redeem_bodies[0]["redemptionDetails"]["redemptionCode"] == "SKU-1"
