@@ -254,3 +254,22 @@ async def test_instant_mode_sends_and_shows_the_fixed_code(
     done = await instant.get("/redeem", params=LINK, follow_redirects=True)
     assert '<p class="shown-code">SKU-1</p>' in done.text
     assert passkit.redeem_bodies[0]["redemptionDetails"]["redemptionCode"] == "SKU-1"
+
+
+async def test_wrong_cashier_codes_spend_the_clients_miss_budget(
+    make_settings: Callable[..., Settings], passkit: PassKitDouble, redis: Redis
+) -> None:
+    """Like wrong staff codes, wrong cashier's codes are misses: past the client's budget even
+    the right code is refused (429) before it is checked."""
+    cashier_offer(passkit)
+    passkit.add("member-1")
+    settings = make_settings(rate_limit_misses="2/hour", staff_max_failures=50)
+    async with running(create_app(settings)) as client:
+        form = form_of(await client.get("/redeem", params=LINK))
+        for wrong in ("1", "2"):
+            answer = await client.post("/redeem", data={**form, "redemptionCode": wrong})
+            assert answer.status_code == 403
+            form = form_of(answer)  # the confirm screen again, with a fresh token
+        right = await client.post("/redeem", data={**form, "redemptionCode": "4711"})
+    assert right.status_code == 429
+    assert passkit.redeem_calls == 0
