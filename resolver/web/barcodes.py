@@ -25,7 +25,7 @@ SYMBOLOGIES = ("QR", "AZTEC", "PDF417", "CODE128")
 SIZE = re.compile(r'\s(?P<name>width|height)="(?P<value>[0-9.]+)(?P<unit>mm|px)?"')
 FILL_STYLE = re.compile(r'style="fill:\s*(?P<colour>#?[a-zA-Z0-9]+);?"')
 # Longer than any code staff read off a screen; a longer one is shown as text only.
-MAX_CODE = 200
+MAX_CODE = 80
 
 
 def barcode_svg(code: str, kind: str) -> Markup | None:
