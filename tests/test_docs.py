@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -67,3 +68,11 @@ def test_the_readmes_campaigns_file_is_a_valid_one(tmp_path: Path) -> None:
     }
     config = load(path, environ)
     assert {account.provider for account in config.accounts.values()} == set(PROVIDERS)
+
+
+def test_every_image_the_readme_shows_exists() -> None:
+    """Each screenshot the README shows is checked in (they come from the Chromium runs)."""
+    readme = (ROOT / "README.md").read_text()
+    images = re.findall(r'<img src="([^"]+)"', readme)
+    assert images
+    assert [image for image in images if not (ROOT / image).is_file()] == []

@@ -116,6 +116,7 @@ def banner(url: str, settings: Settings) -> str:
         ("no coupon   ", DEMO.unknown),
     ):
         lines.append(f"  {label}{base}/redeem?{query(DEMO.campaign_id, external_id)}")
+    lines += offer_lines(base, query)
     lines += [
         "",
         "Or the JSON API:",
@@ -131,6 +132,22 @@ def banner(url: str, settings: Settings) -> str:
         rule,
     ]
     return "\n".join(lines)
+
+
+def offer_lines(base: str, query: Callable[[str, str], str]) -> list[str]:
+    """Links to the demo offers that show an offer's own settings on the screens."""
+    from resolver_sandbox import DEMO, OFFERS  # noqa: PLC0415
+
+    lines = ["", "The offer's own settings, as PassKit's hosted page would honour them:"]
+    for label, external_id in (
+        ("fixed code + countdown  ", OFFERS.fixed_code),
+        (f"cashier code {OFFERS.valid_cashier_code}       ", OFFERS.cashier_code),
+        ("merchant texts (en, fr) ", OFFERS.merchant_texts),
+        ("offer switched off      ", OFFERS.paused),
+    ):
+        lines.append(f"  {label}{base}/redeem?{query(DEMO.campaign_id, external_id)}")
+    lines.append("  (in French: add &lang=fr to the merchant texts' link)")
+    return lines
 
 
 def reset_lines(url: str, settings: Settings) -> list[str]:

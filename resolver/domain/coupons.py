@@ -12,6 +12,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from resolver.domain.expiry import ExpiryType, expired, not_available
+from resolver.domain.hosted import Hosted
+
 CouponStatus = Literal["UNREDEEMED", "REDEEMED"]
 
 
@@ -36,21 +39,24 @@ class Offer:
     starts: datetime | None = None
     ends: datetime | None = None
     disabled: bool = False
+    # When its coupons expire (`resolver.domain.expiry`): the rule, the offer's own end (its
+    # issue end date) and the days of EXPIRE_AFTER_X_DAYS. `starts`/`ends` are the
+    # redemption window.
+    expiry_type: ExpiryType = ExpiryType.OFFER_END
+    issue_ends: datetime | None = None
+    expire_after_days: int = 0
     # field name ("title", "details", "fine_print") -> language -> text
     translations: dict[str, dict[str, str]] = field(default_factory=dict)
-
-    def window_closed(self, now: datetime) -> bool:
-        """True when the offer cannot be redeemed at `now`: disabled or outside its window."""
-        return (
-            self.disabled
-            or (self.starts is not None and now < self.starts)
-            or (self.ends is not None and now >= self.ends)
-        )
+    # What the merchant configured for PassKit's hosted page: redemption type and texts.
+    hosted: Hosted = field(default_factory=Hosted)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["starts"] = iso(self.starts)
         data["ends"] = iso(self.ends)
+        data["issue_ends"] = iso(self.issue_ends)
+        data["expiry_type"] = self.expiry_type.value
+        data["hosted"] = self.hosted.to_dict()
         return data
 
     @classmethod
@@ -60,6 +66,9 @@ class Offer:
                 **data,
                 "starts": parse_iso(data.get("starts")),
                 "ends": parse_iso(data.get("ends")),
+                "issue_ends": parse_iso(data.get("issue_ends")),
+                "expiry_type": ExpiryType.read(data.get("expiry_type")),
+                "hosted": Hosted.from_dict(data.get("hosted") or {}),
             }
         )
 
@@ -85,6 +94,10 @@ class Coupon:
     # What the back end recorded as having redeemed it, when it keeps that (PassKit's
     # redemptionSource): how a read-back tells a redemption by this service from another.
     redeemed_via: str | None = None
+    # When it was issued (PassKit's `created`): where EXPIRE_AFTER_X_DAYS counts from.
+    issued_at: datetime | None = None
+    # The coupon's own code (PassKit's `sku`), which an offer may show to staff.
+    sku: str = ""
 
 
 def redeemed_through(coupon: Coupon, source: str) -> bool | None:
@@ -101,19 +114,25 @@ class CouponState(enum.StrEnum):
     REDEEMABLE = "redeemable"
     ALREADY_REDEEMED = "already_redeemed"
     EXPIRED = "expired"
+    # The offer is switched off for now, or its redemption window has not opened: not expired.
+    OFFER_UNAVAILABLE = "offer_unavailable"
     NO_ACTIVE_COUPON = "no_active_coupon"
 
 
 def coupon_state(coupon: Coupon | None, offer: Offer | None, now: datetime) -> CouponState:
-    """Classify a coupon read from the upstream; the one rule shared by preview and read-back."""
+    """Classify a coupon read from the upstream; the one rule shared by preview and read-back.
+
+    Expiry is the earliest bound the coupon and its offer's settings give
+    (`resolver.domain.expiry`); an expired coupon is expired even while its offer is off.
+    """
     if coupon is None or coupon.invalidated:
         return CouponState.NO_ACTIVE_COUPON
     if coupon.status == "REDEEMED":
         return CouponState.ALREADY_REDEEMED
-    if coupon.expired or (coupon.expiry_date is not None and now >= coupon.expiry_date):
+    if expired(coupon, offer, now):
         return CouponState.EXPIRED
-    if offer is not None and offer.window_closed(now):
-        return CouponState.EXPIRED
+    if not_available(offer, now):
+        return CouponState.OFFER_UNAVAILABLE
     return CouponState.REDEEMABLE
 
 

@@ -23,7 +23,9 @@ ResolverError
 │   └── UpstreamBadAnswer ..... a 2xx whose body is not what the API documents
 ├── VerificationError ......... a staff code was needed and did not verify (nothing was claimed)
 │   ├── VerificationRequired .. the campaign requires a staff code and none came
+│   │   └── RedemptionCodeRequired  the offer asks for the cashier's code and none came
 │   ├── VerificationFailed .... the code is no store's current code and no employee's PIN
+│   │   └── RedemptionCodeWrong  the cashier's code is not one the offer accepts
 │   └── VerificationLocked .... too many wrong codes for this coupon or from this client: wait
 ├── CouponChanged ............. the link now names another coupon than the one the member
 │                               confirmed; nothing was redeemed (show the new one)
@@ -182,6 +184,19 @@ class VerificationLocked(VerificationError):
     def __init__(self, retry_after: int) -> None:
         super().__init__(f"staff codes locked; retry after {retry_after} s")
         self.retry_after = retry_after
+
+
+class RedemptionCodeRequired(VerificationRequired):
+    """The offer asks for a code the cashier gives (PassKit's code provided on redeem) and the
+    form carried none; nothing was claimed."""
+
+    outcome = "redemption_code_required"
+
+
+class RedemptionCodeWrong(VerificationFailed):
+    """The cashier's code is not one the offer accepts; a try was counted, nothing claimed."""
+
+    outcome = "redemption_code_wrong"
 
 
 class CouponChanged(ResolverError):

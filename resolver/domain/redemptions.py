@@ -2,13 +2,14 @@
 
 `Redemption` is the result of one attempt as the member and the API caller learn it; the claim
 store keeps it with `to_dict` / `from_dict`. `Attribution` says who confirmed it at the counter,
-`RedeemDetails` what goes upstream with it.
+`RedeemDetails` what goes upstream with it, `Till` what the counter adds (a code, a transaction).
 """
 
 from __future__ import annotations
 
 import enum
 from dataclasses import asdict, dataclass, field, replace
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
 from resolver.domain.coupons import CouponState, Link, iso, parse_iso
@@ -27,6 +28,8 @@ class Outcome(enum.StrEnum):
     ALREADY_REDEEMED = "already_redeemed"
     NO_ACTIVE_COUPON = "no_active_coupon"
     EXPIRED = "expired"
+    # The offer is switched off for now, or not open yet: the coupon may be redeemable later.
+    OFFER_UNAVAILABLE = "offer_unavailable"
     IN_PROGRESS = "in_progress"
     # The redeem may have been applied and nothing could tell yet: the doubt is remembered, and
     # the next request reads the coupon back before anything else.
@@ -51,6 +54,7 @@ class Failure(enum.StrEnum):
 OUTCOME_FOR_STATE = {
     CouponState.ALREADY_REDEEMED: Outcome.ALREADY_REDEEMED,
     CouponState.EXPIRED: Outcome.EXPIRED,
+    CouponState.OFFER_UNAVAILABLE: Outcome.OFFER_UNAVAILABLE,
     CouponState.NO_ACTIVE_COUPON: Outcome.NO_ACTIVE_COUPON,
 }
 
@@ -77,6 +81,20 @@ class Redemption:
     redeemed_here: bool | None = None
     replayed: bool = False
     retry_after: int | None = None
+    # What the counter added to the attempt (the code used, the till's transaction), if anything.
+    till: Till | None = None
+
+    @property
+    def redemption_code(self) -> str | None:
+        return self.till.code if self.till else None
+
+    @property
+    def transaction_reference(self) -> str | None:
+        return self.till.transaction_reference if self.till else None
+
+    @property
+    def transaction_amount(self) -> Decimal | None:
+        return self.till.transaction_amount if self.till else None
 
     def replay(self) -> Redemption:
         return replace(self, replayed=True)
@@ -99,6 +117,7 @@ class Redemption:
             "verified_by": self.verified_by.to_dict() if self.verified_by else None,
             "confirmed": self.confirmed,
             "redeemed_here": self.redeemed_here,
+            "till": self.till.to_dict() if self.till else None,
         }
 
     @classmethod
@@ -118,6 +137,7 @@ class Redemption:
             else None,
             confirmed=data.get("confirmed", True),
             redeemed_here=data.get("redeemed_here"),
+            till=Till.from_dict(data["till"]) if data.get("till") else None,
         )
 
 
@@ -167,6 +187,40 @@ class Attribution:
 
 
 @dataclass(frozen=True, slots=True)
+class Till:
+    """What the counter adds to a redemption, all of it sent upstream and kept with the result:
+    the code used (the offer's fixed code, the code the cashier gave, or a till's own) and the
+    till's transaction reference and amount."""
+
+    code: str | None = None
+    transaction_reference: str | None = None
+    transaction_amount: Decimal | None = None
+
+    def __bool__(self) -> bool:
+        return any(
+            value is not None
+            for value in (self.code, self.transaction_reference, self.transaction_amount)
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        amount = self.transaction_amount
+        return {
+            "code": self.code,
+            "transaction_reference": self.transaction_reference,
+            "transaction_amount": str(amount) if amount is not None else None,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Till:
+        amount = data.get("transaction_amount")
+        return cls(
+            code=data.get("code"),
+            transaction_reference=data.get("transaction_reference"),
+            transaction_amount=Decimal(amount) if amount is not None else None,
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class RedeemDetails:
     """What the resolver tells the upstream about a redemption (who, where, through what)."""
 
@@ -175,16 +229,23 @@ class RedeemDetails:
     metadata: dict[str, str] = field(default_factory=dict)
     lat: float | None = None  # where the redeeming device was, when the member allowed it
     lon: float | None = None
+    till: Till = field(default_factory=Till)  # the code used and the till's transaction
 
     @classmethod
     def of(
-        cls, source: str, staff: Attribution | None, location: tuple[float, float] | None
+        cls,
+        source: str,
+        staff: Attribution | None,
+        location: tuple[float, float] | None,
+        till: Till | None = None,
     ) -> RedeemDetails:
-        """Who verified (when staff did) and where the device was (when known)."""
+        """Who verified (when staff did), where the device was (when known), and what the
+        counter added."""
         return cls(
             source=source,
             reference=staff.reference if staff else "",
             metadata=staff.metadata if staff else {},
             lat=location[0] if location else None,
             lon=location[1] if location else None,
+            till=till or Till(),
         )

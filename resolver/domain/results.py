@@ -26,6 +26,7 @@ DETAILS = {
     Outcome.ALREADY_REDEEMED: "The coupon had already been redeemed.",
     Outcome.NO_ACTIVE_COUPON: "There is no active coupon for this link.",
     Outcome.EXPIRED: "The coupon has expired.",
+    Outcome.OFFER_UNAVAILABLE: "The offer is not available right now; try again later.",
     Outcome.IN_PROGRESS: "A redemption of this coupon is still in progress; try again shortly.",
 }
 # A success the back end cannot vouch for: it cannot tell whether the coupon was used before.

@@ -13,8 +13,10 @@ from urllib.parse import quote
 
 from resolver.domain.coupons import Coupon, CouponStatus, Link, Offer
 from resolver.domain.errors import UpstreamBadAnswer
+from resolver.domain.expiry import ExpiryType
 from resolver.providers import reading
 from resolver.providers.exchange import refusal, send
+from resolver.providers.passkit_hosted import parse_hosted
 from resolver.redemption.ports import Capabilities, RedeemAnswer
 
 if TYPE_CHECKING:
@@ -24,6 +26,8 @@ if TYPE_CHECKING:
 
 COUPON = "/coupon/singleUse/coupon"
 OFFER = "/coupon/singleUse/offer"
+# More days than any offer lasts: a larger number is a mistake, not a setting.
+MAX_DAYS = 36_600
 
 
 class PassKit:
@@ -72,6 +76,14 @@ class PassKit:
             redemption["metaData"] = details.metadata
         if details.lat is not None and details.lon is not None:
             redemption["lat"], redemption["lon"] = details.lat, details.lon
+        till = details.till
+        if till.code:
+            redemption["redemptionCode"] = till.code
+        if till.transaction_reference:
+            redemption["transactionReference"] = till.transaction_reference
+        if till.transaction_amount is not None:
+            # A protobuf double: a JSON number (at most 2 decimal places, so it is exact enough).
+            redemption["transactionAmount"] = float(till.transaction_amount)
         # By id when the member confirmed a particular coupon: if the external id has moved to
         # a coupon issued since, PassKit refuses the old one instead of redeeming the new one.
         target = (
@@ -139,6 +151,8 @@ def parse_coupon(data: dict[str, Any]) -> Coupon:
         redeemed_via=reading.as_text(details.get("redemptionSource")) or None,
         display_name=name or None,
         invalidated=reading.as_object(data.get("passMetaData")).get("status") == "PASS_INVALIDATED",
+        issued_at=reading.parse_date(data.get("created")),
+        sku=reading.as_text(data.get("sku")),
     )
 
 
@@ -155,6 +169,10 @@ def parse_offer(data: dict[str, Any]) -> Offer:
         texts = reading.as_object(reading.as_object(data.get(key)).get("translations"))
         if texts:
             translations[field] = {str(lang): reading.as_text(text) for lang, text in texts.items()}
+    expiry = reading.as_object(data.get("couponExpirySettings"))
+    days = _count(expiry.get("expireAfterXDays"))
+    issue_starts = reading.parse_date(data.get("issueStartDate"))
+    issue_ends = reading.parse_date(data.get("issueEndDate"))
     return Offer(
         id=reading.as_text(data.get("id")),
         title=reading.as_text(data.get("offerTitle")),
@@ -162,11 +180,27 @@ def parse_offer(data: dict[str, Any]) -> Offer:
         details=reading.as_text(data.get("offerDetails")),
         fine_print=reading.as_text(data.get("offerFinePrint")),
         timezone=reading.as_text(data.get("ianaTimezone")) or None,
-        starts=reading.parse_date(settings.get("redemptionStartDate")),
-        ends=reading.parse_date(settings.get("redemptionEndDate")),
+        # The redemption window defaults to the issue dates.
+        starts=reading.parse_date(settings.get("redemptionStartDate")) or issue_starts,
+        ends=reading.parse_date(settings.get("redemptionEndDate")) or issue_ends,
         disabled=data.get("disabled") is True,
+        expiry_type=ExpiryType.read(expiry.get("couponExpiryType")),
+        issue_ends=issue_ends,
+        expire_after_days=days if 0 < days <= MAX_DAYS else 0,
         translations=translations,
+        hosted=parse_hosted(settings),
     )
+
+
+def _count(value: object) -> int:
+    """A whole number sent as a JSON number or (as protobuf JSON may) a string; 0 otherwise."""
+    if isinstance(value, bool):
+        return 0
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.isdecimal():
+        return int(value)
+    return 0
 
 
 def _segment(value: str) -> str:

@@ -215,6 +215,11 @@ class Attempts:
             isinstance(cause, UpstreamRejected) and 400 <= cause.status_code < 500
         )
         state = coupon_state(coupon, offer, self._clock())
+        if state is CouponState.REDEEMABLE and refused and coupon is not None:
+            # Refused, yet the coupon looks redeemable: the cached offer may be out of date
+            # (switched off, or its end moved since), so ask for it afresh before settling.
+            offer = await self._fresh_offer(attempt, coupon, offer)
+            state = coupon_state(coupon, offer, self._clock())
         if state is CouponState.REDEEMABLE and coupon is not None and _replaced(attempt, coupon):
             # The member confirmed a coupon the link no longer names, and the back end refused
             # it: nothing was redeemed, and the new coupon is theirs to confirm.
@@ -229,6 +234,22 @@ class Attempts:
         return await self.settler.state(
             attempt, state, coupon, ours_possible=not (refused and not attempt.doubt)
         )
+
+    async def _fresh_offer(
+        self, attempt: Attempt, coupon: Coupon, offer: Offer | None
+    ) -> Offer | None:
+        """The coupon's offer read past the cache; the one in hand when that read fails."""
+        if not coupon.offer_id:
+            return offer
+        try:
+            fresh = await within(
+                self.policy.read_deadline,
+                self.offers.offer(attempt.provider, coupon.offer_id, fresh=True),
+            )
+        except UpstreamError as error:
+            log.warning("offer_reread_failed", **describe(error))
+            return offer
+        return fresh if fresh is not None else offer
 
     async def _look(
         self, attempt: Attempt, cause: UpstreamError | None = None, *, reading_back: bool = False

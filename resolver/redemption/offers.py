@@ -33,15 +33,22 @@ class Offers:
         offer = await self.offer(provider, coupon.offer_id) if coupon and coupon.offer_id else None
         return coupon, offer
 
-    async def offer(self, provider: Provider, offer_id: str) -> Offer | None:
-        """The offer (cached for `ttl`), or None when the back end has none to describe."""
+    async def offer(
+        self, provider: Provider, offer_id: str, *, fresh: bool = False
+    ) -> Offer | None:
+        """The offer (cached for `ttl`), or None when the back end has none to describe.
+
+        `fresh` asks the back end even when the cache holds the offer (and refreshes the
+        cache): for when the cached copy may be what made a refusal look inexplicable.
+        """
         if not provider.capabilities.offers:
             return None
-        try:
-            cached = await self.store.cached_offer(provider.name, offer_id)
-        except StoreUnavailable as error:
-            log.warning("offer_cache_failed", error=str(error))
-            cached = None
+        cached = None
+        if not fresh:
+            try:
+                cached = await self.store.cached_offer(provider.name, offer_id)
+            except StoreUnavailable as error:
+                log.warning("offer_cache_failed", error=str(error))
         if cached is not None:
             return cached
         offer = await provider.offer(offer_id)

@@ -31,7 +31,7 @@ import structlog
 
 from resolver.domain.coupons import CouponState, coupon_state
 from resolver.domain.errors import InvalidFormToken, RateLimited
-from resolver.domain.redemptions import Outcome, RedeemDetails, Redemption
+from resolver.domain.redemptions import Outcome, RedeemDetails, Redemption, Till
 from resolver.domain.results import already_here, in_progress, settled, unconfirmed
 from resolver.redemption.attempts import Attempt, Attempts, within
 from resolver.redemption.claiming import Claims
@@ -51,7 +51,7 @@ if TYPE_CHECKING:
     from resolver.domain.names import Names
     from resolver.domain.redemptions import Attribution
     from resolver.redemption.policy import Policy
-    from resolver.redemption.ports import ClaimStore, Observer, Providers
+    from resolver.redemption.ports import ClaimStore, FormToken, Observer, Providers
 
 log = structlog.get_logger("resolver.redemption")
 
@@ -131,10 +131,21 @@ class Redemptions:
     async def form_token_state(self, link: Link, token: str) -> Literal["fresh", "used", "unknown"]:
         """Whether a confirm form's token is fresh (minted for a coupon a preview just found
         redeemable, not yet used), used, or unknown (never minted for this link, or expired)."""
-        minted = await self.store.form_token(self.key(link), token)
+        minted = await self.minted(link, token)
         if minted is None:
             return "unknown"
         return "used" if minted.used else "fresh"
+
+    async def minted(self, link: Link, token: str) -> FormToken | None:
+        """What a confirm form's token was minted for (its coupon and offer), if it was."""
+        return await self.store.form_token(self.key(link), token)
+
+    async def coupon(self, link: Link) -> Coupon | None:
+        """The link's coupon now, read from its back end (never cached)."""
+        provider = self.providers.provider(link.campaign_id)
+        if provider is None:
+            return None
+        return await within(self.policy.read_deadline, provider.lookup(link))
 
     async def redeem(
         self,
@@ -147,6 +158,7 @@ class Redemptions:
         admit: Admission | None = None,
         verify: Verify | None = None,
         location: tuple[float, float] | None = None,
+        till: Till | None = None,
     ) -> Redemption:
         """Redeem the link's active coupon at most once and say truthfully how it ended.
 
@@ -161,7 +173,8 @@ class Redemptions:
         `admit` (e.g. the client's rate limit) runs alongside the first claim, so it adds no
         round trip; when it refuses, a claim already taken is released before it raises.
         `verify` (the staff check) runs before anything is claimed, after `admit`; who it names
-        goes upstream and into the result. `location` (lat, lon) goes upstream.
+        goes upstream and into the result. `location` (lat, lon) goes upstream; so does `till`
+        (the code used, the till's transaction), which is kept with the result too.
         """
         result = await self._redeem(
             link,
@@ -172,6 +185,7 @@ class Redemptions:
             admit=admit,
             verify=verify,
             location=location,
+            till=till,
         )
         provider = self.providers.provider(link.campaign_id)
         self.observer.redeemed(provider.name if provider else "none", result)
@@ -188,6 +202,7 @@ class Redemptions:
         admit: Admission | None,
         verify: Verify | None,
         location: tuple[float, float] | None,
+        till: Till | None,
     ) -> Redemption:
         key = self.key(link)
         structlog.contextvars.bind_contextvars(coupon=key)
@@ -237,7 +252,7 @@ class Redemptions:
             coupon_id=claim.coupon_id or (seen.id if seen else ""),
             offer_id=claim.offer_id or (seen.offer_id if seen else ""),
             keep_receipt=keep_receipt,
-            details=RedeemDetails.of(self.policy.source, staff, location),
+            details=RedeemDetails.of(self.policy.source, staff, location, till),
             staff=staff,
             who=who,
         )

@@ -103,6 +103,8 @@ class Settler:
 
     async def record(self, attempt: Attempt, mode: Mode, result: Redemption) -> Redemption:
         result = result.with_receipt(attempt.receipt)
+        if attempt.details.till:  # what the counter sent goes with every way it ends
+            result = replace(result, till=attempt.details.till)
         if result.outcome is Outcome.REDEEMED or mode == "unknown":
             # A back end that cannot tell a redemption later relies on this memory alone.
             keep = max(self.policy.duplicate_window, attempt.provider.capabilities.remember)

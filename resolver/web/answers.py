@@ -18,6 +18,8 @@ from resolver.domain.errors import VerificationFailed, VerificationLocked, Verif
 from resolver.domain.redemptions import Outcome
 
 if TYPE_CHECKING:
+    from decimal import Decimal
+
     from resolver.domain.coupons import Link
     from resolver.domain.redemptions import Attribution, Redemption
 
@@ -94,6 +96,19 @@ class Result(_Answer):
         description="For `already_redeemed`: true when this service redeemed it, null when "
         "that is not known.",
     )
+    redemption_code: str | None = Field(
+        default=None,
+        description="The code sent upstream with the redemption (the till's `redemptionCode`), "
+        "when there was one.",
+    )
+    transaction_reference: str | None = Field(
+        default=None, description="The till's `transactionReference`, as sent upstream."
+    )
+    transaction_amount: float | None = Field(
+        default=None,
+        ge=0,
+        description="The till's `transactionAmount`, as sent upstream (at most 2 decimal places).",
+    )
 
     @classmethod
     def of(cls, result: Redemption) -> Result:
@@ -110,6 +125,9 @@ class Result(_Answer):
             reference=result.reference,
             upstream_confirmed=result.confirmed if result.outcome is Outcome.REDEEMED else None,
             redeemed_here=result.redeemed_here,
+            redemption_code=result.redemption_code,
+            transaction_reference=result.transaction_reference,
+            transaction_amount=_number(result.transaction_amount),
         )
 
     @classmethod
@@ -130,6 +148,10 @@ class Result(_Answer):
 
     def json_body(self) -> dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True)
+
+
+def _number(amount: Decimal | None) -> float | None:
+    return float(amount) if amount is not None else None
 
 
 def rfc3339(value: datetime | None) -> str | None:

@@ -3,7 +3,8 @@
 Machines need no confirm step, so a POST redeems directly and answers with the true outcome:
 
     {"outcome", "campaignId", "externalId", "couponId", "redeemedAt", "replayed", "detail",
-     "verifiedBy", "triesLeft", "reference", "upstreamConfirmed", "redeemedHere"}
+     "verifiedBy", "triesLeft", "reference", "upstreamConfirmed", "redeemedHere",
+     "redemptionCode", "transactionReference", "transactionAmount"}
 
 Repeats follow the IETF Idempotency-Key draft: a request that repeats an earlier request's
 `Idempotency-Key` for the same coupon gets that request's answer again (`replayed: true`): a
@@ -16,6 +17,9 @@ coupon is read first, so such a redemption costs two upstream calls); `verifiedB
 who, and a wrong code answers 403 with `triesLeft`. `reference` is the back end's own reference
 for the redemption, when it gives one. `upstreamConfirmed` is false when the back end cannot
 vouch that a redemption was the coupon's first use (the first one this service knows of).
+
+A till may add `redemptionCode`, `transactionReference` and `transactionAmount`
+(`resolver.web.till`): they go upstream with the redemption and come back in the answer.
 
 A GET redeems only when the operator chose instant mode (a pass link pointing here instead of at
 a Make webhook), and never for HEAD, prefetch, previews or scanners: links get opened by things
@@ -43,6 +47,7 @@ from resolver.web.params import api_params
 from resolver.web.scanners import is_not_a_person
 from resolver.web.services import services
 from resolver.web.staff import staff_check
+from resolver.web.till import till_from
 
 if TYPE_CHECKING:
     from pydantic import SecretStr
@@ -56,6 +61,7 @@ STATUS = {
     Outcome.ALREADY_REDEEMED: 409,
     Outcome.NO_ACTIVE_COUPON: 404,
     Outcome.EXPIRED: 410,
+    Outcome.OFFER_UNAVAILABLE: 409,
     Outcome.IN_PROGRESS: 409,
 }
 FAILURE_STATUS = {Failure.BAD_ANSWER: 502, Failure.UNREACHABLE: 503, Failure.TIMEOUT: 504}
@@ -76,6 +82,7 @@ async def redeem(request: Request) -> JSONResponse:
     request.state.link = link  # error answers from here on name the link they are about
     # A caller holding an API token is a known machine (a till, a server): no miss budget.
     admit = None if authenticated else partial(misses.admit, request)
+    till = till_from(params)
     verify = staff_check(request, link, params)
     seen = None
     if verify is not None:
@@ -87,7 +94,7 @@ async def redeem(request: Request) -> JSONResponse:
             return _respond(refusal)
         seen = preview.coupon
     result = await app.redemptions.redeem(
-        link, seen=seen, idempotency_key=key, admit=admit, verify=verify
+        link, seen=seen, idempotency_key=key, admit=admit, verify=verify, till=till
     )
     return _respond(result)
 

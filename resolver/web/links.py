@@ -26,7 +26,9 @@ LINK_FIELDS = ("externalId", "campaignId")
 # Fields a JSON body sends as text. No-code tools (Make, Zapier) send an all-digit id as a JSON
 # number, so integers are taken too, as the digits sent; no fraction, exponent or boolean.
 # JSON has no integer with leading zeros: a staff code such as "012345" must be a string.
-STRING_FIELDS = (*LINK_FIELDS, "kid", "sig", "staffCode")
+STRING_FIELDS = (*LINK_FIELDS, "kid", "sig", "staffCode", "redemptionCode", "transactionReference")
+# Fields a JSON body may send as a number (or a string), taken as the text sent.
+NUMBER_FIELDS = ("transactionAmount",)
 
 
 def parse_pairs(raw: bytes, where: str) -> dict[str, str]:
@@ -56,10 +58,17 @@ class JSONInteger(str):
     __slots__ = ()
 
 
+class JSONFraction(str):
+    """A JSON number with a fraction or exponent, kept as the text it was sent as (a float
+    would turn 0.1 into 0.1000000000000000055…)."""
+
+    __slots__ = ()
+
+
 def parse_json_object(raw: bytes) -> dict[str, str]:
     """A JSON body: an object whose text fields, when present, are strings or integers."""
     try:
-        data = json.loads(raw.decode(), parse_int=JSONInteger)
+        data = json.loads(raw.decode(), parse_int=JSONInteger, parse_float=JSONFraction)
     except (UnicodeDecodeError, ValueError) as error:
         raise InvalidBody("the body is not valid UTF-8 JSON") from error
     except RecursionError as error:
@@ -70,9 +79,14 @@ def parse_json_object(raw: bytes) -> dict[str, str]:
         raise InvalidBody("the JSON body must be an object")
     params: dict[str, str] = {}
     for name, value in data.items():
-        if name in STRING_FIELDS and not isinstance(value, str):
+        if name in NUMBER_FIELDS and not isinstance(value, str):
+            raise InvalidBody(f"{name} must be a number or a string")
+        if name in STRING_FIELDS and (
+            not isinstance(value, str) or isinstance(value, JSONFraction)
+        ):
             raise InvalidLink(f"{name} must be a string or an integer")
-        if isinstance(value, JSONInteger) and name not in STRING_FIELDS:
+        numeric = isinstance(value, JSONInteger | JSONFraction)
+        if numeric and name not in STRING_FIELDS + NUMBER_FIELDS:
             continue  # other fields are read as strings only
         if isinstance(value, str):
             params[name] = str(value)

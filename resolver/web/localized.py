@@ -1,14 +1,16 @@
 """What a page shows in the member's language and the offer's time zone: offer texts and moments.
 
 Offer texts come from PassKit's localized fields (`Offer.translations`) when the offer has one
-for the page's language, else the offer's own text. Dates and times are formatted by Babel for
+for the page's language, else the offer's own text. The merchant's hosted-page texts
+(`Offer.hosted`) are picked the same way; one the offer leaves unset is "", and the template
+then says the service's own catalogued text. Dates and times are formatted by Babel for
 the page's locale, in the offer's `ianaTimezone` (UTC when it has none or an unknown one),
 because that is the clock on the wall of the counter where the coupon is used.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -20,6 +22,8 @@ if TYPE_CHECKING:
 
     from resolver.domain.coupons import Offer
     from resolver.web.i18n import Language
+
+from resolver.domain.hosted import TEXTS, Hosted
 
 OFFER_FIELDS = ("title", "short_title", "details", "fine_print")
 
@@ -33,21 +37,33 @@ class OfferText:
     details: str
     fine_print: str
     timezone: str | None
+    # The merchant's hosted-page texts by name (`resolver.domain.hosted.TEXTS`), "" when unset.
+    page: dict[str, str] = field(default_factory=dict)
+    hosted: Hosted = field(default_factory=Hosted)
 
 
 def offer_text(offer: Offer, language: Language) -> OfferText:
     """The offer as a member reading `language` sees it."""
-    texts = {name: _localized(offer, name, language) for name in OFFER_FIELDS}
-    return OfferText(timezone=offer.timezone, **texts)
-
-
-def _localized(offer: Offer, name: str, language: Language) -> str:
-    default: str = getattr(offer, name)
-    # PassKit's keys are language tags; accept "fr", "fr-CA", "fr_CA" and any case.
     texts = {
-        key.replace("_", "-").lower(): text
-        for key, text in offer.translations.get(name, {}).items()
-        if text.strip()
+        name: pick(getattr(offer, name), offer.translations.get(name, {}), language)
+        for name in OFFER_FIELDS
+    }
+    hosted = offer.hosted
+    page = {
+        name: pick(hosted.texts.get(name, ""), hosted.translations.get(name, {}), language)
+        for name in TEXTS
+    }
+    return OfferText(timezone=offer.timezone, page=page, hosted=hosted, **texts)
+
+
+def pick(default: str, translations: dict[str, str], language: Language) -> str:
+    """The text for `language` among `translations`, else `default`.
+
+    PassKit's keys are language codes; "fr", "FR", "fr-CA", "fr_CA" and "FR_CA" all count,
+    the exact locale first, then the bare language, then its first regional variant.
+    """
+    texts = {
+        key.replace("_", "-").lower(): text for key, text in translations.items() if text.strip()
     }
     for key in (language.tag.lower(), language.code):
         if key in texts:

@@ -2,11 +2,11 @@
 after an answer that was a miss.
 
 A miss is a request whose outcome says it named nothing usable: no coupon (a forged or unsigned
-link looks the same), an unknown or used confirmation, a malformed link, a wrong API token or a
-wrong staff code (the staff lockout counts those too). What counts is the outcome the request's
-canonical log line records (`structlog` context, bound by the endpoint or the error handler that
-answered), so that what is counted and what operators read are the same thing. A rate-limited
-answer is no miss: a client over its budget does not extend its own wait.
+link looks the same), an unknown or used confirmation, a malformed link, a wrong API token, or a
+wrong staff code or cashier's code (the lockout counts those too). What counts is the outcome the
+request's canonical log line records (`structlog` context, bound by the endpoint or the error
+handler that answered), so that what is counted and what operators read are the same thing. A
+rate-limited answer is no miss: a client over its budget does not extend its own wait.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ MISSES = frozenset(
         "invalid_request",
         "unauthorized",
         "verification_failed",
+        "redemption_code_wrong",
     }
 )
 # Where a request names a coupon, or tries a staff code for a store's counter view.

@@ -17,6 +17,14 @@ from starlette.routing import Route
 from resolver.domain.ids import ID_PATTERN, MAX_ID_LENGTH
 from resolver.web.answers import schemas
 from resolver.web.staff import STAFF_CODE
+from resolver.web.till import (
+    AMOUNT,
+    MAX_CODE,
+    MAX_REFERENCE,
+    REDEMPTION_CODE,
+    TRANSACTION_AMOUNT,
+    TRANSACTION_REFERENCE,
+)
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -33,7 +41,8 @@ RESPONSES = {
     "404": "`no_active_coupon` (also for a missing or wrong link signature)",
     "405": "`invalid_request`: HEAD, or GET outside instant mode, or GET from a non-person",
     "409": "`already_redeemed` (`redeemedHere` says whether this service redeemed it, "
-    "null when unknown), or `in_progress` (with Retry-After)",
+    "null when unknown), or `in_progress` (with Retry-After), or `offer_unavailable`: the "
+    "offer is switched off or not open yet, nothing was redeemed",
     "410": "`expired`",
     "413": "`invalid_request`: the body is larger than 8 KiB",
     "415": "`invalid_request`: the body is neither JSON nor a urlencoded form",
@@ -74,17 +83,34 @@ def document() -> dict[str, Any]:
             "description": "A staff member's PIN or the store's current code, when the "
             "campaign asks for staff verification (ignored when it does not).",
         },
+        REDEMPTION_CODE: {
+            "type": "string",
+            "maxLength": MAX_CODE,
+            "description": "The code used at the till, sent upstream as `redemptionCode`.",
+        },
+        TRANSACTION_REFERENCE: {
+            "type": "string",
+            "maxLength": MAX_REFERENCE,
+            "description": "The till's transaction reference, sent upstream.",
+        },
+        TRANSACTION_AMOUNT: {
+            "type": "string",
+            "pattern": f"^{AMOUNT.pattern}$",
+            "description": "The transaction's amount: a decimal ≥ 0 with at most 2 places.",
+        },
     }
     link_body = {"type": "object", "properties": link_fields}
     # No-code tools send all-digit ids and codes as JSON numbers: integers are read as their
     # digits (a staff code with leading zeros must still be a string).
-    json_body = {
+    json_body: dict[str, Any] = {
         "type": "object",
         "properties": {
             name: {"anyOf": [schema, {"type": "integer"}], "description": schema["description"]}
             for name, schema in link_fields.items()
         },
     }
+    # An amount may come as a JSON number too, fraction included.
+    json_body["properties"][TRANSACTION_AMOUNT]["anyOf"][1] = {"type": "number", "minimum": 0}
     parameters = [
         {"name": name, "in": "query", "required": False, "schema": schema}
         for name, schema in link_fields.items()

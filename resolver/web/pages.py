@@ -35,11 +35,20 @@ from resolver.domain.errors import (
     VerificationFailed,
     VerificationRequired,
 )
+from resolver.domain.expiry import expires_at, offer_ended
 from resolver.domain.redemptions import Failure, Outcome, Redemption
 from resolver.web import misses
 from resolver.web.i18n import N_
 from resolver.web.links import link_url, signature_fields, verified_link
 from resolver.web.liveness import Liveness
+from resolver.web.offer_codes import (
+    CashierField,
+    asks_for_code,
+    code_for,
+    fixed_code_of,
+    is_cashier_refusal,
+    shown_code,
+)
 from resolver.web.params import form_params, query_params
 from resolver.web.rendering import remember_language, render, requested_language
 from resolver.web.scanners import is_not_a_person
@@ -63,12 +72,14 @@ PREVIEW_PAGES = {
     CouponState.REDEEMABLE: ("confirm.html", 200),
     CouponState.ALREADY_REDEEMED: ("already_redeemed.html", 200),
     CouponState.EXPIRED: ("expired.html", 410),
+    CouponState.OFFER_UNAVAILABLE: ("not_available.html", 409),
     CouponState.NO_ACTIVE_COUPON: ("no_coupon.html", 404),
 }
 RESULT_PAGES = {
     Outcome.REDEEMED: "success.html",
     Outcome.ALREADY_REDEEMED: "already_redeemed.html",
     Outcome.EXPIRED: "expired.html",
+    Outcome.OFFER_UNAVAILABLE: "not_available.html",
     Outcome.NO_ACTIVE_COUPON: "no_coupon.html",
     Outcome.IN_PROGRESS: "in_progress.html",
     Outcome.UNCONFIRMED: "unconfirmed.html",
@@ -92,9 +103,17 @@ async def open_link(request: Request) -> Response:
     )
     if preview.result is not None:  # an earlier attempt's doubt, settled or not
         return await _answer(request, preview.result)
-    if instant and preview.state is CouponState.REDEEMABLE:
+    if instant and preview.state is CouponState.REDEEMABLE and asks_for_code(preview.offer):
+        # The cashier's code needs the form too: show it, with a token of its own.
+        preview = await app.redemptions.preview(link, with_form_token=True)
+    elif instant and preview.state is CouponState.REDEEMABLE:
         try:
-            result = await app.redemptions.redeem(link, seen=preview.coupon, keep_receipt=True)
+            result = await app.redemptions.redeem(
+                link,
+                seen=preview.coupon,
+                keep_receipt=True,
+                till=fixed_code_of(preview.offer, preview.coupon),
+            )
         except CouponChanged:
             return _reopen(request, link)
         return await _answer(request, result)
@@ -112,7 +131,13 @@ async def confirm(request: Request) -> Response:
         raise InvalidFormToken(N_("The confirmation is missing."))
     if not FORM_TOKEN.fullmatch(token):
         raise InvalidFormToken(N_("The confirmation is not valid."))
+    admit = partial(misses.admit, request)
     verify = staff_check(request, link, params)
+    try:
+        till, admitted = await code_for(request, link, params, token, admit)
+    except (VerificationRequired, VerificationFailed) as refusal:
+        preview = await app.redemptions.preview(link, with_form_token=True)
+        return _preview_page(request, preview, refusal=refusal)
     if verify is not None:
         # A code is checked only for a coupon a preview just showed redeemable (a fresh token);
         # a used token goes on without one: it can only get the result it already has.
@@ -128,9 +153,10 @@ async def confirm(request: Request) -> Response:
             link,
             form_token=token,
             keep_receipt=True,
-            admit=partial(misses.admit, request),
+            admit=None if admitted else admit,
             verify=verify,
             location=location_from(params, enabled=app.settings.capture_location),
+            till=till,
         )
     except (VerificationRequired, VerificationFailed) as refusal:
         # Nothing was claimed and the token is unused; a fresh one restarts its time limit.
@@ -197,7 +223,13 @@ def _preview_page(
     )
     template, status = PREVIEW_PAGES[preview.state]
     field = StaffField.asking(app.staff.policy(preview.link.campaign_id))
-    if field is not None and refusal is not None and preview.state is CouponState.REDEEMABLE:
+    cashier = CashierField.asking(preview.offer)
+    redeemable = refusal is not None and preview.state is CouponState.REDEEMABLE
+    if redeemable and cashier is not None and is_cashier_refusal(refusal):
+        assert refusal is not None
+        cashier, status = cashier.after(refusal), refusal.status_code
+    elif redeemable and field is not None:
+        assert refusal is not None
         field, status = field.after(refusal), refusal.status_code
     coupon = preview.coupon
     return render(
@@ -209,7 +241,10 @@ def _preview_page(
         redeemed_at=preview.redeemed_at or (coupon.redeemed_at if coupon else None),
         redeemed_here=preview.redeemed_here,
         expired_on=_expired_on(coupon, preview.offer, app.clock()),
+        valid_until=expires_at(coupon, preview.offer),
+        offer_ended=offer_ended(preview.offer, app.clock()),
         staff=field,
+        cashier=cashier,
         ask_location=app.settings.capture_location,
         signature=signature_fields(preview.link, app.settings.link_keys),
     )
@@ -229,6 +264,10 @@ def _result_page(request: Request, result: Redemption, offer: Offer | None) -> R
     elif result.outcome is Outcome.IN_PROGRESS:
         # Another request's attempt: come back to the coupon, which then says how it ended.
         refresh = str(IN_PROGRESS_REFRESH) + ("" if result.receipt else f"; url={url}")
+    shown = shown_code(result, offer, app.clock())
+    if shown is not None and shown.until is not None and not shown.over:
+        # Without JavaScript the page still changes when the code's time is over.
+        refresh = _sooner(refresh, shown.seconds_left(app.clock()))
     status = 200
     if result.outcome is Outcome.UNCONFIRMED:
         status = 504 if result.failure is Failure.TIMEOUT else 502
@@ -244,15 +283,24 @@ def _result_page(request: Request, result: Redemption, offer: Offer | None) -> R
         live=live,
         state_url=url,
         retry_url=url if result.outcome is Outcome.UPSTREAM_ERROR else None,
+        offer_ended=offer_ended(offer, app.clock()),
+        shown=shown,
+        now_ms=int(app.clock().timestamp() * 1000),
     )
+
+
+def _sooner(refresh: str | None, seconds: int) -> str:
+    """A Refresh header that reloads after `seconds` at the latest (its URL, if any, kept)."""
+    if refresh is None:
+        return str(seconds)
+    after, separator, rest = refresh.partition(";")
+    return f"{min(int(after), seconds)}{separator}{rest}"
 
 
 def _expired_on(coupon: Coupon | None, offer: Offer | None, now: datetime) -> datetime | None:
     """When an expired coupon stopped being valid, if a date says so."""
-    for end in (coupon.expiry_date if coupon else None, offer.ends if offer else None):
-        if end is not None and end <= now:
-            return end
-    return None
+    end = expires_at(coupon, offer)
+    return end if end is not None and end <= now else None
 
 
 routes = [

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import jinja2
 from starlette.templating import Jinja2Templates
@@ -44,6 +45,16 @@ KNOWN_DETAILS = frozenset(
         N_("This receipt does not exist."),
     }
 )
+
+
+def outbound_link(url: str) -> str:
+    """`url` when it is an absolute http(s) link a page may point a button at, else "".
+
+    An upstream text chosen as a link must never become `javascript:` or `data:`: escaping
+    alone does not stop those.
+    """
+    parts = urlsplit(url.strip())
+    return parts.geturl() if parts.scheme in ("http", "https") and parts.netloc else ""
 
 
 def make_templates(brand: Brand) -> Jinja2Templates:
@@ -127,6 +138,7 @@ def render(
     context["when"] = when
     context["ago"] = since
     context["duration"] = lambda seconds: duration(seconds, language.locale)
+    context["cta_url"] = outbound_link
     context["explain"] = lambda detail: (
         functions["gettext"](detail) if detail in KNOWN_DETAILS else ""
     )

@@ -34,13 +34,15 @@ def coupon(**fields: object) -> Coupon:
         (coupon(expiry_date=NOW), None, CouponState.EXPIRED),
         (coupon(expiry_date=NOW + DAY), None, CouponState.REDEEMABLE),
         (coupon(), Offer("o", "t", ends=NOW - DAY), CouponState.EXPIRED),
-        (coupon(), Offer("o", "t", starts=NOW + DAY), CouponState.EXPIRED),
-        (coupon(), Offer("o", "t", disabled=True), CouponState.EXPIRED),
+        (coupon(), Offer("o", "t", starts=NOW + DAY), CouponState.OFFER_UNAVAILABLE),
+        (coupon(), Offer("o", "t", disabled=True), CouponState.OFFER_UNAVAILABLE),
+        (coupon(expiry_date=NOW), Offer("o", "t", disabled=True), CouponState.EXPIRED),
         (coupon(), Offer("o", "t", starts=NOW - DAY, ends=NOW + DAY), CouponState.REDEEMABLE),
     ],
 )
 def test_coupon_state(the_coupon: Coupon | None, offer: Offer | None, state: CouponState) -> None:
-    """Voided, redeemed, past expiry, outside the offer window, disabled, or redeemable."""
+    """Voided, redeemed, past expiry or the offer's end, not available now (disabled or not
+    open yet, unless expired anyway), or redeemable."""
     assert coupon_state(the_coupon, offer, NOW) is state
 
 

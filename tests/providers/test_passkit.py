@@ -17,6 +17,8 @@ from resolver.domain.errors import (
     UpstreamTimeout,
     UpstreamUnreachable,
 )
+from resolver.domain.expiry import ExpiryType
+from resolver.domain.hosted import Redeeming
 from resolver.domain.redemptions import RedeemDetails
 from resolver.providers.passkit import PassKit, error_message, parse_coupon, parse_offer
 
@@ -157,3 +159,78 @@ def test_an_offer_is_parsed_with_its_window_and_translations() -> None:
     assert offer.ends is not None
     assert offer.disabled
     assert offer.translations == {"title": {"fr": "Café"}}
+
+
+def test_an_offers_hosted_page_settings_are_read() -> None:
+    """Redemption type, fixed code, timer, barcode, cashier codes and every text with its
+    localized twin come from `redemptionSettings` under PassKit's own field names."""
+    settings = {
+        "redemptionType": [
+            "REDEMPTION_TYPE_API",
+            "REDEMPTION_TYPE_CUSTOMER_INITIATED_CODE_FIXED",
+        ],
+        "fixedCodeSettings": {
+            "fixedCode": " CAFE ",
+            "barcode": "QR",
+            "redemptionTimer": {
+                "timeoutSeconds": 120,
+                "timerHelpText": "Hurry",
+                "localizedTimeHelpText": {"translations": {"FR": "Vite"}},
+            },
+        },
+        "codeProvidedOnRedeemSettings": {
+            "validCodes": ["1", 2, " 3 ", ""],
+            "redemptionCodeInput": {"label": "Code", "validation": "[0-9]"},
+        },
+        "standardSettings": {
+            "title": "T",
+            "hideRedeemedDateTime": True,
+            "callToActionButton": {"buttonText": "Go", "link": "https://x.example/"},
+            "responseTexts": {
+                "afterRedeemText": "Thanks",
+                "localizedAfterRedeemText": {"translations": {"de": "Danke", "it": " "}},
+            },
+        },
+    }
+    hosted = parse_offer({"id": "o", "redemptionSettings": settings}).hosted
+    assert hosted.redeeming is Redeeming.FIXED_CODE
+    assert (hosted.fixed_code, hosted.barcode, hosted.timer_seconds) == ("CAFE", "QR", 120)
+    assert hosted.valid_codes == ("1", "3")
+    assert hosted.code_pattern == "[0-9]"
+    assert hosted.hide_redeemed_time
+    assert hosted.texts["after_redeem"] == "Thanks"
+    assert hosted.texts["cta_link"] == "https://x.example/"
+    assert hosted.translations["after_redeem"] == {"de": "Danke"}
+    assert hosted.translations["timer_help"] == {"FR": "Vite"}
+
+
+def test_a_cashier_code_type_wins_over_a_fixed_code() -> None:
+    """With both customer-initiated code types listed, the cashier's code is asked for."""
+    types = [
+        "REDEMPTION_TYPE_CUSTOMER_INITIATED_CODE_FIXED",
+        "REDEMPTION_TYPE_CUSTOMER_INITIATED_CODE_PROVIDED_ON_REDEEM",
+    ]
+    offer = parse_offer({"id": "o", "redemptionSettings": {"redemptionType": types}})
+    assert offer.hosted.redeeming is Redeeming.CASHIER_CODE
+    assert parse_offer({"id": "o"}).hosted.redeeming is Redeeming.TAP
+
+
+def test_an_offers_expiry_settings_and_issue_dates_are_read() -> None:
+    """The expiry type and days, the issue end, and a redemption window defaulting to the
+    issue dates."""
+    offer = parse_offer(
+        {
+            "id": "o",
+            "issueStartDate": "2026-01-01T00:00:00Z",
+            "issueEndDate": "2026-12-31T00:00:00Z",
+            "couponExpirySettings": {
+                "couponExpiryType": "EXPIRE_AFTER_X_DAYS",
+                "expireAfterXDays": "30",
+            },
+        }
+    )
+    assert offer.expiry_type is ExpiryType.AFTER_DAYS
+    assert offer.expire_after_days == 30
+    assert offer.issue_ends == offer.ends
+    assert offer.starts is not None
+    assert offer.starts.year == 2026

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import httpx
-from resolver_sandbox import DEMO, SandboxState, create_sandbox_app
+from resolver_sandbox import DEMO, OFFERS, SandboxState, create_sandbox_app
 from resolver_sandbox.testing import coupon_path, passkit_headers
+
+# The demo offers showing hosted-page settings, one coupon each.
+DEMO_OFFERS = (OFFERS.fixed_code, OFFERS.cashier_code, OFFERS.merchant_texts, OFFERS.paused)
 
 
 async def read(client: httpx.AsyncClient, campaign_id: str, external_id: str) -> httpx.Response:
@@ -256,11 +259,12 @@ async def test_list_coupons_of_a_campaign(client: httpx.AsyncClient) -> None:
     await client.post("/_sandbox/coupons", json={"campaignId": "other", "externalId": "x"})
     everything = (await client.get("/_sandbox/coupons")).json()["coupons"]
     demo = (await client.get(f"/_sandbox/coupons?campaignId={DEMO.campaign_id}")).json()
-    assert len(everything) == 4
+    assert len(everything) == 4 + len(DEMO_OFFERS)
     assert {coupon["externalId"] for coupon in demo["coupons"]} == {
         DEMO.unredeemed,
         DEMO.redeemed,
         DEMO.expired,
+        *DEMO_OFFERS,
     }
 
 
@@ -270,7 +274,12 @@ async def test_reset_restores_the_demo_seed(client: httpx.AsyncClient) -> None:
     body = {"externalId": DEMO.unredeemed, "campaignId": DEMO.campaign_id}
     await client.put("/coupon/singleUse/coupon/redeem", json=body, headers=passkit_headers())
     response = await client.post("/_sandbox/reset")
-    assert response.json() == {"campaigns": 1, "offers": 1, "coupons": 3}
+    demo_offers = len(DEMO_OFFERS)
+    assert response.json() == {
+        "campaigns": 1,
+        "offers": 1 + demo_offers,
+        "coupons": 3 + demo_offers,
+    }
     coupon = (await read(client, DEMO.campaign_id, DEMO.unredeemed)).json()
     assert coupon["status"] == "UNREDEEMED"
 

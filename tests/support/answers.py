@@ -13,4 +13,7 @@ FIELDS = {
     "reference",
     "upstreamConfirmed",
     "redeemedHere",
+    "redemptionCode",
+    "transactionReference",
+    "transactionAmount",
 }

@@ -105,6 +105,8 @@ class PassKitDouble:
         redeemed_at: datetime | None = None,
         offer_id: str = "offer-1",
         display_name: str = "",
+        issued: datetime | None = None,
+        sku: str = "",
     ) -> dict[str, Any]:
         """A coupon holding `external_id` now (replacing any earlier one: a reissue)."""
         coupon = {
@@ -116,6 +118,8 @@ class PassKitDouble:
             "expiryDate": rfc3339(expiry) if expiry else None,
             "redemptionDetails": {"redemptionDate": rfc3339(redeemed_at) if redeemed_at else None},
             "person": {"displayName": display_name},
+            "created": rfc3339(issued or datetime.now(UTC)),
+            "sku": sku,
         }
         earlier = self.coupons.get((campaign_id, external_id))
         if earlier is not None:  # PassKit moves the older coupon's external id away
@@ -187,6 +191,12 @@ class PassKitDouble:
         expiry = coupon["expiryDate"]
         if expiry and datetime.fromisoformat(expiry) <= datetime.now(UTC):
             return _error(400, 9, "coupon expired")
+        offer = self.offers.get(coupon["offerId"], {})
+        if offer.get("disabled"):
+            return _error(400, 9, "offer disabled")
+        ends = offer.get("issueEndDate")
+        if ends and datetime.fromisoformat(ends) <= datetime.now(UTC):
+            return _error(400, 9, "offer ended")
         coupon["status"] = "REDEEMED"
         self._applied[coupon["id"]] = self._applied.get(coupon["id"], 0) + 1
         coupon["redemptionDetails"] = {

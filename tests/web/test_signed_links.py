@@ -81,6 +81,9 @@ async def test_missing_or_wrong_signatures_look_like_an_unknown_coupon(
         "reference": None,
         "upstreamConfirmed": None,
         "redeemedHere": None,
+        "redemptionCode": None,
+        "transactionReference": None,
+        "transactionAmount": None,
     }
 
 

@@ -11,13 +11,16 @@ from __future__ import annotations
 from resolver_sandbox.app import create_sandbox_app, sandbox_state
 from resolver_sandbox.auth import DEFAULT_API_KEY, DEFAULT_API_SECRET
 from resolver_sandbox.demo import DEMO, DemoIds
+from resolver_sandbox.demo_offers import OFFERS, DemoOffers
 from resolver_sandbox.state import SandboxState
 
 __all__ = [
     "DEFAULT_API_KEY",
     "DEFAULT_API_SECRET",
     "DEMO",
+    "OFFERS",
     "DemoIds",
+    "DemoOffers",
     "SandboxState",
     "create_sandbox_app",
     "sandbox_state",

@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from resolver_sandbox import badge_api, google_wallet_api, inhouse_api, passworks_api, skycore_api
+from resolver_sandbox.demo_offers import seed_offer_settings
 from resolver_sandbox.payloads import CouponSpec
 from resolver_sandbox.records import REDEEMED, Offer, Person, RedemptionDetails
 from resolver_sandbox.simulated import Spec
@@ -64,7 +65,7 @@ def seed_demo(state: SandboxState) -> None:
 
 
 def seed_passkit(state: SandboxState) -> None:
-    """The PassKit part of the demo."""
+    """The PassKit part of the demo (with the offers showing hosted-page settings)."""
     now = state.clock()
     state.put_campaign(DEMO.campaign_id, name="Demo campaign", iana_timezone="Europe/London")
     state.put_offer(
@@ -126,6 +127,7 @@ def seed_passkit(state: SandboxState) -> None:
             ),
         ]
     )
+    seed_offer_settings(state, DEMO.campaign_id)
 
 
 def _member(forename: str) -> Person:
