@@ -10,6 +10,9 @@ Per coupon: a fixed-window counter that the claim script itself increments (see 
 JSON redemption still costs two Redis round trips; `limits` would add a third. Previews, which
 claim nothing, count through the preview's own script instead.
 
+On a Redis Cluster, `limits` opens its own Cluster client from the same URL (its storage cannot
+share a Cluster client); on one server or Sentinel's master it shares the service's pool.
+
 A client is its network, not its exact address (`resolver.web.clients`): an IPv6 subscriber's
 whole /64 shares one budget, and an IPv4-mapped address is its IPv4 address.
 """
@@ -21,15 +24,17 @@ import time
 from typing import TYPE_CHECKING
 
 from limits import RateLimitItem, parse
-from limits.aio.storage import RedisStorage
+from limits.aio.storage import RedisClusterStorage, RedisStorage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
+from redis.asyncio import RedisCluster
 from redis.exceptions import RedisError
 
 from resolver.domain.errors import RateLimited, StoreUnavailable
 from resolver.redemption.policy import CouponLimit
+from resolver.storage import topologies
 
 if TYPE_CHECKING:
-    from redis.asyncio import Redis
+    from resolver.storage.topologies import Client
 
 OFF = ("", "0", "off", "none")
 
@@ -44,14 +49,32 @@ def parse_limit(value: str) -> RateLimitItem | None:
 class MissBudget:
     """Each client network's budget of misses (None: unlimited)."""
 
-    def __init__(self, redis: Redis, limit: RateLimitItem | None) -> None:
+    def __init__(
+        self, redis: Client, limit: RateLimitItem | None, *, url: str = "", timeout: float = 2.0
+    ) -> None:
+        """`url` is the Redis URL `redis` was opened from (needed for a Cluster)."""
         self._limit = limit
-        storage = RedisStorage(
-            "async+redis://",
-            implementation="redispy",
-            # Share the service's pool; limits' stub types its options too narrowly.
-            connection_pool=redis.connection_pool,  # type: ignore[arg-type]
-        )
+        storage: RedisStorage
+        if topologies.is_cluster(redis):
+            topology = topologies.parse(url)
+            hosts = ",".join(f"{host}:{port}" for host, port in topology.hosts)
+            storage = RedisClusterStorage(
+                f"async+redis+cluster://{hosts}",
+                implementation="redispy",
+                username=topology.username or "",
+                password=topology.password or "",
+                ssl=topology.tls,
+                socket_timeout=timeout,
+                socket_connect_timeout=timeout,
+            )
+        else:
+            assert not isinstance(redis, RedisCluster)
+            storage = RedisStorage(
+                "async+redis://",
+                implementation="redispy",
+                # Share the service's pool; limits' stub types its options too narrowly.
+                connection_pool=redis.connection_pool,  # type: ignore[arg-type]
+            )
         self._limiter = SlidingWindowCounterRateLimiter(storage)
 
     async def check(self, client: str) -> None:
