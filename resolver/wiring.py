@@ -87,7 +87,9 @@ async def resources(
     )
     http = upstream_client(settings, transport)
     notifier = (
-        ShardedNotifier(redis) if isinstance(redis, RedisCluster) else Notifier(redis, CHANNEL)
+        ShardedNotifier(redis, CHANNEL)
+        if isinstance(redis, RedisCluster)
+        else Notifier(redis, CHANNEL)
     )
     memory: Memory | None = None
     try:
@@ -112,12 +114,7 @@ async def resources(
                 router, store, Names(secret), policy(settings, router), clock=clock
             ),
             store=store,
-            misses=MissBudget(
-                redis,
-                parse_limit(settings.rate_limit_misses),
-                url=settings.redis_url,
-                timeout=settings.redis_timeout,
-            ),
+            misses=MissBudget(redis, parse_limit(settings.rate_limit_misses)),
             staff=staff_check(settings, redis, secret, directory, clock),
             templates=templates,
             catalogues=catalogues,

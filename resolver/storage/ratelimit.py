@@ -10,8 +10,8 @@ Per coupon: a fixed-window counter that the claim script itself increments (see 
 JSON redemption still costs two Redis round trips; `limits` would add a third. Previews, which
 claim nothing, count through the preview's own script instead.
 
-On a Redis Cluster, `limits` opens its own Cluster client from the same URL (its storage cannot
-share a Cluster client); on one server or Sentinel's master it shares the service's pool.
+It shares the service's connections: its pool on one server or Sentinel's master, its client
+on a Redis Cluster (`limits` has no option for that, see `SharedClusterStorage`).
 
 A client is its network, not its exact address (`resolver.web.clients`): an IPv6 subscriber's
 whole /64 shares one budget, and an IPv4-mapped address is its IPv4 address.
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from limits import RateLimitItem, parse
 from limits.aio.storage import RedisClusterStorage, RedisStorage
@@ -31,7 +31,6 @@ from redis.exceptions import RedisError
 
 from resolver.domain.errors import RateLimited, StoreUnavailable
 from resolver.redemption.policy import CouponLimit
-from resolver.storage import topologies
 
 if TYPE_CHECKING:
     from resolver.storage.topologies import Client
@@ -49,26 +48,12 @@ def parse_limit(value: str) -> RateLimitItem | None:
 class MissBudget:
     """Each client network's budget of misses (None: unlimited)."""
 
-    def __init__(
-        self, redis: Client, limit: RateLimitItem | None, *, url: str = "", timeout: float = 2.0
-    ) -> None:
-        """`url` is the Redis URL `redis` was opened from (needed for a Cluster)."""
+    def __init__(self, redis: Client, limit: RateLimitItem | None) -> None:
         self._limit = limit
         storage: RedisStorage
-        if topologies.is_cluster(redis):
-            topology = topologies.parse(url)
-            hosts = ",".join(f"{host}:{port}" for host, port in topology.hosts)
-            storage = RedisClusterStorage(
-                f"async+redis+cluster://{hosts}",
-                implementation="redispy",
-                username=topology.username or "",
-                password=topology.password or "",
-                ssl=topology.tls,
-                socket_timeout=timeout,
-                socket_connect_timeout=timeout,
-            )
+        if isinstance(redis, RedisCluster):
+            storage = SharedClusterStorage(redis)
         else:
-            assert not isinstance(redis, RedisCluster)
             storage = RedisStorage(
                 "async+redis://",
                 implementation="redispy",
@@ -97,6 +82,24 @@ class MissBudget:
             await self._limiter.hit(self._limit, "miss", client)
         except RedisError as error:
             raise StoreUnavailable(f"Redis: {type(error).__name__}") from error
+
+
+class SharedClusterStorage(RedisClusterStorage):
+    """`limits`' Cluster storage on the service's own Cluster client.
+
+    Left to itself, the storage opens a second Cluster client from a URL, with its own
+    connections to every node, that nothing can close: so its bridge is handed ours instead
+    (the one place this module reaches into `limits`).
+    """
+
+    def __init__(self, client: RedisCluster) -> None:
+        self._client = client
+        super().__init__("async+redis+cluster://shared:0", implementation="redispy")
+
+    def configure_bridge(self) -> None:
+        bridge: Any = self.bridge
+        bridge.storage = self._client
+        bridge.connection_getter = lambda _readonly: self._client
 
 
 def coupon_limit(value: str) -> CouponLimit:

@@ -7,6 +7,11 @@ waiters wait for, on the node that owns each: a settle reaches the processes tha
 through one node. redis-py's `ClusterPubSub` keeps one connection per node and follows slots
 that move; this module adds the subscriptions' lifetimes and the local fan-out.
 
+Each process also holds one subscription to the sharded channel `rr:settled`, on which nothing
+is published: it keeps the process's listening connection open, and counting its subscribers
+(`PUBSUB SHARDNUMSUB`) tells how many processes have finished starting, as the classic channel's
+subscribers do on one server.
+
 A link's subscription is made by its first local waiter and dropped a while after its last one
 leaves (a busy coupon is not re-subscribed for every duplicate). As with `Notifier`, waiters
 still re-check Redis on a short timer, so a message lost between a claim and the subscription,
@@ -45,8 +50,9 @@ KEEP_SECONDS = 5.0
 class ShardedNotifier:
     """Sharded subscriptions per waited-for link, fanned out to local waiters."""
 
-    def __init__(self, redis: RedisCluster) -> None:
+    def __init__(self, redis: RedisCluster, channel: str) -> None:
         self._redis = redis
+        self._channel = channel
         self._events: dict[str, asyncio.Event] = {}
         self._waiting: Counter[str] = Counter()
         self._left: dict[str, float] = {}  # a link with no waiter left → when it lost the last
@@ -116,7 +122,7 @@ class ShardedNotifier:
             pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
             try:
                 self._pubsub = pubsub
-                for name in list(self._waiting):
+                for name in [self._channel, *self._waiting]:
                     await pubsub.ssubscribe(name)
                 self.subscribed.set()
                 if failures and self.on_reconnect is not None:
