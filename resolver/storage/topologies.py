@@ -19,9 +19,12 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
-from typing import Literal, TypeAlias
+from typing import Any, Literal, TypeAlias
 from urllib.parse import unquote, urlsplit
 
+import redis as sync_redis
+import redis.cluster as sync_cluster
+import redis.sentinel as sync_sentinel
 from redis.asyncio import BlockingConnectionPool, Redis, RedisCluster
 from redis.asyncio.cluster import ClusterNode
 from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
@@ -188,6 +191,15 @@ def memory_markers(*, cluster: bool) -> list[str]:
     return [memory_marker_of_slot(slot) for slot in range(REDIS_CLUSTER_HASH_SLOTS)]
 
 
+def markers_by_node(client: RedisCluster) -> dict[ClusterNode, list[str]]:
+    """Every slot's marker, by the primary node that holds the slot now."""
+    by_node: dict[ClusterNode, list[str]] = {}
+    for slot in range(REDIS_CLUSTER_HASH_SLOTS):
+        node = client.nodes_manager.get_node_from_slot(slot)
+        by_node.setdefault(node, []).append(memory_marker_of_slot(slot))
+    return by_node
+
+
 @functools.cache
 def _slot_tags() -> tuple[str, ...]:
     """For each Cluster slot, a short hash tag that lands in it (found by counting in hex:
@@ -204,9 +216,49 @@ def _slot_tags() -> tuple[str, ...]:
     return tuple(tag for tag in tags if tag is not None)
 
 
-def limits_uri(url: str) -> str:
-    """The `limits` library's storage URI for the same Redis."""
-    return f"async+{url}"
+def ping(url: str, *, timeout: float) -> None:
+    """Ask the Redis `url` names whether it answers, without an event loop (start-up checks
+    run before one); raises `redis.RedisError` or `OSError` when it does not."""
+    topology = parse(url)
+    options: dict[str, Any] = {"socket_timeout": timeout, "socket_connect_timeout": timeout}
+    client: sync_redis.Redis | sync_cluster.RedisCluster
+    if topology.kind == "standalone":
+        client = sync_redis.Redis.from_url(url, **options)
+    elif topology.kind == "sentinel":
+        sentinel = sync_sentinel.Sentinel(  # type: ignore[no-untyped-call]  # no hints there
+            list(topology.hosts), sentinel_kwargs=options
+        )
+        client = sentinel.master_for(  # type: ignore[no-untyped-call]
+            topology.service,
+            db=topology.db,
+            ssl=topology.tls,
+            username=topology.username,
+            password=topology.password,
+            **options,
+        )
+    else:
+        nodes = [sync_cluster.ClusterNode(host, port) for host, port in topology.hosts]  # type: ignore[no-untyped-call]
+        client = sync_cluster.RedisCluster(
+            startup_nodes=nodes,
+            ssl=topology.tls,
+            username=topology.username,
+            password=topology.password,
+            **options,
+        )
+    try:
+        client.ping()
+    finally:
+        client.close()
+
+
+def address(url: str) -> str:
+    """Where a Redis URL points, without its user name or password."""
+    topology = parse(url)
+    if topology.kind == "standalone":
+        parts = urlsplit(url)
+        return parts.path if parts.scheme == "unix" else f"{parts.hostname}:{parts.port or 6379}"
+    hosts = ",".join(f"{host}:{port}" for host, port in topology.hosts)
+    return f"{hosts}/{topology.service}" if topology.service else hosts
 
 
 def _host(item: str, default_port: int) -> tuple[str, int]:

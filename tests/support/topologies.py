@@ -2,17 +2,16 @@
 
 Sentinel's and the Cluster's processes start once per test session, and only when a test asks
 for them. A module runs on every topology by importing `redis_url_on_every_topology` (it takes
-the name `redis_url`, so that every fixture built on the test Redis follows it).
+the name `redis_url`, so that every fixture built on the test Redis follows it), or on Sentinel
+and the Cluster only with `redis_url_on_replicated_topologies`.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import TYPE_CHECKING, cast
 
 import pytest
 from redis.asyncio import Redis, RedisCluster
-from redis.crc import REDIS_CLUSTER_HASH_SLOTS
 
 from resolver.storage import topologies
 from tests.support.redis_cluster import RedisClusterNodes
@@ -52,6 +51,13 @@ def redis_url_on_every_topology(request: pytest.FixtureRequest, redis_url: str) 
     return cast("str", nodes.url)
 
 
+@pytest.fixture(params=TOPOLOGIES[1:], name="redis_url")
+def redis_url_on_replicated_topologies(request: pytest.FixtureRequest) -> str:
+    """Sentinel's and the Cluster's test Redis in turn, for tests already run on one server."""
+    nodes = request.getfixturevalue(f"{request.param}_nodes")
+    return cast("str", nodes.url)
+
+
 def client_for(url: str) -> Redis:
     """A test's own client to the Redis `url` names, typed as one server's: a Cluster's
     client answers the same commands (and never waits for a connection: it has plenty)."""
@@ -74,10 +80,5 @@ async def empty(client: Redis) -> None:
         await client.set(topologies.MEMORY, 0)
         return
     await client.initialize()
-    by_node: dict[str, list[str]] = defaultdict(list)
-    for slot in range(REDIS_CLUSTER_HASH_SLOTS):
-        node = client.nodes_manager.get_node_from_slot(slot)
-        by_node[node.name].append(topologies.memory_marker_of_slot(slot))
-    for name, markers in by_node.items():
-        node = client.get_node(node_name=name)
+    for node, markers in topologies.markers_by_node(client).items():
         await client.execute_command("EVAL", EMPTY_NODE, 0, *markers, target_nodes=node)
