@@ -107,6 +107,8 @@ async def resources(
         memory = Memory(redis, store, name, acknowledged=settings.replica_acks > 0)
         await memory.start()
         notifier.on_reconnect = memory.reconnected
+        if isinstance(notifier, Notifier):
+            memory.on_change = notifier.restart
         router = build_router(settings, accounts, Wiring(http, SharedTokens(redis)))
         services = Services(
             settings=settings,

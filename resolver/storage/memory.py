@@ -13,9 +13,11 @@ the claim that notices marks the moment. Two cases need more than that:
 Two exceptions follow the topology. A replica promoted by Sentinel is no loss when every claim
 waited for a replica's acknowledgement (`RedisClaims(replica_acks=…)`): it holds every claim
 that could have redeemed, and a result it missed leaves the claim to run out and be read back.
-A Cluster has a marker per slot and a run id per primary: each process looks at the primaries'
-run ids every `WATCH_SECONDS` (no single connection's loss tells it about every node), and a
-missing slot marker is found by the first script to touch the slot, like a missing `rr:m`.
+A Cluster has a marker per slot and a run id per primary, and a missing slot marker is found by
+the first script to touch the slot, like a missing `rr:m`. With Sentinel or a Cluster, each
+process also looks at the run ids every `WATCH_SECONDS`: a failover breaks no connection of
+the old master's subscribers, so the subscription alone would never tell (`on_change` then
+moves it to the new master).
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ from resolver.storage import topologies
 from resolver.storage.redis import CLIENT_PREFIX, call
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
     from resolver.storage.claims import RedisClaims
     from resolver.storage.topologies import Client
 
@@ -63,6 +67,8 @@ class Memory:
         self._acknowledged = acknowledged
         self._run_id: str | None = None
         self._watch: asyncio.Task[None] | None = None
+        # Called when the server changed (another run id), after the loss is marked or not.
+        self.on_change: Callable[[], Awaitable[None]] | None = None
 
     async def start(self) -> None:
         """Adopt the marker, creating it (as new, or as a loss when others are about).
@@ -74,7 +80,7 @@ class Memory:
             await self._adopt()
         except RedisError as error:
             log.warning("redis_unreachable_at_start", error=type(error).__name__)
-        if self._store.cluster:
+        if self._store.cluster or topologies.is_sentinel(self._redis):
             self._watch = asyncio.create_task(self._watching(), name="resolver-memory-watch")
 
     async def stop(self) -> None:
@@ -102,6 +108,9 @@ class Memory:
                 else:
                     log.warning("redis_forgot", reason="server changed")
                     await self._store.forgot()
+                self._run_id = run_id
+                if self.on_change is not None:
+                    await self.on_change()
             self._run_id = run_id
         except (RedisError, StoreUnavailable):
             return  # still away: the next reconnection checks again

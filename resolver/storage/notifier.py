@@ -72,6 +72,16 @@ class Notifier:
                 return
         log.warning("notifier_not_stopped")
 
+    async def restart(self) -> None:
+        """Subscribe again from scratch: the server it listens to is no longer the master
+        (Sentinel promoted another; the old one, now a replica, keeps its subscribers)."""
+        if self._task is None or self._stopping:
+            return
+        await self.stop()
+        self._stopping = False
+        self._task = asyncio.create_task(self._listen(), name="resolver-notifier")
+        log.warning("notifier_resubscribed")
+
     async def wait(self, name: str, at_most: float) -> None:
         """Return when `name` is announced as settled, or after `at_most` seconds."""
         event = self._events.setdefault(name, asyncio.Event())

@@ -168,6 +168,11 @@ def is_cluster(client: Client) -> bool:
     return isinstance(client, RedisCluster)
 
 
+def is_sentinel(client: Client) -> bool:
+    """Whether `client` follows the master Sentinel names."""
+    return isinstance(client, Redis) and isinstance(client.connection_pool, SentinelConnectionPool)
+
+
 MEMORY = "rr:m"
 
 
