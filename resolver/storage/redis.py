@@ -36,6 +36,29 @@ async def call(awaitable: Awaitable[T]) -> T:
         return await awaitable
     except RedisError as error:
         raise StoreUnavailable(f"Redis: {type(error).__name__}") from error
+    except (AttributeError, TypeError) as error:
+        if not closed_under_a_write(error):
+            raise  # a programmer's error, not Redis's
+        raise StoreUnavailable("Redis: ConnectionError") from error
+
+
+# Where a write on a connection the peer just closed fails inside redis-py 8.1 and asyncio.
+TRANSPORT_FILES = (
+    "redis/asyncio/connection.py",
+    "asyncio/streams.py",
+    "asyncio/selector_events.py",
+)
+
+
+def closed_under_a_write(error: BaseException) -> bool:
+    """Whether `error` is redis-py 8.1's way of saying a connection was closed under a write
+    (a TypeError or AttributeError out of the transport instead of a ConnectionError,
+    redis/redis-py#4287): seen when a Cluster node goes away mid-run."""
+    trace = error.__traceback__
+    last = None
+    while trace is not None:
+        last, trace = trace, trace.tb_next
+    return last is not None and last.tb_frame.f_code.co_filename.endswith(TRANSPORT_FILES)
 
 
 def client_name() -> str:

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from resolver.redemption import Redemptions
     from resolver.settings import Settings
     from tests.support.passkit import PassKitDouble
+    from tests.support.redis_cluster import RedisClusterNodes
     from tests.support.redis_sentinel import RedisSentinelNodes
 
 COUPONS = 80
@@ -130,6 +131,30 @@ async def test_a_sentinel_failover_mid_run_redeems_no_coupon_twice(
     assert set(passkit.applied.values()) == {1}
 
 
+async def test_a_cluster_node_restarting_empty_mid_run_redeems_no_coupon_twice(
+    cluster_nodes: RedisClusterNodes,
+    make_settings: Callable[..., Settings],
+    passkit: PassKitDouble,
+    redis: Redis,
+) -> None:
+    """A Cluster node killed and started again without its data while 80 coupons are tapped:
+    taps meanwhile are refused, the service sees the node's new run id and its slots' missing
+    markers, waits out the longest lease and reads back; every coupon is redeemed once."""
+    passkit.accept_repeats = True
+    passkit.latency = 0.05
+    settings = make_settings(redis_url=cluster_nodes.url, **FAST)
+    async with serving(create_app(settings)) as services:
+        run = await run_through(
+            services.redemptions, passkit, lambda: asyncio.to_thread(cluster_nodes.restart, 0)
+        )
+    report("cluster node restart", run, passkit)
+    assert set(redeems_per_coupon(passkit).values()) == {1}
+    assert len(redeems_per_coupon(passkit)) == COUPONS
+    assert set(passkit.applied.values()) == {1}
+
+
 @pytest.fixture
-def redis_url(sentinel_nodes: RedisSentinelNodes) -> str:
-    return sentinel_nodes.url
+def redis_url(request: pytest.FixtureRequest) -> str:
+    """The test's own topology, by its name (the other one is not started for it)."""
+    name = "sentinel" if "sentinel" in request.node.name else "cluster"
+    return str(request.getfixturevalue(f"{name}_nodes").url)

@@ -64,6 +64,20 @@ class RedisClusterNodes(Stoppable):
         hosts = ",".join(f"127.0.0.1:{node.port}" for node in self.nodes)
         self.url = f"redis+cluster://{hosts}"
 
+    def restart(self, number: int, *, down: float = 1.0) -> None:
+        """Kill node `number` and start it again after `down` seconds: it keeps its slots
+        (its nodes.conf) and loses its data, as a node without persistence does."""
+        node = self.nodes[number]
+        node.stop()
+        time.sleep(down)
+        node.start()
+        clients = [Redis(port=node.port) for node in self.nodes]
+        try:
+            self._wait_until_ok(clients)
+        finally:
+            for client in clients:
+                client.close()
+
     def stop(self) -> None:
         for node in self.nodes:
             node.stop()
