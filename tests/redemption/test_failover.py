@@ -27,12 +27,11 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
     from redis.asyncio import Redis
+    from resolver_sandbox.redis_topologies import RedisClusterNodes, RedisSentinelNodes
 
     from resolver.redemption import Redemptions
     from resolver.settings import Settings
     from tests.support.passkit import PassKitDouble
-    from tests.support.redis_cluster import RedisClusterNodes
-    from tests.support.redis_sentinel import RedisSentinelNodes
 
 COUPONS = 80
 SPREAD_S = 2.5  # the first taps are spread over this long, the switch in their middle

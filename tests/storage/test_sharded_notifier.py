@@ -16,8 +16,7 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
     from redis.asyncio import Redis
-
-    from tests.support.redis_cluster import RedisClusterNodes
+    from resolver_sandbox.redis_topologies import RedisClusterNodes
 
 
 @pytest.fixture

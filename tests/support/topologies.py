@@ -12,11 +12,9 @@ from typing import TYPE_CHECKING, cast
 
 import pytest
 from redis.asyncio import Redis, RedisCluster
+from resolver_sandbox.redis_topologies import RedisClusterNodes, RedisSentinelNodes, redis7
 
 from resolver.storage import topologies
-from tests.support.redis_cluster import RedisClusterNodes
-from tests.support.redis_nodes import redis7
-from tests.support.redis_sentinel import RedisSentinelNodes
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
