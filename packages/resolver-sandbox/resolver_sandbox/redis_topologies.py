@@ -103,6 +103,11 @@ class Node(Stoppable):
         raise RuntimeError(f"redis-server on {self.port} did not start")
 
     @property
+    def pid(self) -> int:
+        assert self._process is not None, "not started"
+        return self._process.pid
+
+    @property
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
