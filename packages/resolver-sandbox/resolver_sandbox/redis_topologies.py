@@ -100,6 +100,7 @@ class Node(Stoppable):
                 if probe.recv(16).startswith(b"+PONG"):
                     return
             time.sleep(0.02)
+        self.stop()
         raise RuntimeError(f"redis-server on {self.port} did not start")
 
     @property
