@@ -146,6 +146,11 @@ class Memory:
         if isinstance(self._redis, RedisCluster):
             infos = await self._redis.info("server", target_nodes=RedisCluster.PRIMARIES)
             return " ".join(sorted(str(info.get("run_id", "")) for info in _per_node(infos)))
+        if topologies.is_sentinel(self._redis):
+            # A connection still open to a demoted master is not the server the service uses.
+            replication = await self._redis.info("replication")
+            if replication.get("role") != "master" and self._run_id is not None:
+                return self._run_id
         info = await self._redis.info("server")
         return str(info.get("run_id", ""))
 
