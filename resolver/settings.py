@@ -24,6 +24,7 @@ from resolver.domain.signing import LinkKey, parse_keys
 from resolver.providers.regions import PASSKIT_REGIONS
 from resolver.redemption.policy import longest_possible_lease
 from resolver.storage.ratelimit import parse_limit
+from resolver.storage.topologies import parse as parse_redis_url
 from resolver.validation import problems
 
 ENV_PREFIX = "RESOLVER_"
@@ -74,6 +75,10 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     redis_max_connections: int = Field(default=200, ge=1, le=10_000)
     redis_timeout: float = Field(default=2.0, gt=0, le=60)
+    # Replicas that must acknowledge a claim (WAIT) before it may redeem; unset: 1 with
+    # Sentinel, 0 otherwise (a Cluster cannot WAIT through its pipelines: 0 only).
+    redis_replica_acks: int | None = Field(default=None, ge=0, le=10)
+    redis_replica_ack_timeout: float = Field(default=0.5, gt=0, le=10)
 
     # --- redemption -----------------------------------------------------------------------
     redeem_mode: Literal["confirm", "instant"] = "confirm"
@@ -202,8 +207,8 @@ class Settings(BaseSettings):
     @field_validator("redis_url")
     @classmethod
     def _redis_url(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
-            raise ValueError("must start with redis://, rediss:// or unix://")
+        if value is not None:
+            parse_redis_url(value)  # raises ValueError saying what is wrong
         return value
 
     @field_validator("campaigns_file")
@@ -281,12 +286,26 @@ class Settings(BaseSettings):
                 f"RESOLVER_STAFF_VERIFICATION={self.staff_verification} needs RESOLVER_STAFF_FILE "
                 "(the stores and staff who may verify)"
             )
+        if self.redis_replica_acks and self.redis_url and self.redis_topology == "cluster":
+            raise ValueError("RESOLVER_REDIS_REPLICA_ACKS is not supported with a Redis Cluster")
         if self.upstream == "passkit" and not self.has_credentials:
             raise ValueError(
                 "RESOLVER_UPSTREAM=passkit needs RESOLVER_PASSKIT_API_KEY and "
                 "RESOLVER_PASSKIT_API_SECRET, or RESOLVER_PASSKIT_TOKEN"
             )
         return self
+
+    @property
+    def redis_topology(self) -> str:
+        """standalone, sentinel or cluster: what `redis_url` names."""
+        return parse_redis_url(self.redis_url).kind if self.redis_url else "standalone"
+
+    @property
+    def replica_acks(self) -> int:
+        """How many replicas must acknowledge a claim (the setting, or its topology's default)."""
+        if self.redis_replica_acks is not None:
+            return self.redis_replica_acks
+        return 1 if self.redis_topology == "sentinel" else 0
 
     @property
     def has_credentials(self) -> bool:

@@ -17,7 +17,6 @@ import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
-from urllib.parse import urlsplit
 
 import redis
 import structlog
@@ -26,6 +25,7 @@ from pydantic_settings import DotEnvSettingsSource
 
 from resolver.domain.errors import ConfigurationError, ResolverError, StoreUnavailable
 from resolver.settings import ENV_PREFIX, OTHER_VARIABLES, Settings, describe_error, load_settings
+from resolver.storage import topologies
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -120,28 +120,18 @@ def check_redis(settings: Settings) -> None:
     """Raise `StoreUnavailable` naming the Redis (never its password) when it does not answer."""
     if settings.redis_url is None:
         return
-    client = redis.Redis.from_url(
-        settings.redis_url,
-        socket_timeout=settings.redis_timeout,
-        socket_connect_timeout=settings.redis_timeout,
-    )
     try:
-        client.ping()
+        topologies.ping(settings.redis_url, timeout=settings.redis_timeout)
     except (redis.RedisError, OSError) as error:
         raise StoreUnavailable(
             f"Redis at {redis_address(settings.redis_url)} does not answer ({error}): check "
             "RESOLVER_REDIS_URL and that Redis is running"
         ) from None
-    finally:
-        client.close()
 
 
 def redis_address(url: str) -> str:
     """Where a Redis URL points, without its user name or password."""
-    parts = urlsplit(url)
-    if parts.scheme == "unix":
-        return parts.path
-    return f"{parts.hostname}:{parts.port or 6379}"
+    return topologies.address(url)
 
 
 def warnings(settings: Settings, names: Iterable[str]) -> list[str]:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import httpx
+from redis.asyncio import RedisCluster
 
 from resolver import startup
 from resolver.domain.names import Names
@@ -38,6 +39,7 @@ from resolver.storage.lockout import Lockout
 from resolver.storage.memory import Memory
 from resolver.storage.notifier import Notifier
 from resolver.storage.ratelimit import MissBudget, coupon_limit, parse_limit
+from resolver.storage.sharded_notifier import ShardedNotifier
 from resolver.storage.token_cache import SharedTokens
 from resolver.web.counter_sessions import Counter, Sessions
 from resolver.web.services import Services
@@ -46,13 +48,13 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable
     from datetime import datetime
 
-    from redis.asyncio import Redis
     from starlette.templating import Jinja2Templates
 
     from resolver.draining import Drain
     from resolver.observability.metrics import Metrics
     from resolver.settings import Settings
     from resolver.staff.directory import StaffDirectory
+    from resolver.storage.topologies import Client
     from resolver.web.i18n import Catalogues
 
 # Idle upstream connections are kept this long: below the idle timeouts of the load balancers
@@ -91,7 +93,12 @@ async def resources(
         name=name,
     )
     http = upstream_client(settings, transport)
-    notifier = Notifier(redis, CHANNEL)
+    notifier = (
+        ShardedNotifier(redis, CHANNEL)
+        if isinstance(redis, RedisCluster)
+        else Notifier(redis, CHANNEL)
+    )
+    memory: Memory | None = None
     feed = AuditFeed(redis, block_ms=block_ms(settings.redis_timeout))
     try:
         secret = (
@@ -99,10 +106,17 @@ async def resources(
             if settings.secret_key
             else await store_redis.shared_secret(redis)
         )
-        store = RedisClaims(redis, notifier)
-        memory = Memory(redis, store, name)
+        store = RedisClaims(
+            redis,
+            notifier,
+            replica_acks=settings.replica_acks,
+            ack_timeout=settings.redis_replica_ack_timeout,
+        )
+        memory = Memory(redis, store, name, acknowledged=settings.replica_acks > 0)
         await memory.start()
         notifier.on_reconnect = memory.reconnected
+        if isinstance(notifier, Notifier):
+            memory.on_change = notifier.restart
         router = build_router(settings, accounts, Wiring(http, SharedTokens(redis)))
         staff = staff_check(settings, redis, secret, directory, clock)
         if metrics is not None:
@@ -138,13 +152,15 @@ async def resources(
             store_redis.error_watchers.remove(metrics.redis_error)
         await feed.close()
         await notifier.stop()
+        if memory is not None:
+            await memory.stop()
         await http.aclose()
         await redis.aclose()
 
 
 def staff_check(
     settings: Settings,
-    redis: Redis,
+    redis: Client,
     secret: bytes,
     directory: StaffDirectory | None,
     clock: Callable[[], datetime],

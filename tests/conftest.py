@@ -16,8 +16,10 @@ from resolver_sandbox.embedded import EmbeddedRedis
 
 from resolver.app import create_app
 from resolver.settings import Settings
-from resolver.storage.claims import MEMORY
 from tests.support.passkit import BASE_URL, PassKitDouble
+from tests.support.topologies import client_for, cluster_nodes, empty, sentinel_nodes
+
+__all__ = ["cluster_nodes", "sentinel_nodes"]  # the topologies' session fixtures
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Iterator
@@ -50,9 +52,8 @@ async def redis(redis_url: str) -> AsyncIterator[Redis]:
     Emptied on purpose with nothing in flight, so it is marked as remembering everything from
     now on: an app still running from an earlier test must not take it for a loss of memory.
     """
-    client = Redis.from_url(redis_url, decode_responses=True)
-    await client.flushdb()
-    await client.set(MEMORY, 0)
+    client = client_for(redis_url)
+    await empty(client)
     yield client
     await client.aclose()
 

@@ -64,6 +64,11 @@ def test_settings_come_from_resolver_prefixed_variables(monkeypatch: pytest.Monk
         ({"redeem_mode": "sometimes"}, "RESOLVER_REDEEM_MODE"),
         ({"duplicate_window": 0}, "RESOLVER_DUPLICATE_WINDOW"),
         ({"redis_url": "localhost:6379"}, "RESOLVER_REDIS_URL"),
+        ({"redis_url": "redis+sentinel://s1:26379"}, "RESOLVER_REDIS_URL"),
+        (
+            {"redis_url": "redis+cluster://n1:7000", "redis_replica_acks": 1},
+            "RESOLVER_REDIS_REPLICA_ACKS",
+        ),
         ({"passkit_base_url": "ftp://x"}, "RESOLVER_PASSKIT_BASE_URL"),
         ({"upstream": "passkit"}, "RESOLVER_PASSKIT_API_KEY"),
         ({"passkit_api_key": "k"}, "RESOLVER_PASSKIT_API_SECRET"),
@@ -196,3 +201,17 @@ def test_the_staff_file_path_is_not_read_by_the_settings(tmp_path: Path) -> None
     path = tmp_path / "later" / "staff.toml"
     settings = make(staff_verification="required", staff_file=str(path))
     assert settings.staff_file == str(path)
+
+
+def test_each_redis_topology_has_its_default_of_replica_acks() -> None:
+    """A claim waits for a replica with Sentinel, never with one server or a Cluster."""
+    expected = {
+        "redis://localhost:6379/0": (0, "standalone"),
+        "redis+sentinel://s1:26379,s2:26379/shop": (1, "sentinel"),
+        "redis+cluster://n1:7000,n2:7001": (0, "cluster"),
+    }
+    for url, (acks, topology) in expected.items():
+        settings = Settings(_env_file=None, redis_url=url)
+        assert (settings.replica_acks, settings.redis_topology) == (acks, topology)
+    chosen = Settings(_env_file=None, redis_url="redis://h", redis_replica_acks=2)
+    assert chosen.replica_acks == 2

@@ -49,6 +49,11 @@ def add(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         action="store_true",
         help="only measure the worker CPU that metrics add to a redemption",
     )
+    bench_cmd.add_argument(
+        "--cluster-replicas",
+        action="store_true",
+        help="add the row: 3 replicas on one Redis Cluster (needs redis-server 7)",
+    )
     bench_cmd.set_defaults(run=bench)
 
 
@@ -88,4 +93,13 @@ def bench(args: argparse.Namespace) -> int:
     )
     figures = run(options, say=lambda message: say(f"bench: {message}"))
     print(render(figures), flush=True)
-    return 1 if problems(figures) else 0
+    failed = bool(problems(figures))
+    if args.cluster_replicas:
+        from resolver_bench import replicas  # noqa: PLC0415  # only this row needs it
+
+        row = replicas.run_replicas(options, say=lambda message: say(f"bench: {message}"))
+        print(replicas.render_row(row), flush=True)
+        for problem in replicas.problems(row):
+            print(f"  FAILED         {problem}", flush=True)
+        failed = failed or bool(replicas.problems(row))
+    return 1 if failed else 0

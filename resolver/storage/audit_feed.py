@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator
     from datetime import datetime
 
-    from redis.asyncio import Redis
+    from resolver.storage.topologies import Client
 
 log = structlog.get_logger("resolver.audit_feed")
 
@@ -66,7 +66,7 @@ class Subscription:
 class AuditFeed:
     """Reads the audit stream for counter views: what was, then what comes, per store."""
 
-    def __init__(self, redis: Redis, *, block_ms: int, stream: str = STREAM) -> None:
+    def __init__(self, redis: Client, *, block_ms: int, stream: str = STREAM) -> None:
         self.redis = redis
         self.block_ms = block_ms
         self.stream = stream

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 from resolver.domain.coupons import Link, Offer
+from resolver.domain.errors import StoreUnavailable
 from resolver.domain.redemptions import Redemption
 from resolver.redemption.policy import CouponLimit
 from resolver.redemption.ports import (
@@ -26,17 +27,20 @@ from resolver.redemption.ports import (
     HeldState,
     Settled,
 )
-from resolver.storage import scripts
-from resolver.storage.redis import call
+from resolver.storage import scripts, topologies
+from resolver.storage.redis import call, run_scripts
 
 if TYPE_CHECKING:
-    from redis.asyncio import Redis
-
-    from resolver.storage.notifier import Notifier
+    from resolver.storage.notifier import Wakeups
+    from resolver.storage.topologies import Client
 
 CHANNEL = "rr:settled"
-MEMORY = "rr:m"
+MEMORY = topologies.MEMORY
 NO_LIMIT = CouponLimit()
+# Claims that take a link for a redemption: the ones a replica must have before it is sent.
+TAKING = (ClaimKind.CLAIMED, ClaimKind.RECONCILE, ClaimKind.FORGOTTEN)
+# Markers are marked lost this many per round trip (a Cluster has one per slot).
+MARKERS_PER_BATCH = 1_000
 
 
 # A settled state is kept at least this long so that waiters woken by its notification can
@@ -65,9 +69,25 @@ def _result(raw: str | None) -> Redemption | None:
 class RedisClaims:
     """The use case's `ClaimStore` on Redis: claims, results, receipts, form tokens, offers."""
 
-    def __init__(self, redis: Redis, notifier: Notifier | None = None) -> None:
+    def __init__(
+        self,
+        redis: Client,
+        notifier: Wakeups | None = None,
+        *,
+        replica_acks: int = 0,
+        ack_timeout: float = 0.5,
+    ) -> None:
+        """`replica_acks` replicas must acknowledge a claim (`WAIT`, up to `ack_timeout`)
+        before it may redeem: a claim only the master holds could be lost in a failover."""
         self.redis = redis
         self._notifier = notifier
+        self.cluster = topologies.is_cluster(redis)
+        # In a Cluster every link is announced on its own sharded channel (''), so a settle
+        # reaches only its shard's subscribers instead of every node.
+        self._channel = "" if self.cluster else CHANNEL
+        self._acks = replica_acks
+        self._ack_timeout = ack_timeout
+        self._unclaim = redis.register_script(scripts.UNCLAIM)
         self._claim = redis.register_script(scripts.CLAIM)
         self._settle = redis.register_script(scripts.SETTLE)
         self._renew = redis.register_script(scripts.RENEW)
@@ -78,7 +98,7 @@ class RedisClaims:
 
     def memory_key(self, key: str) -> str:
         """The marker saying since when Redis remembers the link `key`'s state."""
-        return MEMORY
+        return topologies.memory_marker(key, cluster=self.cluster)
 
     async def claim(
         self,
@@ -121,7 +141,7 @@ class RedisClaims:
             _ms(forgetful),
             f"{link.campaign_id}{LINK_SEPARATOR}{link.external_id}",
         ]
-        reply: list[str] = await call(self._claim(keys=keys, args=args))
+        reply = await self._claim_kept(keys, args, token)
         kind = ClaimKind(reply[0])
         if kind in (ClaimKind.LIMITED, ClaimKind.QUARANTINE):
             return Claim(kind, wait=int(reply[1]) / 1000)
@@ -134,6 +154,24 @@ class RedisClaims:
         if kind is ClaimKind.BUSY:
             return Claim(kind, wait=int(reply[2]) / 1000, mine=reply[4] == "1", **common)
         return Claim(kind, since=_time(reply[2]), **common)
+
+    async def _claim_kept(self, keys: list[str], args: list[str | int], token: str) -> list[str]:
+        """The claim script's reply, once as many replicas as required have the claim.
+
+        The `WAIT` rides in the claim's own round trip. A claim that would redeem but that too
+        few replicas acknowledged is given back (a doubt it took over stays a doubt) and the
+        request is refused as `unavailable`: after a failover the new master would not know it.
+        """
+        if not self._acks:
+            return cast("list[str]", await call(self._claim(keys=keys, args=args)))
+        wait: list[str | int] = ["WAIT", self._acks, _ms(self._ack_timeout)]
+        reply, acked = await run_scripts(self.redis, [(self._claim, keys, args)], then=wait)
+        answer = cast("list[str]", reply)
+        if ClaimKind(answer[0]) in TAKING and int(cast("int", acked)) < self._acks:
+            form = keys[3:]  # the confirm form's token, when the claim used one
+            await call(self._unclaim(keys=[*keys[:2], *form], args=[token, answer[0]]))
+            raise StoreUnavailable("Redis: no replica acknowledged the claim in time")
+        return answer
 
     async def settle(
         self,
@@ -158,7 +196,7 @@ class RedisClaims:
             result.coupon_id or "",
             max(_ms(keep), MIN_STATE_TTL_MS),
             _ms(receipt_ttl),
-            CHANNEL,
+            self._channel,
             nonce,
             int(since.timestamp() * 1000),
             f"{link.campaign_id}{LINK_SEPARATOR}{link.external_id}",
@@ -190,7 +228,7 @@ class RedisClaims:
             result.coupon_id or "",
             max(_ms(keep), MIN_STATE_TTL_MS),
             _ms(receipt_ttl),
-            CHANNEL,
+            self._channel,
         ]
         return bool(await call(self._resolve(keys=keys, args=args)))
 
@@ -257,7 +295,10 @@ class RedisClaims:
     async def forgot(self) -> None:
         """Redis may have lost what it held (its server restarted or failed over): from now on,
         claims wait out the longest lease and read back first, as after a flush."""
-        await call(self._forgot(keys=[MEMORY]))
+        markers = topologies.memory_markers(cluster=self.cluster)
+        for start in range(0, len(markers), MARKERS_PER_BATCH):
+            batch = markers[start : start + MARKERS_PER_BATCH]
+            await run_scripts(self.redis, [(self._forgot, [marker], []) for marker in batch])
 
     async def ping(self) -> None:
         await call(self.redis.ping())

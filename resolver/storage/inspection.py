@@ -10,13 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from redis.asyncio import RedisCluster
 from redis.exceptions import ResponseError
 
 from resolver.domain.errors import StoreUnavailable
 from resolver.storage.redis import call
 
 if TYPE_CHECKING:
-    from redis.asyncio import Redis
+    from resolver.storage.topologies import Client
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,12 +34,21 @@ class RedisFacts:
     rdb_schedule: str | None
 
 
-async def inspect(redis: Redis) -> RedisFacts:
-    """The facts of the server `redis` talks to; `StoreUnavailable` when it does not answer."""
-    info = await call(redis.info())
+async def inspect(redis: Client) -> RedisFacts:
+    """The facts of the server `redis` talks to; `StoreUnavailable` when it does not answer.
+
+    In a Cluster, those of one primary (the client's default node): a Cluster's nodes are
+    configured alike, and a replica's role would read as a misconfiguration."""
+    if isinstance(redis, RedisCluster):
+        node = redis.get_default_node()
+        info = await call(redis.info(target_nodes=node))
+        get_config = redis.config_get("save", target_nodes=node)
+    else:
+        info = await call(redis.info())
+        get_config = redis.config_get("save")
     schedule: str | None
     try:
-        schedule = str((await call(redis.config_get("save"))).get("save", ""))
+        schedule = str((await call(get_config)).get("save", ""))
     except StoreUnavailable as error:
         if not isinstance(error.__cause__, ResponseError):
             raise

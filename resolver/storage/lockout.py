@@ -18,14 +18,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from resolver.domain.errors import VerificationLocked
 from resolver.staff.verification import Taken
-from resolver.storage.redis import call
+from resolver.storage.redis import run_scripts
 
 if TYPE_CHECKING:
-    from redis.asyncio import Redis
+    from resolver.storage.topologies import Client
 
 TAKE = """
 -- KEYS[1] a failure counter; ARGV limit, period ms
@@ -53,7 +53,7 @@ class Lockout:
     """Failure counters for staff codes, per coupon link and per client."""
 
     def __init__(
-        self, redis: Redis, secret: bytes, *, per_coupon: int, per_client: int, period: float
+        self, redis: Client, secret: bytes, *, per_coupon: int, per_client: int, period: float
     ) -> None:
         self.redis = redis
         self._secret = hashlib.sha256(secret).digest()
@@ -74,10 +74,13 @@ class Lockout:
         either has none left (a try taken on the other is given back)."""
         keys = (f"rr:{{{coupon}}}:v", self.client_key(client))
         period_ms = int(self.period * 1000)
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for key, limit in zip(keys, (self.per_coupon, self.per_client), strict=True):
-                await self._take(keys=[key], args=[limit, period_ms], client=pipe)
-            answers = await call(pipe.execute())
+        # One round trip; in a Cluster the two keys may live on two nodes.
+        limits = (self.per_coupon, self.per_client)
+        calls = [
+            (self._take, [key], [limit, period_ms]) for key, limit in zip(keys, limits, strict=True)
+        ]
+        replies = await run_scripts(self.redis, calls)
+        answers = cast("list[tuple[int, int]]", replies)
         locked = [int(wait) for taken, wait in answers if not taken]
         if locked:
             await self._undo([key for key, (taken, _) in zip(keys, answers, strict=True) if taken])
@@ -91,7 +94,4 @@ class Lockout:
     async def _undo(self, keys: list[str]) -> None:
         if not keys:
             return
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for key in keys:
-                await self._give_back(keys=[key], client=pipe)
-            await call(pipe.execute())
+        await run_scripts(self.redis, [(self._give_back, [key], []) for key in keys])

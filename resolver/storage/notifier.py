@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import Counter
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import structlog
 from redis.exceptions import RedisError
@@ -26,6 +26,12 @@ log = structlog.get_logger("resolver.notifier")
 IDLE_SECONDS = 10.0
 STOP_ATTEMPTS = 50
 RECONNECT_SECONDS = (0.1, 0.5, 1.0, 2.0, 5.0)
+
+
+class Wakeups(Protocol):
+    """What the claim store needs of a notifier (this one, or the Cluster's sharded one)."""
+
+    async def wait(self, name: str, at_most: float) -> None: ...
 
 
 class Notifier:
@@ -65,6 +71,16 @@ class Notifier:
             if done:
                 return
         log.warning("notifier_not_stopped")
+
+    async def restart(self) -> None:
+        """Subscribe again from scratch: the server it listens to is no longer the master
+        (Sentinel promoted another; the old one, now a replica, keeps its subscribers)."""
+        if self._task is None or self._stopping:
+            return
+        await self.stop()
+        self._stopping = False
+        self._task = asyncio.create_task(self._listen(), name="resolver-notifier")
+        log.warning("notifier_resubscribed")
 
     async def wait(self, name: str, at_most: float) -> None:
         """Return when `name` is announced as settled, or after `at_most` seconds."""

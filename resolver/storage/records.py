@@ -13,7 +13,7 @@ from resolver.storage.redis import call
 from resolver.storage.scripts import PRELUDE
 
 if TYPE_CHECKING:
-    from redis.asyncio import Redis
+    from resolver.storage.topologies import Client
 
 Forgotten = Literal["forgotten", "in_flight", "none"]
 
@@ -35,7 +35,7 @@ SCAN_BATCH = 500
 class Records:
     """One link's keys (`key` is its keyed name, as the claim store uses it)."""
 
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Client) -> None:
         self.redis = redis
         self._forget = redis.register_script(FORGET)
 

@@ -1,5 +1,6 @@
-"""The one connection to Redis a process opens, and the one place Redis errors become the
-service's own (`StoreUnavailable`): every adapter in `resolver.storage` goes through `call`.
+"""The one connection to Redis a process opens (its topology: `resolver.storage.topologies`),
+and the one place Redis errors become the service's own (`StoreUnavailable`): every adapter in
+`resolver.storage` goes through `call`.
 """
 
 from __future__ import annotations
@@ -8,21 +9,25 @@ import os
 import secrets
 from typing import TYPE_CHECKING, TypeVar
 
-from redis.asyncio import BlockingConnectionPool, Redis
-from redis.exceptions import RedisError
+from redis.exceptions import NoScriptError, RedisError
 
 from resolver.domain.errors import StoreUnavailable
+from resolver.storage import topologies
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
+    from collections.abc import Awaitable, Callable, Sequence
+
+    from redis.commands.core import AsyncScript
+
+    from resolver.storage.topologies import Client
+
+    # One script to run in a pipeline: the script, its keys and its arguments.
+    ScriptCall = tuple[AsyncScript, Sequence[str], Sequence[str | int]]
 
 T = TypeVar("T")
 # Every connection of a resolver process carries a name starting so, so that processes can see
 # each other in CLIENT LIST (`resolver.storage.memory`).
 CLIENT_PREFIX = "resolver-"
-# An idle connection is pinged before use after this long: a Redis that restarted or a
-# balancer that dropped the connection is noticed before a claim is sent on it.
-HEALTH_CHECK_SECONDS = 30
 
 
 # Told of every Redis failure by its exception's name (the metrics, while an app runs with them
@@ -39,6 +44,31 @@ async def call(awaitable: Awaitable[T]) -> T:
         for watcher in error_watchers:
             watcher(type(error).__name__)
         raise StoreUnavailable(f"Redis: {type(error).__name__}") from error
+    except (AttributeError, TypeError) as error:
+        if not closed_under_a_write(error):
+            raise  # a programmer's error, not Redis's
+        for watcher in error_watchers:
+            watcher("ConnectionError")
+        raise StoreUnavailable("Redis: ConnectionError") from error
+
+
+# Where a write on a connection the peer just closed fails inside redis-py 8.1 and asyncio.
+TRANSPORT_FILES = (
+    "redis/asyncio/connection.py",
+    "asyncio/streams.py",
+    "asyncio/selector_events.py",
+)
+
+
+def closed_under_a_write(error: BaseException) -> bool:
+    """Whether `error` is redis-py 8.1's way of saying a connection was closed under a write
+    (a TypeError or AttributeError out of the transport instead of a ConnectionError,
+    redis/redis-py#4287): seen when a Cluster node goes away mid-run."""
+    trace = error.__traceback__
+    last = None
+    while trace is not None:
+        last, trace = trace, trace.tb_next
+    return last is not None and last.tb_frame.f_code.co_filename.endswith(TRANSPORT_FILES)
 
 
 def client_name() -> str:
@@ -46,26 +76,13 @@ def client_name() -> str:
     return f"{CLIENT_PREFIX}{os.getpid()}-{secrets.token_hex(3)}"
 
 
-def connect(url: str, *, max_connections: int, timeout: float, name: str | None = None) -> Redis:
-    """A pool sized for the process's concurrency, with timeouts (redis-py's defaults are none).
-
-    `name` names every connection (`CLIENT SETNAME`). The client owns the pool: closing the
-    client closes it.
-    """
-    pool = BlockingConnectionPool.from_url(
-        url,
-        client_name=name,
-        max_connections=max_connections,
-        timeout=timeout,
-        socket_timeout=timeout,
-        socket_connect_timeout=timeout,
-        health_check_interval=HEALTH_CHECK_SECONDS,
-        decode_responses=True,
-    )
-    return Redis.from_pool(pool)
+def connect(url: str, *, max_connections: int, timeout: float, name: str | None = None) -> Client:
+    """A client for the Redis `url` names (one server, Sentinel's master, or a Cluster), with
+    bounded pools and timeouts; `name` names every connection (`CLIENT SETNAME`)."""
+    return topologies.connect(url, max_connections=max_connections, timeout=timeout, name=name)
 
 
-async def shared_secret(redis: Redis) -> bytes:
+async def shared_secret(redis: Client) -> bytes:
     """The hashing secret when none is configured (the demo under a plain uvicorn): created
     once, shared by its workers. Real coupons always configure `RESOLVER_SECRET_KEY`, since a
     Redis that loses its data would lose this one too."""
@@ -74,3 +91,37 @@ async def shared_secret(redis: Redis) -> bytes:
     if not value:
         raise StoreUnavailable("Redis did not keep rr:secret (is it evicting keys?)")
     return str(value).encode()
+
+
+async def run_scripts(
+    client: Client, calls: Sequence[ScriptCall], *, then: Sequence[str | int] = ()
+) -> list[object]:
+    """The replies of several scripts sent in one round trip (and the command `then`, when
+    given, after them on the same connection), on one server or across a Cluster's nodes.
+
+    Sent as EVALSHA by hand because redis-py refuses registered scripts in a Cluster's
+    pipeline. A server that does not know a script yet (a new node, a replica just promoted)
+    is taught it, and only the calls it refused (NOSCRIPT ran nothing) are sent again.
+    """
+    replies: list[object] = [None] * (len(calls) + (1 if then else 0))
+    pending = list(range(len(calls)))
+    for first in (True, False):
+        pipe = client.pipeline(transaction=False)
+        for index in pending:
+            script, keys, args = calls[index]
+            pipe.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)
+        if then:
+            pipe.execute_command(*then)
+        answers = list(await call(pipe.execute(raise_on_error=False)))
+        for index, answer in zip([*pending, len(calls)], answers, strict=False):
+            replies[index] = answer
+        refused = [index for index in pending if isinstance(replies[index], NoScriptError)]
+        if not (first and refused):
+            break
+        for script in {calls[index][0].sha: calls[index][0] for index in refused}.values():
+            await call(client.script_load(script.script))
+        pending = refused
+    for reply in replies:
+        if isinstance(reply, RedisError):
+            raise StoreUnavailable(f"Redis: {type(reply).__name__}") from reply
+    return replies

@@ -1,7 +1,8 @@
 """The Lua scripts behind the per-coupon state machine; each transition is one of them.
 
 Every key one script touches shares the coupon link's Redis Cluster hash tag `{h}`, except the
-memory marker, which `Store` names so that it lives in the same slot as well. The state hash
+memory marker, which `resolver.storage.topologies` names so that it lives in the same slot
+(one marker per slot in a Cluster). The state hash
 `rr:{h}` moves through
 
     (none) --claim--> claimed --settle(done)----> done --expires--> (none)
@@ -17,11 +18,11 @@ keyed hash of the request's identity), r the result (JSON), c the coupon id of t
 Each transition is guarded by the claim token (or, for `resolve`, by the attempt's nonce and an
 expired lease), so a worker whose lease ran out can never overwrite a newer owner.
 
-The memory marker `rr:m` holds the time from which this Redis remembers everything the service
-wrote (0: always). When it is missing, Redis lost its data (a restart with an empty dataset, a
-flush): the first script to notice sets it to now. Claims then wait out the longest lease, since
-an attempt that another process began before the loss may still be applied, and for a window
-after that read the coupon back before redeeming it.
+The memory marker (`rr:m`, in a Cluster one per slot) holds the time from which this Redis
+remembers everything the service wrote (0: always). When it is missing, Redis lost its data (a
+restart with an empty dataset, a flush): the first script to notice sets it to now. Claims then
+wait out the longest lease, since an attempt that another process began before the loss may
+still be applied, and for a window after that read the coupon back before redeeming it.
 """
 
 from __future__ import annotations
@@ -47,6 +48,12 @@ local function over_limit(counter, limit, window)
   if redis.call('PTTL', counter) < 0 then redis.call('PEXPIRE', counter, window) end
   if n > tonumber(limit) then return redis.call('PTTL', counter) end
   return false
+end
+-- Wakes the waiters of a link: on `channel`, or ('' in a Cluster) on the link's own sharded
+-- channel, named like its state hash so that it lives in the same slot.
+local function announce(channel, state)
+  if channel == '' then redis.call('SPUBLISH', state, state)
+  else redis.call('PUBLISH', channel, state) end
 end
 """
 
@@ -106,10 +113,12 @@ return take('claimed', now)
 """
 )
 
-SETTLE = """
+SETTLE = (
+    PRELUDE
+    + """
 -- KEYS[1] the state hash, KEYS[2] this attempt's receipt, KEYS[3] the request counter
 -- ARGV[1] claim token, [2] mode (done | unknown | release), [3] result, [4] coupon id,
--- [5] state ttl ms, [6] receipt ttl ms (0: no receipt page will ask), [7] channel,
+-- [5] state ttl ms, [6] receipt ttl ms (0: no receipt page will ask), [7] channel ('': sharded),
 -- [8] nonce, [9] since ms, [10] the link, [11] who asked
 local owner = redis.call('HGET', KEYS[1], 't')
 if owner and owner ~= ARGV[1] then return 0 end
@@ -122,7 +131,7 @@ if not owner then
              'k', ARGV[10], 'i', ARGV[11])
   if ARGV[2] == 'done' then redis.call('HSET', KEYS[1], 'r', ARGV[3], 'c', ARGV[4]) end
   redis.call('PEXPIRE', KEYS[1], ARGV[5])
-  redis.call('PUBLISH', ARGV[7], KEYS[1])
+  announce(ARGV[7], KEYS[1])
   return 2
 end
 if ARGV[2] == 'done' then
@@ -136,9 +145,10 @@ else
   -- An attempt that never reached the upstream was no request to it: the member may retry.
   if tonumber(redis.call('GET', KEYS[3]) or '0') > 0 then redis.call('DECR', KEYS[3]) end
 end
-redis.call('PUBLISH', ARGV[7], KEYS[1])
+announce(ARGV[7], KEYS[1])
 return 1
 """
+)
 
 RENEW = (
     PRELUDE
@@ -168,7 +178,7 @@ else
   redis.call('HSET', KEYS[1], 's', 'unknown')
 end
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
-redis.call('PUBLISH', ARGV[7], KEYS[1])
+announce(ARGV[7], KEYS[1])
 return 1
 """
 )
@@ -206,6 +216,28 @@ end
 return {'doubt', st[3] or '', st[6] or ''}
 """
 )
+
+UNCLAIM = """
+-- KEYS[1] the state hash, KEYS[2] its request counter, KEYS[3] (optional) the confirm form's
+-- token; ARGV[1] claim token, [2] kind of claim
+-- Gives back a claim no replica acknowledged (it might not survive a failover): a fresh one is
+-- released with its count, one that took over a doubt leaves the doubt for the next tap, and
+-- the form may be sent again.
+if redis.call('HGET', KEYS[1], 't') ~= ARGV[1] then return 0 end
+if #KEYS > 2 then
+  local form = redis.call('GET', KEYS[3])
+  if form and string.sub(form, 1, 2) == 'u:' then
+    redis.call('SET', KEYS[3], string.sub(form, 3), 'KEEPTTL')
+  end
+end
+if ARGV[2] == 'claimed' then
+  redis.call('DEL', KEYS[1])
+  if tonumber(redis.call('GET', KEYS[2]) or '0') > 0 then redis.call('DECR', KEYS[2]) end
+else
+  redis.call('HSET', KEYS[1], 's', 'unknown', 'l', 0)
+end
+return 1
+"""
 
 # Marks Redis as having lost its memory now (a server that restarted or failed over).
 FORGOT = (

@@ -27,10 +27,10 @@ from resolver.domain.errors import StoreUnavailable, UpstreamUnreachable
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
-    from redis.asyncio import Redis
     from redis.asyncio.lock import Lock
 
     from resolver.domain.tokens import Token
+    from resolver.storage.topologies import Client
 
 # Renew this long before expiry, while the old token still works for everyone else.
 RENEW_BEFORE_S = 300.0
@@ -61,7 +61,7 @@ class SharedTokens:
 
     def __init__(
         self,
-        redis: Redis,
+        redis: Client,
         *,
         clock: Callable[[], float] = time.time,
         wait: float = WAIT_S,

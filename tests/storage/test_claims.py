@@ -13,8 +13,10 @@ from resolver.domain.names import Names
 from resolver.domain.redemptions import Outcome, Redemption
 from resolver.redemption.policy import CouponLimit
 from resolver.redemption.ports import Claim, ClaimKind, Settled
-from resolver.storage.claims import MEMORY, RedisClaims
+from resolver.storage.claims import RedisClaims
 from resolver.storage.redis import shared_secret
+from resolver.storage.topologies import memory_markers
+from tests.support.topologies import redis_url_on_every_topology  # noqa: F401  # a fixture
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -26,8 +28,10 @@ DONE = Redemption(Outcome.REDEEMED, LINK, coupon_id="coupon-a", detail="ok")
 
 @pytest.fixture
 async def store(redis: Redis) -> RedisClaims:
-    await redis.set(MEMORY, 0)  # this Redis has remembered everything since the start
-    return RedisClaims(redis)
+    store = RedisClaims(redis)
+    for marker in memory_markers(cluster=store.cluster)[:1]:  # the rest: set by `redis`
+        await redis.set(marker, 0)  # this Redis has remembered everything since the start
+    return store
 
 
 async def claim(store: RedisClaims, key: str, token: str, nonce: str, **options: Any) -> Claim:
@@ -63,7 +67,7 @@ async def test_a_links_keys_share_one_hash_tag_and_hold_no_raw_id(
     key = NAMES.key("passkit", LINK)
     await claim(store, key, "t", "n" * 16)
     await store.mint_form_token(key, "coupon-a", "offer-a", 60)
-    names = set(await redis.keys("*")) - {store.memory_key(key)}
+    names = {name async for name in redis.scan_iter(match="rr:{*")}
     assert names
     assert all(f"{{{key}}}" in name for name in names)
     assert not any("member-1" in name or "camp-1" in name for name in names)
@@ -258,7 +262,7 @@ async def test_a_redis_that_forgot_holds_claims_then_reads_back(
 ) -> None:
     """With the memory marker gone, claims wait out the quarantine, then read back for a while."""
     key = NAMES.key("passkit", LINK)
-    await redis.delete(MEMORY)
+    await redis.delete(store.memory_key(key))
     held = await claim(store, key, "a", "n1", quarantine=0.3, forgetful=0.6)
     assert held.kind is ClaimKind.QUARANTINE
     assert 0 < held.wait <= 0.3

@@ -8,10 +8,12 @@ import pytest
 from redis.asyncio import Redis
 
 from resolver.domain.errors import VerificationLocked
-from resolver.storage.claims import MEMORY
 from resolver.storage.lockout import Lockout
+from resolver.storage.topologies import memory_markers
+from tests.support.topologies import redis_url_on_every_topology  # noqa: F401  # a fixture
 
 COUPON = "5ogbvwqxreb3fyt2"
+MARKERS = ["rr:m", *memory_markers(cluster=True)]
 
 
 def lockout(redis: Redis, period: float = 60, per_coupon: int = 3, per_client: int = 10) -> Lockout:
@@ -70,7 +72,7 @@ async def test_guesses_sent_at_once_get_no_more_tries(redis: Redis) -> None:
 async def test_the_keys_share_the_links_hash_tag_and_hold_no_address(redis: Redis) -> None:
     """The coupon's counter lives in its link's slot; the client's is named by a keyed hash."""
     await lockout(redis).take(COUPON, "203.0.113.9")
-    keys = sorted(set(await redis.keys("rr:*")) - {MEMORY})
+    keys = sorted({key async for key in redis.scan_iter(match="rr:*")} - set(MARKERS))
     assert f"rr:{{{COUPON}}}:v" in keys
     assert all("203.0.113.9" not in key for key in keys)
     assert [await redis.pttl(key) > 0 for key in keys] == [True, True]

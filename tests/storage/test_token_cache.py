@@ -10,6 +10,7 @@ import pytest
 from resolver.domain.errors import UpstreamUnreachable
 from resolver.domain.tokens import Token
 from resolver.storage.token_cache import SharedTokens
+from tests.support.topologies import redis_url_on_every_topology  # noqa: F401  # a fixture
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis

@@ -18,10 +18,13 @@ from typing import IO, TYPE_CHECKING
 
 import httpx
 import redis
+from redis.cluster import ClusterNode, RedisCluster
+from redis.sentinel import Sentinel
 from resolver_sandbox.embedded import die_with_parent
 from resolver_sandbox.lifecycle import Stoppable
 
 from resolver.settings import ENV_PREFIX
+from resolver.storage import topologies
 from resolver.storage.claims import CHANNEL
 
 if TYPE_CHECKING:
@@ -202,15 +205,31 @@ def wait_for_workers(redis_url: str, workers: int, timeout: float = START_TIMEOU
     ready to drain: a worker still starting when told to stop holds its copy of the listening
     socket until it has started).
     """
-    client = redis.Redis.from_url(redis_url, socket_timeout=2.0)
+    deadline = time.monotonic() + timeout
+    while subscribers(redis_url) < workers:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{workers} workers did not all start within {timeout} s")
+        time.sleep(POLL_INTERVAL)
+
+
+def subscribers(redis_url: str) -> int:
+    """How many processes listen for settled redemptions (sharded, in a Redis Cluster)."""
+    topology = topologies.parse(redis_url)
+    client: redis.Redis | RedisCluster
+    if topology.kind == "cluster":
+        nodes = [ClusterNode(host, port) for host, port in topology.hosts]  # type: ignore[no-untyped-call]
+        client = RedisCluster(startup_nodes=nodes, password=topology.password, socket_timeout=2.0)
+    elif topology.kind == "sentinel":
+        # redis-py's synchronous Sentinel lacks type hints
+        sentinel = Sentinel(list(topology.hosts), socket_timeout=2.0)  # type: ignore[no-untyped-call]
+        client = sentinel.master_for(topology.service, password=topology.password)  # type: ignore[no-untyped-call]
+    else:
+        client = redis.Redis.from_url(redis_url, socket_timeout=2.0)
     try:
-        deadline = time.monotonic() + timeout
-        while True:
+        if isinstance(client, RedisCluster):
+            counts = client.pubsub_shardnumsub(CHANNEL)
+        else:
             counts = client.pubsub_numsub(CHANNEL)
-            if counts and int(counts[0][1]) >= workers:
-                return
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{workers} workers did not all start within {timeout} s")
-            time.sleep(POLL_INTERVAL)
+        return int(counts[0][1]) if counts else 0
     finally:
         client.close()
