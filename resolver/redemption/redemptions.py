@@ -72,7 +72,7 @@ class Redemptions:
         self.offers = Offers(store, policy.offer_cache_ttl)
         self.attempts = Attempts(store, policy, self.offers, clock)
         self.claims = Claims(store, policy, clock)
-        self.doubts = Doubts(store, policy, clock)
+        self.doubts = Doubts(store, policy, clock, names.verification_code)
         self._clock = clock
 
     def key(self, link: Link) -> str:
@@ -204,6 +204,7 @@ class Redemptions:
             details=RedeemDetails.of(self.policy.source, staff, location),
             staff=staff,
             who=who,
+            code=self.names.verification_code(receipt_id(key, claim.nonce)),
         )
         return await self.attempts.run(attempt, claim.kind)
 

@@ -14,11 +14,15 @@ import secrets
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal, cast
 
+import structlog
+from redis.exceptions import NoScriptError
+
 from resolver.domain.coupons import Link, Offer
 from resolver.domain.redemptions import Redemption
 from resolver.redemption.policy import CouponLimit
 from resolver.redemption.ports import (
     AttemptState,
+    AuditFacts,
     Claim,
     ClaimKind,
     FormToken,
@@ -31,9 +35,12 @@ from resolver.storage.redis import call
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
+    from redis.commands.core import AsyncScript
 
+    from resolver.storage.audit import AuditTrail
     from resolver.storage.notifier import Notifier
 
+log = structlog.get_logger("resolver.storage")
 CHANNEL = "rr:settled"
 MEMORY = "rr:m"
 NO_LIMIT = CouponLimit()
@@ -65,9 +72,12 @@ def _result(raw: str | None) -> Redemption | None:
 class RedisClaims:
     """The use case's `ClaimStore` on Redis: claims, results, receipts, form tokens, offers."""
 
-    def __init__(self, redis: Redis, notifier: Notifier | None = None) -> None:
+    def __init__(
+        self, redis: Redis, notifier: Notifier | None = None, audit: AuditTrail | None = None
+    ) -> None:
         self.redis = redis
         self._notifier = notifier
+        self._audit = audit
         self._claim = redis.register_script(scripts.CLAIM)
         self._settle = redis.register_script(scripts.SETTLE)
         self._renew = redis.register_script(scripts.RENEW)
@@ -148,8 +158,10 @@ class RedisClaims:
         result: Redemption,
         keep: float,
         receipt_ttl: float,
+        audit: AuditFacts | None = None,
     ) -> Settled:
-        """Record how our attempt ended, unless a newer owner holds the claim."""
+        """Record how our attempt ended, unless a newer owner holds the claim (and, with
+        `audit`, add it to the audit trail in the same round trip)."""
         keys = [f"rr:{{{key}}}", f"rr:{{{key}}}:r:{nonce}", f"rr:{{{key}}}:n"]
         args: list[str | int] = [
             token,
@@ -164,7 +176,9 @@ class RedisClaims:
             f"{link.campaign_id}{LINK_SEPARATOR}{link.external_id}",
             who,
         ]
-        return Settled(int(await call(self._settle(keys=keys, args=args))))
+        return Settled(
+            int(await self._run(self._settle, keys, args, key=key, result=result, audit=audit))
+        )
 
     async def renew(self, key: str, *, token: str, lease: float) -> bool:
         """Extend our claim's lease; False when we no longer hold it."""
@@ -180,6 +194,7 @@ class RedisClaims:
         result: Redemption,
         keep: float,
         receipt_ttl: float,
+        audit: AuditFacts | None = None,
     ) -> bool:
         """Settle the doubt left by attempt `nonce` from a read-back; False if it moved on."""
         keys = [f"rr:{{{key}}}", f"rr:{{{key}}}:r:{nonce}"]
@@ -192,7 +207,37 @@ class RedisClaims:
             _ms(receipt_ttl),
             CHANNEL,
         ]
-        return bool(await call(self._resolve(keys=keys, args=args)))
+        return bool(await self._run(self._resolve, keys, args, key=key, result=result, audit=audit))
+
+    async def _run(
+        self,
+        script: AsyncScript,
+        keys: list[str],
+        args: list[str | int],
+        *,
+        key: str,
+        result: Redemption,
+        audit: AuditFacts | None,
+    ) -> int:
+        """Run a settling script, with the audit entry's XADD in the same pipeline.
+
+        The script goes by EVALSHA alone: a pipeline handed the script object would first ask
+        Redis whether it knows the script, a round trip of its own. When Redis does not (it
+        restarted), the script runs again by itself, which loads it; the entry is written once.
+        """
+        if audit is None or self._audit is None:
+            return int(await call(script(keys=keys, args=args)))
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.evalsha(script.sha, len(keys), *keys, *args)
+        self._audit.queue(pipe, self._audit.fields(key, result, audit))
+        settled, added = await call(pipe.execute(raise_on_error=False))
+        if isinstance(added, Exception):  # the member's answer matters more than its record
+            log.error("audit_failed", error=type(added).__name__)
+        if isinstance(settled, NoScriptError):
+            return int(await call(script(keys=keys, args=args)))
+        if isinstance(settled, Exception):
+            await call(_raise(settled))
+        return int(settled)
 
     async def peek(self, key: str, limit: CouponLimit = NO_LIMIT) -> Held | float:
         """Count a preview of the link and say what Redis holds; seconds to wait when limited."""
@@ -261,3 +306,8 @@ class RedisClaims:
 
     async def ping(self) -> None:
         await call(self.redis.ping())
+
+
+async def _raise(error: Exception) -> None:
+    """Raise a pipelined command's error where `call` translates it."""
+    raise error
