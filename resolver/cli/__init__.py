@@ -1,4 +1,4 @@
-"""The `resolver` command: serve · link · staff · sandbox · bench.
+"""The `resolver` command: serve · link · staff · sandbox · bench · audit · events.
 
 `resolver serve` with nothing configured is a complete local demo: it starts a private Redis
 and the sandbox beside the service and prints links to try (`demo`). Anything configured in the
@@ -13,7 +13,7 @@ import argparse
 from importlib.metadata import version
 from typing import TYPE_CHECKING
 
-from resolver.cli import links, serve, staff, tools
+from resolver.cli import audit, events, links, serve, staff, tools
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -34,6 +34,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"resolver {version('resolver')}")
     commands = parser.add_subparsers(title="commands")
-    for command in (serve, links, staff, tools):
+    for command in (serve, links, staff, tools, audit, events):
         command.add(commands)
     return parser

@@ -1,0 +1,65 @@
+"""Which events the audit trail's entries become, and what their bodies say.
+
+One entry is at most one event, named after its outcome. An entry that repeats an attempt the
+trail already holds (its `retry` field) still makes an event: a doubt settled later is news.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+# outcome (`resolver.domain.redemptions.Outcome`) → event type
+EVENT_FOR_OUTCOME = {
+    "redeemed": "coupon.redeemed",
+    "already_redeemed": "coupon.already_redeemed",
+    "unconfirmed": "coupon.redemption_uncertain",
+    "expired": "coupon.expired",
+    "no_active_coupon": "coupon.not_found",
+    "upstream_error": "coupon.redemption_failed",
+}
+EVENT_TYPES = frozenset(EVENT_FOR_OUTCOME.values())
+# entry field → the body's name for it (absent or empty fields are left out)
+DATA_FIELDS = {
+    "coupon": "coupon",
+    "campaign": "campaign_id",
+    "backend": "backend",
+    "outcome": "outcome",
+    "coupon_id": "coupon_id",
+    "offer": "offer_id",
+    "store": "store_id",
+    "employee": "employee_id",
+    "staff_method": "verified_by",
+    "reference": "receipt",
+    "code": "verification_code",
+    "external_id": "external_id",
+    "transaction_reference": "transaction_reference",
+    "transaction_amount": "transaction_amount",
+}
+
+
+def event_type(fields: dict[str, str]) -> str | None:
+    """The event an entry makes, or None when its outcome makes none."""
+    return EVENT_FOR_OUTCOME.get(fields.get("outcome", ""))
+
+
+def event_id(entry_id: str) -> str:
+    """The `webhook-id` of the entry's event: the same on every try and every replay."""
+    return f"msg_{entry_id}"
+
+
+def body(entry_id: str, fields: dict[str, str]) -> str:
+    """The event's JSON body, per the specification: type, timestamp and data."""
+    at = fields.get("at", "")
+    ms = int(at) if at.isdigit() else int(entry_id.partition("-")[0])
+    data: dict[str, object] = {
+        name: fields[field] for field, name in DATA_FIELDS.items() if fields.get(field)
+    }
+    data["retry"] = fields.get("retry") == "1"
+    data["audit_id"] = entry_id
+    event = {
+        "type": event_type(fields),
+        "timestamp": datetime.fromtimestamp(ms / 1000, UTC).isoformat().replace("+00:00", "Z"),
+        "data": data,
+    }
+    return json.dumps(event, separators=(",", ":"))
