@@ -9,19 +9,22 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from typing import Annotated
 
 from pydantic import Field, SecretStr, TypeAdapter, field_validator
 from standardwebhooks import Webhook
-from standardwebhooks.webhooks import EmptyWebhookSecretError
 
 from resolver.events.catalogue import EVENT_TYPES
 from resolver.validation import Strict
 
 NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
 ANY = "*"
+# The specification's bounds for a secret's size.
+MIN_SECRET_BYTES = 24
+MAX_SECRET_BYTES = 64
 
 
 class Endpoint(Strict):
@@ -53,9 +56,11 @@ class Endpoint(Strict):
         if not text.startswith("whsec_"):
             raise ValueError("must be a whsec_ secret (base64 after the prefix)")
         try:
-            Webhook(text)
-        except (ValueError, EmptyWebhookSecretError):
-            raise ValueError("must be whsec_ followed by base64 of 24 to 64 bytes") from None
+            size = len(base64.b64decode(text.removeprefix("whsec_"), validate=True))
+        except ValueError:
+            size = 0
+        if not MIN_SECRET_BYTES <= size <= MAX_SECRET_BYTES:
+            raise ValueError("must be whsec_ followed by the base64 of 24 to 64 random bytes")
         return value
 
     @field_validator("events")
