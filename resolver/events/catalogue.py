@@ -59,7 +59,13 @@ def body(entry_id: str, fields: dict[str, str]) -> str:
     data["audit_id"] = entry_id
     event = {
         "type": event_type(fields),
-        "timestamp": datetime.fromtimestamp(ms / 1000, UTC).isoformat().replace("+00:00", "Z"),
+        "timestamp": _iso(ms),
         "data": data,
     }
     return json.dumps(event, separators=(",", ":"))
+
+
+def _iso(ms: int) -> str:
+    """RFC 3339 in UTC to the millisecond, as the JSON API writes times."""
+    at = datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds")
+    return at.replace("+00:00", "Z")

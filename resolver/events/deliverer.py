@@ -82,6 +82,9 @@ class Deliverer:
             except StoreUnavailable as error:
                 log.warning("events_paused", error=str(error))
                 await asyncio.sleep(PAUSE_SECONDS)
+            except Exception:  # a bug must not silently end every delivery of this worker
+                log.exception("events_failed")  # logged with its traceback, then retried
+                await asyncio.sleep(PAUSE_SECONDS)
 
     async def step(self) -> None:
         """One round: entries of dead workers, new entries, then the retries that are due."""
