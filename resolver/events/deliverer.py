@@ -43,6 +43,9 @@ BLOCK_SECONDS = 1.0  # how long a read waits for new entries
 # An entry pending this long belongs to a worker that died: far longer than a batch can take.
 STALE_SECONDS = 60.0
 CLAIM_EVERY_SECONDS = 15.0
+# A consumer idle this long with nothing pending is a worker that stopped: it leaves the group,
+# so the group's list of consumers does not grow with every restart.
+DEPARTED_SECONDS = 3_600.0
 PAUSE_SECONDS = 1.0  # after Redis failed, before trying again
 
 
@@ -135,7 +138,18 @@ class Deliverer:
                 return []
             raise
         claimed = cast("list[tuple[str, dict[str, str] | None]]", reply[1])
+        await self._forget_departed()
         return [Entry(entry_id, fields) for entry_id, fields in claimed if fields]
+
+    async def _forget_departed(self) -> None:
+        """Remove the consumers of workers long gone (their entries were claimed already)."""
+        consumers = cast(
+            "list[dict[str, Any]]", await call(self.redis.xinfo_consumers(STREAM, GROUP))
+        )
+        for consumer in consumers:
+            gone = int(consumer["idle"]) >= DEPARTED_SECONDS * 1000 and not consumer["pending"]
+            if gone and consumer["name"] != self.consumer:
+                await call(self.redis.xgroup_delconsumer(STREAM, GROUP, consumer["name"]))
 
     async def first_try(self, entry: Entry) -> None:
         """Try the entry's event on every endpoint that wants it, queue what failed, then

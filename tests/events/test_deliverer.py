@@ -178,3 +178,15 @@ def test_the_specifications_verifier_rejects_a_changed_body() -> None:
     assert signer.verify('{"a":1}', headers) == {"a": 1}
     with pytest.raises(WebhookVerificationError):
         signer.verify('{"a":2}', headers)
+
+
+async def test_consumers_of_workers_long_gone_leave_the_group(
+    redis: Redis, make_deliverer: Callable[..., Deliverer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Idle past DEPARTED_SECONDS with nothing pending: removed, so restarts do not pile up."""
+    monkeypatch.setattr(deliverer_module, "DEPARTED_SECONDS", 0.0)
+    await make_deliverer().ensure_group()
+    await redis.xreadgroup(deliverer_module.GROUP, "departed", {"rr:audit": ">"}, count=1)
+    await make_deliverer(consumer="alive").step()
+    names = {c["name"] for c in await redis.xinfo_consumers("rr:audit", deliverer_module.GROUP)}
+    assert "departed" not in names
