@@ -86,6 +86,8 @@ async def _dead(settings: Settings, redis: Redis, args: argparse.Namespace) -> i
 
 
 async def _replay(settings: Settings, redis: Redis, args: argparse.Namespace) -> int:
+    if not settings.webhooks:
+        refuse("no endpoint to send to: RESOLVER_WEBHOOKS is not set")
     if args.endpoint and args.endpoint not in {target.name for target in settings.webhooks}:
         refuse(f"no endpoint named {args.endpoint} in RESOLVER_WEBHOOKS")
     count = await replay(
