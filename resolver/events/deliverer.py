@@ -95,6 +95,9 @@ class Deliverer:
         entries += await self._read(block=not entries)
         if entries:
             await asyncio.gather(*(self.first_try(entry) for entry in entries))
+            # Acknowledged once tried and their failures queued: a crash before leaves them
+            # pending for another worker.
+            await call(self.redis.xack(STREAM, GROUP, *(entry.id for entry in entries)))
         await self.retry_due()
 
     async def ensure_group(self) -> None:
@@ -152,8 +155,7 @@ class Deliverer:
                 await call(self.redis.xgroup_delconsumer(STREAM, GROUP, consumer["name"]))
 
     async def first_try(self, entry: Entry) -> None:
-        """Try the entry's event on every endpoint that wants it, queue what failed, then
-        acknowledge it (a crash before that leaves it pending for another worker)."""
+        """Try the entry's event on every endpoint that wants it, and queue what failed."""
         kind = event_type(entry.fields)
         targets = [
             endpoint for endpoint in self.endpoints.values() if kind and endpoint.wants(kind)
@@ -165,7 +167,6 @@ class Deliverer:
                 await self.retries.failed(
                     None, Pending(target.name, entry.id, 1), now, tried.problem
                 )
-        await call(self.redis.xack(STREAM, GROUP, entry.id))
 
     async def retry_due(self) -> None:
         """The waiting deliveries that are due, each leased to this worker while it tries."""
