@@ -1,7 +1,8 @@
 """Which events the audit trail's entries become, and what their bodies say.
 
-One entry is at most one event, named after its outcome. An entry that repeats an attempt the
-trail already holds (its `retry` field) still makes an event: a doubt settled later is news.
+One entry is at most one event, named after its outcome. A doubt settled later makes one (it is
+news), and so does another request answered from the stored result (someone tried a redeemed
+coupon again); the same request answered again makes none: its event was sent already.
 """
 
 from __future__ import annotations
@@ -39,7 +40,10 @@ DATA_FIELDS = {
 
 
 def event_type(fields: dict[str, str]) -> str | None:
-    """The event an entry makes, or None when its outcome makes none."""
+    """The event an entry makes, or None: an outcome that makes none, or the same request
+    answered again from the stored result (its event was sent when it was settled)."""
+    if fields.get("replay") == "1" and fields.get("retry") == "1":
+        return None
     return EVENT_FOR_OUTCOME.get(fields.get("outcome", ""))
 
 
@@ -56,6 +60,7 @@ def body(entry_id: str, fields: dict[str, str]) -> str:
         name: fields[field] for field, name in DATA_FIELDS.items() if fields.get(field)
     }
     data["retry"] = fields.get("retry") == "1"
+    data["replay"] = fields.get("replay") == "1"
     data["audit_id"] = entry_id
     event = {
         "type": event_type(fields),

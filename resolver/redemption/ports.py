@@ -189,7 +189,10 @@ class AuditFacts:
     backend: str  # the provider's name
     code: str = ""  # the verification code the member's screen shows for its receipt
     staff: Attribution | None = None  # who verified it at the counter, when anybody did
-    retry: bool = False  # it answered a repeat: it settled the doubt of an earlier attempt
+    # It answered a repeat: the same request again (its retry), or a later request that
+    # settled an earlier attempt's doubt.
+    retry: bool = False
+    replay: bool = False  # answered from the stored result, nothing asked of the back end
 
 
 def receipt_id(key: str, nonce: str) -> str:
@@ -290,6 +293,12 @@ class ClaimStore(Protocol):
         ...
 
     async def cached_offer(self, provider: str, offer_id: str) -> Offer | None: ...
+
+    async def record_replay(self, key: str, result: Redemption, audit: AuditFacts) -> None:
+        """Add an answer given from the stored result to the audit trail (one round trip).
+
+        Never raises: the member's answer matters more than its record."""
+        ...
 
     async def cache_offer(self, provider: str, offer: Offer, ttl: float) -> None: ...
 

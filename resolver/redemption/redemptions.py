@@ -37,7 +37,14 @@ from resolver.redemption.attempts import Attempt, Attempts, within
 from resolver.redemption.claiming import Claims
 from resolver.redemption.doubts import Doubts, Preview, with_our_record
 from resolver.redemption.offers import Offers
-from resolver.redemption.ports import Claim, ClaimKind, Held, receipt_id, split_receipt
+from resolver.redemption.ports import (
+    AuditFacts,
+    Claim,
+    ClaimKind,
+    Held,
+    receipt_id,
+    split_receipt,
+)
 
 if TYPE_CHECKING:
     from resolver.domain.coupons import Coupon, Link, Offer
@@ -185,7 +192,17 @@ class Redemptions:
         if isinstance(claim, Redemption):
             return claim
         if claim.kind is ClaimKind.DONE:
-            return _stored(claim, key)
+            result = _stored(claim, key)
+            facts = AuditFacts(
+                at=self._clock(),
+                backend=provider.name,
+                code=self.names.verification_code(result.receipt) if result.receipt else "",
+                staff=staff,
+                retry=claim.mine,
+                replay=True,
+            )
+            await self.store.record_replay(key, result, facts)
+            return result
         if claim.kind is ClaimKind.BAD_TOKEN:
             raise InvalidFormToken("This confirmation has expired or belongs to another coupon.")
         if claim.kind is ClaimKind.USED_TOKEN:

@@ -33,8 +33,8 @@ STREAM = "rr:audit"
 # Fields in the order an export prints them.
 FIELDS = (
     "at", "coupon", "campaign", "backend", "outcome", "coupon_id", "offer", "store", "employee",
-    "staff_method", "reference", "code", "retry", "external_id", "transaction_reference",
-    "transaction_amount",
+    "staff_method", "reference", "code", "retry", "replay", "external_id",
+    "transaction_reference", "transaction_amount",
 )  # fmt: skip
 PAGE = 500  # entries per XRANGE while reading a time range
 DAY_MS = 86_400_000
@@ -85,6 +85,7 @@ class AuditTrail:
             "reference": result.receipt or "",
             "code": facts.code if result.receipt else "",
             "retry": "1" if facts.retry else "0",
+            "replay": "1" if facts.replay else "0",
         }
         if self.external_ids:
             values["external_id"] = result.link.external_id

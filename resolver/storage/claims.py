@@ -18,6 +18,7 @@ import structlog
 from redis.exceptions import NoScriptError
 
 from resolver.domain.coupons import Link, Offer
+from resolver.domain.errors import StoreUnavailable
 from resolver.domain.redemptions import Redemption
 from resolver.redemption.policy import CouponLimit
 from resolver.redemption.ports import (
@@ -286,6 +287,15 @@ class RedisClaims:
     async def cached_offer(self, provider: str, offer_id: str) -> Offer | None:
         raw = await call(self.redis.get(f"rr:offer:{provider}:{offer_id}"))
         return Offer.from_dict(json.loads(raw)) if raw else None
+
+    async def record_replay(self, key: str, result: Redemption, audit: AuditFacts) -> None:
+        """Add an answer given from the stored result to the audit trail (one XADD)."""
+        if self._audit is None:
+            return
+        try:
+            await self._audit.append(self._audit.fields(key, result, audit))
+        except StoreUnavailable as error:  # the member's answer matters more than its record
+            log.error("audit_failed", error=str(error))
 
     async def cache_offer(self, provider: str, offer: Offer, ttl: float) -> None:
         if ttl > 0:

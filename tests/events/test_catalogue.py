@@ -44,7 +44,15 @@ def test_the_body_has_the_specifications_shape_and_leaves_out_empty_fields() -> 
     assert event["data"] == {
         "coupon": "k3y", "campaign_id": "summer", "backend": "passkit", "outcome": "redeemed",
         "coupon_id": "c-1", "store_id": "paris", "verified_by": "store_code",
-        "receipt": "k3y-n1", "verification_code": "K7QX", "retry": False,
+        "receipt": "k3y-n1", "verification_code": "K7QX", "retry": False, "replay": False,
         "audit_id": "1777896000123-0",
     }  # fmt: skip
     assert event_id("1777896000123-0") == "msg_1777896000123-0"
+
+
+def test_the_same_request_answered_again_makes_no_second_event() -> None:
+    """Its event went out when it settled; another request answered from memory makes one."""
+    assert event_type(ENTRY | {"replay": "1", "retry": "1"}) is None
+    again = ENTRY | {"replay": "1", "retry": "0", "outcome": "already_redeemed"}
+    assert event_type(again) == "coupon.already_redeemed"
+    assert event_type(ENTRY | {"replay": "0", "retry": "1"}) == "coupon.redeemed"  # a doubt

@@ -91,6 +91,7 @@ async def test_an_entry_holds_the_documented_fields_and_no_raw_id(
         "reference": f"{KEY}-n1",
         "code": "K7QX",
         "retry": "0",
+        "replay": "0",
     }
     assert "member-1" not in str(fields)
 

@@ -38,7 +38,10 @@ def counting(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[list[str]]]:
         await original(self, command, check_health)
 
     monkeypatch.setattr(AbstractConnection, "send_packed_command", send)
-    yield sent
+    try:
+        yield sent
+    finally:
+        monkeypatch.setattr(AbstractConnection, "send_packed_command", original)
 
 
 async def trail_of(redis: Redis) -> list[tuple[str, dict[str, str]]]:

@@ -81,3 +81,30 @@ async def test_no_trail_is_kept_when_its_retention_is_zero(
     async with running(create_app(make_settings(audit_retention_days=0))) as client:
         await client.post(API, params={"externalId": "member-1", "campaignId": "camp-1"})
     assert not await redis.exists(STREAM)
+
+
+async def test_an_answer_from_memory_joins_the_trail_as_a_replay(
+    make_settings: Callable[..., Settings],
+    passkit: PassKitDouble,
+    redis: Redis,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Another request within the window learns "already redeemed" from Redis: an entry all
+    the same (replay 1), in at most two round trips; the same request's retry is marked retry."""
+    passkit.add("member-1")
+    link = {"externalId": "member-1", "campaignId": "camp-1"}
+    key = {"idempotency-key": "till-1:sale-9"}
+    async with running(create_app(make_settings())) as client:
+        first = await client.post(API, params=link, headers=key)
+        with counting(monkeypatch) as sent:
+            other = await client.post(API, params=link)
+        again = await client.post(API, params=link, headers=key)
+    assert (first.status_code, other.status_code, again.status_code) == (200, 409, 200)
+    assert len(sent) <= 2, sent
+    trail = [fields for _, fields in await entries(redis)]
+    assert [(f["outcome"], f["replay"], f["retry"]) for f in trail] == [
+        ("redeemed", "0", "0"),
+        ("already_redeemed", "1", "0"),
+        ("redeemed", "1", "1"),
+    ]
+    assert passkit.redeem_calls == 1
