@@ -21,6 +21,8 @@ from resolver.domain.redemptions import (  # noqa: TC001  # pydantic reads it at
     VerificationPolicy,
 )
 from resolver.domain.signing import LinkKey, parse_keys
+from resolver.events import endpoints
+from resolver.events.endpoints import Endpoint  # noqa: TC001  # pydantic reads it at runtime
 from resolver.providers.regions import PASSKIT_REGIONS
 from resolver.redemption.policy import longest_possible_lease
 from resolver.storage.ratelimit import parse_limit
@@ -127,6 +129,18 @@ class Settings(BaseSettings):
     # Per-client budgets count an IPv6 client by this prefix: one subscriber holds a whole /64.
     client_ipv6_prefix: int = Field(default=64, ge=32, le=128)
 
+    # --- audit trail and outbound events ---------------------------------------------------
+    # Entries older than this are trimmed from the trail (rr:audit); 0 keeps no trail at all.
+    audit_retention_days: float = Field(default=30, ge=0, le=3_650)
+    # Whether entries carry the raw externalId (docs/events.md weighs it): off by default.
+    audit_external_ids: bool = False
+    webhooks: Annotated[tuple[Endpoint, ...], NoDecode] = ()
+    # Seconds before each retry of a failed delivery, after the immediate first try.
+    webhook_retry_schedule: Annotated[tuple[float, ...], NoDecode] = (
+        5, 300, 1_800, 7_200, 18_000, 36_000, 36_000,
+    )  # fmt: skip
+    webhook_timeout: float = Field(default=10.0, gt=0, le=60)
+
     # --- server and logs ------------------------------------------------------------------
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65_535)
@@ -167,6 +181,30 @@ class Settings(BaseSettings):
     @classmethod
     def _rate_limit(cls, value: str) -> str:
         parse_limit(value)  # e.g. "60/minute", "5 per second", or "off"
+        return value
+
+    @field_validator("webhooks", mode="before")
+    @classmethod
+    def _parse_webhooks(cls, value: object) -> object:
+        return endpoints.parse(value)
+
+    @field_validator("webhooks")
+    @classmethod
+    def _unique_webhooks(cls, value: tuple[Endpoint, ...]) -> tuple[Endpoint, ...]:
+        return endpoints.unique_names(value)
+
+    @field_validator("webhook_retry_schedule", mode="before")
+    @classmethod
+    def _split_schedule(cls, value: object) -> object:
+        if isinstance(value, str):  # "5,300,1800"
+            value = tuple(float(part) for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("webhook_retry_schedule")
+    @classmethod
+    def _schedule(cls, value: tuple[float, ...]) -> tuple[float, ...]:
+        if any(delay < 0 for delay in value):
+            raise ValueError("delays must be 0 or more seconds")
         return value
 
     @field_validator("forwarded_allow_ips", mode="before")
@@ -288,6 +326,11 @@ class Settings(BaseSettings):
             )
         if self.redis_replica_acks and self.redis_url and self.redis_topology == "cluster":
             raise ValueError("RESOLVER_REDIS_REPLICA_ACKS is not supported with a Redis Cluster")
+        if self.webhooks and not self.audit_retention_days:
+            raise ValueError(
+                "RESOLVER_WEBHOOKS sends the audit trail's events: it needs a trail "
+                "(RESOLVER_AUDIT_RETENTION_DAYS above 0)"
+            )
         if self.upstream == "passkit" and not self.has_credentials:
             raise ValueError(
                 "RESOLVER_UPSTREAM=passkit needs RESOLVER_PASSKIT_API_KEY and "

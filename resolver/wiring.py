@@ -8,6 +8,8 @@ the start-up rules) before it opens anything, and closes everything it opened.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from contextlib import asynccontextmanager
 from importlib.metadata import version
 from pathlib import Path
@@ -19,6 +21,9 @@ from redis.asyncio import RedisCluster
 from resolver import startup
 from resolver.domain.names import Names
 from resolver.draining import on_stop_signals
+from resolver.events.deliverer import BLOCK_SECONDS, Deliverer
+from resolver.events.delivery import Sender
+from resolver.events.retries import Retries
 from resolver.observability.upstream import ObservedProvider
 from resolver.providers import campaigns
 from resolver.providers.accounts import Wiring
@@ -33,6 +38,7 @@ from resolver.staff import directory as staff_directory
 from resolver.staff.counter import CounterAccess
 from resolver.staff.verification import StaffCheck
 from resolver.storage import redis as store_redis
+from resolver.storage.audit import AuditTrail
 from resolver.storage.audit_feed import AuditFeed
 from resolver.storage.claims import CHANNEL, RedisClaims
 from resolver.storage.lockout import Lockout
@@ -109,6 +115,7 @@ async def resources(
         store = RedisClaims(
             redis,
             notifier,
+            audit_trail(settings, redis),
             replica_acks=settings.replica_acks,
             ack_timeout=settings.redis_replica_ack_timeout,
         )
@@ -143,10 +150,11 @@ async def resources(
             counter=counter_view(settings, staff, feed, secret, clock),
         )
         with on_stop_signals(drain):
-            # Last, so that a subscriber counted in Redis is a worker that has started (what
-            # `resolver bench` and the end-to-end tests wait for).
-            await notifier.start(wait=settings.redis_timeout)
-            yield services
+            async with delivering(settings, name, clock):
+                # Last, so that a subscriber counted in Redis is a worker that has started (what
+                # `resolver bench` and the end-to-end tests wait for).
+                await notifier.start(wait=settings.redis_timeout)
+                yield services
     finally:
         if metrics is not None and metrics.redis_error in store_redis.error_watchers:
             store_redis.error_watchers.remove(metrics.redis_error)
@@ -154,6 +162,62 @@ async def resources(
         await notifier.stop()
         if memory is not None:
             await memory.stop()
+        await http.aclose()
+        await redis.aclose()
+
+
+def audit_trail(settings: Settings, redis: Client) -> AuditTrail | None:
+    """The audit trail the settles write to, unless the deployment keeps none."""
+    if not settings.audit_retention_days:
+        return None
+    return AuditTrail(
+        redis,
+        retention_days=settings.audit_retention_days,
+        external_ids=settings.audit_external_ids,
+    )
+
+
+@asynccontextmanager
+async def delivering(
+    settings: Settings, name: str, clock: Callable[[], datetime]
+) -> AsyncIterator[Deliverer | None]:
+    """The outbound events' deliverer as a background task of this worker, with its own Redis
+    and HTTP clients (none when no endpoint is configured)."""
+    if not settings.webhooks:
+        yield None
+        return
+    assert settings.redis_url is not None
+    redis = store_redis.connect(
+        settings.redis_url,
+        max_connections=4,
+        timeout=settings.redis_timeout + BLOCK_SECONDS,
+        name=name,
+    )
+    http = httpx.AsyncClient(
+        timeout=httpx.Timeout(settings.webhook_timeout, connect=settings.upstream_connect_timeout),
+        headers={"user-agent": f"resolver/{version('resolver')}"},
+    )
+    audit = audit_trail(settings, redis)
+    assert audit is not None  # Settings refuses endpoints without a trail
+    deliverer = Deliverer(
+        redis,
+        audit,
+        Retries(redis, settings.webhook_retry_schedule),
+        Sender(http, clock),
+        settings.webhooks,
+        consumer=name,
+        clock=clock,
+    )
+    try:
+        await deliverer.ensure_group()
+        task = asyncio.create_task(deliverer.run(), name="events")
+        try:
+            yield deliverer
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    finally:
         await http.aclose()
         await redis.aclose()
 

@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from resolver_sandbox import DEMO
 
-from resolver.cli.demo import banner
+from resolver.cli.demo import banner, demo_webhooks
 from resolver.domain.coupons import Link
 from resolver.domain.signing import verify
 from resolver.settings import Settings
@@ -64,3 +64,13 @@ def test_with_a_configured_redis_the_banner_says_how_to_forget() -> None:
     assert "FLUSHDB" in text
     assert "demo-redis:6379" in text
     assert ":pw@" not in text
+
+
+def test_the_demo_sends_every_event_signed_to_the_sandboxs_receiver() -> None:
+    """`serve` alone configures one endpoint, the sandbox's receiver, and says where to look."""
+    settings = make(webhooks=demo_webhooks(SANDBOX))
+    (endpoint,) = settings.webhooks
+    assert endpoint.url == f"{SANDBOX}/hooks/sandbox"
+    assert endpoint.events == ("*",)
+    assert f"curl {SANDBOX}/_sandbox/hooks" in banner(SANDBOX, make())
+    assert "_sandbox/hooks" not in banner(SANDBOX, settings)  # the user's own endpoints

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import get_args
 
@@ -215,3 +216,55 @@ def test_each_redis_topology_has_its_default_of_replica_acks() -> None:
         assert (settings.replica_acks, settings.redis_topology) == (acks, topology)
     chosen = Settings(_env_file=None, redis_url="redis://h", redis_replica_acks=2)
     assert chosen.replica_acks == 2
+
+
+SECRET = "whsec_" + "c2FuZGJveC1kZW1vLXdlYmhvb2stc2VjcmV0LTAwMDA="
+
+
+def test_webhook_endpoints_come_as_json_with_their_own_secrets_and_filters(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """RESOLVER_WEBHOOKS: a JSON list; "*" unless an endpoint names its event types."""
+    hooks = [
+        {"name": "make", "url": "https://hook.example/1", "secret": SECRET},
+        {"name": "crm", "url": "https://crm.example/", "secret": SECRET,
+         "events": ["coupon.redeemed"]},
+    ]  # fmt: skip
+    monkeypatch.setenv("RESOLVER_WEBHOOKS", json.dumps(hooks))
+    settings = load_settings(_env_file=None)
+    make, crm = settings.webhooks
+    assert make.wants("coupon.expired")
+    assert (crm.wants("coupon.redeemed"), crm.wants("coupon.expired")) == (True, False)
+    assert SECRET.removeprefix("whsec_") not in repr(settings)
+
+
+def test_webhook_endpoints_may_come_from_a_mounted_secret_file(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The list holds secrets: a file named RESOLVER_WEBHOOKS in RESOLVER_SECRETS_DIR."""
+    hooks = [{"name": "crm", "url": "https://crm.example/", "secret": SECRET}]
+    (tmp_path / "RESOLVER_WEBHOOKS").write_text(json.dumps(hooks))
+    monkeypatch.setenv("RESOLVER_SECRETS_DIR", str(tmp_path))
+    assert [hook.name for hook in load_settings(_env_file=None).webhooks] == ["crm"]
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"secret": "whsec_c2hvcnQ="}, "24 to 64"),
+        ({"secret": "not-a-whsec-secret-at-all-but-long"}, "whsec_"),
+        ({"events": ["coupon.eaten"]}, "coupon.eaten"),
+        ({"url": "ftp://x"}, "https://"),
+    ],
+)
+def test_a_bad_webhook_endpoint_is_named_by_its_place_not_its_secret(
+    change: dict[str, object], problem: str
+) -> None:
+    """Start-up says which endpoint and field is wrong, and never echoes a secret."""
+    hook = {"name": "crm", "url": "https://crm.example/", "secret": SECRET} | change
+    with pytest.raises(ValidationError) as caught:
+        make(webhooks=json.dumps([hook]))
+    message = describe_error(caught.value)
+    assert problem in message
+    assert "c2hvcnQ" not in message
+    assert "not-a-whsec" not in message

@@ -1,5 +1,5 @@
 """The `resolver` command: serve · link · staff · sandbox · bench · check · probe · forget ·
-coupon.
+coupon · audit · events.
 
 `resolver serve` with nothing configured is a complete local demo: it starts a private Redis
 and the sandbox beside the service and prints links to try (`demo`). Anything configured in the
@@ -14,7 +14,7 @@ import argparse
 from importlib.metadata import version
 from typing import TYPE_CHECKING
 
-from resolver.cli import check, coupon, forget, links, probe, serve, staff, tools
+from resolver.cli import audit, check, coupon, events, forget, links, probe, serve, staff, tools
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -35,6 +35,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"resolver {version('resolver')}")
     commands = parser.add_subparsers(title="commands")
-    for command in (serve, links, staff, tools, check, probe, forget, coupon):
+    for command in (serve, links, staff, tools, check, probe, forget, coupon, audit, events):
         command.add(commands)
     return parser

@@ -9,6 +9,7 @@ start-up refuses them an embedded Redis or a made-up secret (`resolver.startup`)
 from __future__ import annotations
 
 import importlib
+import json
 import secrets
 from functools import partial
 from typing import TYPE_CHECKING
@@ -55,6 +56,8 @@ def start(settings: Settings, stack: ExitStack) -> dict[str, str]:
         stack.callback(sandbox_server.stop)
         provided["RESOLVER_PASSKIT_BASE_URL"] = sandbox_server.url
         provided["RESOLVER_UPSTREAM"] = "sandbox"
+        if not settings.webhooks and settings.audit_retention_days:
+            provided["RESOLVER_WEBHOOKS"] = demo_webhooks(sandbox_server.url)
         say(banner(sandbox_server.url, settings))
     return provided
 
@@ -68,6 +71,13 @@ def _sandbox_part(name: str) -> ModuleType:
             "nothing is configured, and the demo's sandbox is not installed (it comes with the "
             "repository's dev dependencies: uv sync); set RESOLVER_REDIS_URL and a back end"
         )
+
+
+def demo_webhooks(url: str) -> str:
+    """Every event, signed with the sandbox's well-known secret, to the sandbox's receiver."""
+    receiver = _sandbox_part("receiver")
+    endpoint = {"name": "sandbox", "url": f"{url}/hooks/sandbox"}
+    return json.dumps([endpoint | {"secret": receiver.DEMO_WEBHOOK_SECRET}])
 
 
 def flush(url: str) -> None:
@@ -123,6 +133,7 @@ def banner(url: str, settings: Settings) -> str:
         f"  curl -X POST '{base}/api/v1/redeem?{query(DEMO.campaign_id, DEMO.unredeemed)}'",
         *reset_lines(url, settings),
         "",
+        *events_lines(url, settings),
         "Every other simulated back end serves the same coupons in its own demo campaign:",
     ]
     for backend, campaign in DEMO.other_campaigns.items():
@@ -148,6 +159,17 @@ def offer_lines(base: str, query: Callable[[str, str], str]) -> list[str]:
         lines.append(f"  {label}{base}/redeem?{query(DEMO.campaign_id, external_id)}")
     lines.append("  (in French: add &lang=fr to the merchant texts' link)")
     return lines
+
+
+def events_lines(url: str, settings: Settings) -> list[str]:
+    """Where the demo's signed events arrive (unless the user configured endpoints)."""
+    if settings.webhooks or not settings.audit_retention_days:
+        return []
+    return [
+        "Each redemption sends a signed event (Standard Webhooks) to the sandbox's receiver,",
+        f"which verifies it: curl {url}/_sandbox/hooks",
+        "",
+    ]
 
 
 def reset_lines(url: str, settings: Settings) -> list[str]:

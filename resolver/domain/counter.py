@@ -41,7 +41,9 @@ class CounterEntry:
     code: str = ""  # the verification code the member's success screen shows
     employee: str = ""
     method: str = ""  # "pin", "store_code" or ""
-    retry: bool = False  # the entry answered a repeat of an earlier attempt
+    # The entry answered a repeat of an earlier attempt (`retry`), or answered from a result
+    # already stored within the duplicate window (`replay`): either way, listed once before.
+    retry: bool = False
 
     @property
     def redeemed(self) -> bool:
@@ -67,7 +69,7 @@ class CounterEntry:
             code=fields.get("code", ""),
             employee=fields.get("employee", ""),
             method=fields.get("staff_method", ""),
-            retry=fields.get("retry", "0") == "1",
+            retry="1" in (fields.get("retry", "0"), fields.get("replay", "0")),
         )
 
     @property

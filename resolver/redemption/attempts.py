@@ -81,6 +81,7 @@ class Attempt:
     details: RedeemDetails  # what the upstream hears about who redeemed, and where
     staff: Attribution | None
     who: str  # the request's identity (its own retries get its result back)
+    code: str = ""  # the verification code the member's screen shows for the receipt
 
     @property
     def receipt(self) -> str:

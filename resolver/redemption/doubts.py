@@ -18,7 +18,7 @@ from resolver.domain.coupons import (
 )
 from resolver.domain.redemptions import OUTCOME_FOR_STATE, Outcome, Redemption
 from resolver.domain.results import DETAILS, settled, unconfirmed
-from resolver.redemption.ports import UNOBSERVED, receipt_id
+from resolver.redemption.ports import UNOBSERVED, AuditFacts, receipt_id
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -55,6 +55,7 @@ class Doubts:
     policy: Policy
     clock: Callable[[], datetime]
     observer: Observer = UNOBSERVED
+    code: Callable[[str], str] = lambda receipt: ""  # a receipt's verification code
 
     async def settle(
         self,
@@ -105,6 +106,9 @@ class Doubts:
         await self.store.resolve(
             key, nonce=held.nonce, mode="done", result=result, keep=keep,
             receipt_ttl=self.policy.receipt_ttl,
+            audit=AuditFacts(
+                at=self.clock(), backend=provider.name, code=self.code(receipt), retry=True
+            ),
         )  # fmt: skip
         log.info("doubt_settled", outcome=result.outcome.value)
         return result

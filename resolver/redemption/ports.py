@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from resolver.domain.coupons import Coupon, Link, Offer
-    from resolver.domain.redemptions import RedeemDetails, Redemption
+    from resolver.domain.redemptions import Attribution, RedeemDetails, Redemption
     from resolver.redemption.policy import CouponLimit
 
 
@@ -180,6 +180,21 @@ class FormToken:
     used: bool
 
 
+@dataclass(frozen=True, slots=True)
+class AuditFacts:
+    """What the audit trail records of a settled attempt beside its result and its link's key
+    (`ClaimStore.settle`, `ClaimStore.resolve`): what only the use case and the web layer know."""
+
+    at: datetime  # when it settled
+    backend: str  # the provider's name
+    code: str = ""  # the verification code the member's screen shows for its receipt
+    staff: Attribution | None = None  # who verified it at the counter, when anybody did
+    # It answered a repeat: the same request again (its retry), or a later request that
+    # settled an earlier attempt's doubt.
+    retry: bool = False
+    replay: bool = False  # answered from the stored result, nothing asked of the back end
+
+
 def receipt_id(key: str, nonce: str) -> str:
     return f"{key}-{nonce}"
 
@@ -234,8 +249,11 @@ class ClaimStore(Protocol):
         result: Redemption,
         keep: float,
         receipt_ttl: float,
+        audit: AuditFacts | None = None,
     ) -> Settled:
-        """Record how the attempt holding `token` ended, unless another owner holds the claim."""
+        """Record how the attempt holding `token` ended, unless another owner holds the claim.
+
+        With `audit`, the attempt also joins the audit trail, in the same round trip."""
         ...
 
     async def renew(self, key: str, *, token: str, lease: float) -> bool:
@@ -251,8 +269,11 @@ class ClaimStore(Protocol):
         result: Redemption,
         keep: float,
         receipt_ttl: float,
+        audit: AuditFacts | None = None,
     ) -> bool:
-        """Settle the doubt left by attempt `nonce` from a read-back; False if it moved on."""
+        """Settle the doubt left by attempt `nonce` from a read-back; False if it moved on.
+
+        With `audit`, the settled doubt also joins the audit trail, in the same round trip."""
         ...
 
     async def peek(self, key: str, limit: CouponLimit = ...) -> Held | float:
@@ -272,6 +293,12 @@ class ClaimStore(Protocol):
         ...
 
     async def cached_offer(self, provider: str, offer_id: str) -> Offer | None: ...
+
+    async def record_replay(self, key: str, result: Redemption, audit: AuditFacts) -> None:
+        """Add an answer given from the stored result to the audit trail (one round trip).
+
+        Never raises: the member's answer matters more than its record."""
+        ...
 
     async def cache_offer(self, provider: str, offer: Offer, ttl: float) -> None: ...
 

@@ -39,6 +39,7 @@ from resolver.redemption.doubts import Doubts, Preview, with_our_record
 from resolver.redemption.offers import Offers
 from resolver.redemption.ports import (
     UNOBSERVED,
+    AuditFacts,
     Claim,
     ClaimKind,
     Held,
@@ -82,7 +83,7 @@ class Redemptions:
         self.offers = Offers(store, policy.offer_cache_ttl)
         self.attempts = Attempts(store, policy, self.offers, clock, observer=observer)
         self.claims = Claims(store, policy, clock, observer)
-        self.doubts = Doubts(store, policy, clock, observer)
+        self.doubts = Doubts(store, policy, clock, observer, names.verification_code)
         self._clock = clock
 
     def key(self, link: Link) -> str:
@@ -236,7 +237,17 @@ class Redemptions:
         if isinstance(claim, Redemption):
             return claim
         if claim.kind is ClaimKind.DONE:
-            return _stored(claim, key)
+            result = _stored(claim, key)
+            facts = AuditFacts(
+                at=self._clock(),
+                backend=provider.name,
+                code=self.names.verification_code(result.receipt) if result.receipt else "",
+                staff=staff,
+                retry=claim.mine,
+                replay=True,
+            )
+            await self.store.record_replay(key, result, facts)
+            return result
         if claim.kind is ClaimKind.BAD_TOKEN:
             raise InvalidFormToken("This confirmation has expired or belongs to another coupon.")
         if claim.kind is ClaimKind.USED_TOKEN:
@@ -255,6 +266,7 @@ class Redemptions:
             details=RedeemDetails.of(self.policy.source, staff, location, till),
             staff=staff,
             who=who,
+            code=self.names.verification_code(receipt_id(key, claim.nonce)),
         )
         return await self.attempts.run(attempt, claim.kind)
 

@@ -13,7 +13,7 @@ from resolver.domain.coupons import CouponState, redeemed_by_attempt, redeemed_t
 from resolver.domain.errors import StoreUnavailable
 from resolver.domain.redemptions import OUTCOME_FOR_STATE, Outcome, Redemption
 from resolver.domain.results import DETAILS, settled, unconfirmed
-from resolver.redemption.ports import UNOBSERVED, Settled
+from resolver.redemption.ports import UNOBSERVED, AuditFacts, Settled
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -122,6 +122,13 @@ class Settler:
                 result=result,
                 keep=keep,
                 receipt_ttl=self.policy.receipt_ttl if attempt.keep_receipt else 0,
+                audit=AuditFacts(
+                    at=self.clock(),
+                    backend=attempt.provider.name,
+                    code=attempt.code,
+                    staff=attempt.staff,
+                    retry=attempt.doubt,
+                ),
             )
         except StoreUnavailable as error:
             # The upstream has spoken; the member must still learn what it said. The claim

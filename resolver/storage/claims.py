@@ -14,12 +14,16 @@ import secrets
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal, cast
 
+import structlog
+from redis.exceptions import NoScriptError
+
 from resolver.domain.coupons import Link, Offer
 from resolver.domain.errors import StoreUnavailable
 from resolver.domain.redemptions import Redemption
 from resolver.redemption.policy import CouponLimit
 from resolver.redemption.ports import (
     AttemptState,
+    AuditFacts,
     Claim,
     ClaimKind,
     FormToken,
@@ -31,9 +35,13 @@ from resolver.storage import scripts, topologies
 from resolver.storage.redis import call, run_scripts
 
 if TYPE_CHECKING:
+    from redis.commands.core import AsyncScript
+
+    from resolver.storage.audit import AuditTrail
     from resolver.storage.notifier import Wakeups
     from resolver.storage.topologies import Client
 
+log = structlog.get_logger("resolver.storage")
 CHANNEL = "rr:settled"
 MEMORY = topologies.MEMORY
 NO_LIMIT = CouponLimit()
@@ -73,6 +81,7 @@ class RedisClaims:
         self,
         redis: Client,
         notifier: Wakeups | None = None,
+        audit: AuditTrail | None = None,
         *,
         replica_acks: int = 0,
         ack_timeout: float = 0.5,
@@ -81,6 +90,7 @@ class RedisClaims:
         before it may redeem: a claim only the master holds could be lost in a failover."""
         self.redis = redis
         self._notifier = notifier
+        self._audit = audit
         self.cluster = topologies.is_cluster(redis)
         # In a Cluster every link is announced on its own sharded channel (''), so a settle
         # reaches only its shard's subscribers instead of every node.
@@ -186,8 +196,10 @@ class RedisClaims:
         result: Redemption,
         keep: float,
         receipt_ttl: float,
+        audit: AuditFacts | None = None,
     ) -> Settled:
-        """Record how our attempt ended, unless a newer owner holds the claim."""
+        """Record how our attempt ended, unless a newer owner holds the claim (and, with
+        `audit`, add it to the audit trail in the same round trip)."""
         keys = [f"rr:{{{key}}}", f"rr:{{{key}}}:r:{nonce}", f"rr:{{{key}}}:n"]
         args: list[str | int] = [
             token,
@@ -202,7 +214,9 @@ class RedisClaims:
             f"{link.campaign_id}{LINK_SEPARATOR}{link.external_id}",
             who,
         ]
-        return Settled(int(await call(self._settle(keys=keys, args=args))))
+        return Settled(
+            int(await self._run(self._settle, keys, args, key=key, result=result, audit=audit))
+        )
 
     async def renew(self, key: str, *, token: str, lease: float) -> bool:
         """Extend our claim's lease; False when we no longer hold it."""
@@ -218,6 +232,7 @@ class RedisClaims:
         result: Redemption,
         keep: float,
         receipt_ttl: float,
+        audit: AuditFacts | None = None,
     ) -> bool:
         """Settle the doubt left by attempt `nonce` from a read-back; False if it moved on."""
         keys = [f"rr:{{{key}}}", f"rr:{{{key}}}:r:{nonce}"]
@@ -230,7 +245,37 @@ class RedisClaims:
             _ms(receipt_ttl),
             self._channel,
         ]
-        return bool(await call(self._resolve(keys=keys, args=args)))
+        return bool(await self._run(self._resolve, keys, args, key=key, result=result, audit=audit))
+
+    async def _run(
+        self,
+        script: AsyncScript,
+        keys: list[str],
+        args: list[str | int],
+        *,
+        key: str,
+        result: Redemption,
+        audit: AuditFacts | None,
+    ) -> int:
+        """Run a settling script, with the audit entry's XADD in the same pipeline.
+
+        The script goes by EVALSHA alone: a pipeline handed the script object would first ask
+        Redis whether it knows the script, a round trip of its own. When Redis does not (it
+        restarted), the script runs again by itself, which loads it; the entry is written once.
+        """
+        if audit is None or self._audit is None:
+            return int(await call(script(keys=keys, args=args)))
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.evalsha(script.sha, len(keys), *keys, *args)
+        self._audit.queue(pipe, self._audit.fields(key, result, audit))
+        settled, added = await call(pipe.execute(raise_on_error=False))
+        if isinstance(added, Exception):  # the member's answer matters more than its record
+            log.error("audit_failed", error=type(added).__name__)
+        if isinstance(settled, NoScriptError):
+            return int(await call(script(keys=keys, args=args)))
+        if isinstance(settled, Exception):
+            await call(_raise(settled))
+        return int(settled)
 
     async def peek(self, key: str, limit: CouponLimit = NO_LIMIT) -> Held | float:
         """Count a preview of the link and say what Redis holds; seconds to wait when limited."""
@@ -280,6 +325,15 @@ class RedisClaims:
         raw = await call(self.redis.get(f"rr:offer:{provider}:{offer_id}"))
         return Offer.from_dict(json.loads(raw)) if raw else None
 
+    async def record_replay(self, key: str, result: Redemption, audit: AuditFacts) -> None:
+        """Add an answer given from the stored result to the audit trail (one XADD)."""
+        if self._audit is None:
+            return
+        try:
+            await self._audit.append(self._audit.fields(key, result, audit))
+        except StoreUnavailable as error:  # the member's answer matters more than its record
+            log.error("audit_failed", error=str(error))
+
     async def cache_offer(self, provider: str, offer: Offer, ttl: float) -> None:
         if ttl > 0:
             payload = json.dumps(offer.to_dict(), separators=(",", ":"))
@@ -302,3 +356,8 @@ class RedisClaims:
 
     async def ping(self) -> None:
         await call(self.redis.ping())
+
+
+async def _raise(error: Exception) -> None:
+    """Raise a pipelined command's error where `call` translates it."""
+    raise error

@@ -43,6 +43,13 @@ def test_a_repeat_is_read_but_not_shown() -> None:
     assert not entry.shown
 
 
+def test_an_answer_from_the_stored_result_is_read_but_not_shown() -> None:
+    """replay=1: a double tap or another phone answered from the result already listed."""
+    entry = CounterEntry.from_fields("1-0", FIELDS | {"replay": "1"})
+    assert entry is not None
+    assert not entry.shown
+
+
 @pytest.mark.parametrize("broken", [{"at": ""}, {"at": "soon"}, {"at": "9" * 30}, {"store": ""}])
 def test_an_entry_without_a_time_or_a_store_is_skipped(broken: dict[str, str]) -> None:
     """Nothing half-read is listed."""

@@ -7,6 +7,7 @@
 /generic/inhouse/…       an in-house coupon API (`inhouse_api`)
 /generic/badge/…         Badge's pass upsert, and /generic/make/… a Make webhook (`badge_api`)
 /_sandbox/…              coupons, stats, faults and reset for all of them (`admin`)
+/hooks/…                 a receiver of the resolver's signed events (`receiver`)
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from resolver_sandbox.inhouse_api import InhouseApi
 from resolver_sandbox.passkit_api import PassKitApi
 from resolver_sandbox.passkit_writes import PassKitWrites
 from resolver_sandbox.passworks_api import PassworksApi
+from resolver_sandbox.receiver import Receiver
 from resolver_sandbox.skycore_api import SkycoreApi
 from resolver_sandbox.state import SandboxState
 
@@ -44,6 +46,7 @@ def create_sandbox_app(
     latency_ms: float = 0.0,
     google_keys: dict[str, str] | None = None,
     on_reset: Callable[[], None] | None = None,
+    receiver: Receiver | None = None,
 ) -> Starlette:
     """A simulator of every back end over `state` (a new demo-seeded one by default).
 
@@ -52,7 +55,7 @@ def create_sandbox_app(
     call; `google_keys` (service account e-mail → public key PEM) makes the OAuth endpoint check
     assertion signatures; `on_reset` runs after every `POST /_sandbox/reset`. The state is
     reachable as `app.state.sandbox` (or `sandbox_state(app)`), the OAuth endpoint as
-    `app.state.google_tokens`.
+    `app.state.google_tokens`, the events' receiver (`receiver`) as `app.state.receiver`.
     """
     if state is None:
         state = SandboxState()
@@ -60,6 +63,7 @@ def create_sandbox_app(
     auth = Authenticator(api_key=api_key, api_secret=api_secret, token=token)
     passkit = PassKitApi(state, auth, latency_ms=latency_ms)
     tokens = TokenIssuer(public_keys=google_keys)
+    receiver = receiver or Receiver()
     app = Starlette(
         routes=[
             *passkit.routes(),
@@ -71,6 +75,7 @@ def create_sandbox_app(
             *InhouseApi(state, latency_ms=latency_ms).routes(),
             *BadgeAndMakeApi(state, latency_ms=latency_ms).routes(),
             *AdminApi(state, on_reset).routes(),
+            *receiver.routes(),
         ],
         exception_handlers={
             404: _not_found,
@@ -83,6 +88,7 @@ def create_sandbox_app(
     app.router.redirect_slashes = False
     app.state.sandbox = state
     app.state.google_tokens = tokens
+    app.state.receiver = receiver
     return app
 
 
