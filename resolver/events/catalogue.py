@@ -18,6 +18,7 @@ EVENT_FOR_OUTCOME = {
     "expired": "coupon.expired",
     "no_active_coupon": "coupon.not_found",
     "upstream_error": "coupon.redemption_failed",
+    "offer_unavailable": "coupon.offer_unavailable",
 }
 EVENT_TYPES = frozenset(EVENT_FOR_OUTCOME.values())
 # entry field → the body's name for it (absent or empty fields are left out)

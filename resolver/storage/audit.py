@@ -88,6 +88,10 @@ class AuditTrail:
             "retry": "1" if facts.retry else "0",
             "replay": "1" if facts.replay else "0",
         }
+        if result.transaction_reference:
+            values["transaction_reference"] = result.transaction_reference
+        if result.transaction_amount is not None:
+            values["transaction_amount"] = str(result.transaction_amount)
         if self.external_ids:
             values["external_id"] = result.link.external_id
         return values

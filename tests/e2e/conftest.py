@@ -96,6 +96,9 @@ def start_serve(
             # tests (tests/web/test_rate_limits.py, across two app instances).
             "RESOLVER_RATE_LIMIT_MISSES": "off",
             "RESOLVER_RATE_LIMIT_COUPON": "off",
+            # Bursts of hundreds of taps at one worker, to race claims: the per-worker bound on
+            # requests in progress has its own tests (tests/web/test_backpressure.py).
+            "RESOLVER_MAX_IN_FLIGHT": "10000",
             **{f"RESOLVER_{name.upper()}": str(value) for name, value in settings.items()},
         }
         child = (

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 import pytest
 
 from resolver.domain.coupons import Link
 from resolver.domain.names import Names
-from resolver.domain.redemptions import Attribution, Outcome, Redemption
+from resolver.domain.redemptions import Attribution, Outcome, Redemption, Till
 from resolver.redemption.ports import AuditFacts, ClaimKind, Settled
 from resolver.storage import scripts
 from resolver.storage.audit import STREAM, AuditTrail
@@ -102,6 +103,23 @@ async def test_the_raw_external_id_is_recorded_only_when_asked(redis: Redis) -> 
     await settle_one(RedisClaims(redis, audit=trail(redis, external_ids=True)))
     ((_, fields),) = await entries(redis)
     assert fields["external_id"] == "member-1"
+
+
+async def test_a_tills_transaction_is_recorded_with_the_redemption(redis: Redis) -> None:
+    """The till's reference and amount go into the entry; the code used stays out of it."""
+    await redis.set(MEMORY, 0)
+    store = RedisClaims(redis, audit=trail(redis))
+    await store.claim(KEY, token="t", nonce="n1", lease=5, hold=60, link=LINK)
+    till = Till(code="2468", transaction_reference="T-1042", transaction_amount=Decimal("12.50"))
+    result = Redemption(Outcome.REDEEMED, LINK, coupon_id="c", till=till)
+    await store.settle(
+        KEY, token="t", nonce="n1", since=AT, link=LINK, who="", mode="done",
+        result=result.with_receipt(f"{KEY}-n1"), keep=60, receipt_ttl=60,
+        audit=AuditFacts(at=AT, backend="passkit"),
+    )  # fmt: skip
+    ((_, fields),) = await entries(redis)
+    assert (fields["transaction_reference"], fields["transaction_amount"]) == ("T-1042", "12.50")
+    assert "2468" not in fields.values()
 
 
 async def test_entries_older_than_the_retention_are_trimmed(redis: Redis) -> None:
