@@ -29,10 +29,11 @@ import redis
 from resolver_sandbox.embedded import EmbeddedRedis
 from resolver_sandbox.testing import REDEEM_PATH, passkit_jwt
 
-from resolver_bench import processes
+from resolver_bench import members, processes
 from resolver_bench.client import PythonClient
 from resolver_bench.cpu import CpuClock, redis_servers, workers_of
 from resolver_bench.load import Load, Measured
+from resolver_bench.profile import Profile, Sampler
 from resolver_bench.wrk import Wrk, find_wrk
 
 if TYPE_CHECKING:
@@ -48,6 +49,9 @@ TOKEN_LIFETIME_S = 55.0
 SANDBOX_SAMPLE = 2_000
 CEILING_REQUESTS = 5_000
 ADMIN_TIMEOUT_S = 60.0
+# --profile's member flows: each is three requests through a general (costly) Python client.
+MEMBER_FLOWS = 1_000
+MEMBER_CONNECTIONS = 20
 
 GeneratorChoice = Literal["auto", "wrk", "python"]
 
@@ -63,6 +67,7 @@ class Options:
     warmup: int = 1_000
     redis_url: str | None = None
     generator: GeneratorChoice = "auto"
+    profile: bool = False  # py-spy on the workers: the JSON run, then member flows
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +88,9 @@ class Figures:
     max_redeem_calls: int
     coupons_redeemed: int
     logs: str | None = None  # where serve's and the sandbox's output was kept, after a failure
+    # With --profile: where the workers' CPU went, per flow ("JSON", "member").
+    profiles: dict[str, Profile] | None = None
+    member_failures: int = 0
 
 
 def pick_generator(choice: GeneratorChoice) -> Generator:
@@ -117,6 +125,8 @@ def run(options: Options, say: Callable[[str], None]) -> Figures:
         make_coupons(admin, "w-", options.warmup)
         make_coupons(admin, "s-", sample)
         make_coupons(admin, "r-", options.requests)
+        if options.profile:
+            make_coupons(admin, "m-", member_count(options))
 
         say(f"warming up with {options.warmup} redemptions ({generator.name})")
         if options.warmup:
@@ -136,10 +146,19 @@ def run(options: Options, say: Callable[[str], None]) -> Figures:
             {"workers": workers, "sandbox": [psutil.Process(sandbox.pid)], "redis": redis_servers()}
         )
         before = command_counts(counter)
-        clock.start()
-        service = generator.run(redemptions(serve.url, "r-", options.requests, options.concurrency))
-        cpu_seconds = clock.stop()
+        sampler = profiler(options, [worker.pid for worker in workers], workdir, "json")
+        with sampler or contextlib.nullcontext():
+            clock.start()
+            service = generator.run(
+                redemptions(serve.url, "r-", options.requests, options.concurrency)
+            )
+            cpu_seconds = clock.stop()
         after = command_counts(counter)
+        profiles, member_failures = None, 0
+        if sampler is not None:
+            say(f"profiling {member_count(options)} member flows (open, confirm, receipt)")
+            paging, member_failures = profile_members(options, workers, serve.url, workdir)
+            profiles = {"JSON redemption": sampler.profile(), "member flow": paging}
         worker_rss = [worker.memory_info().rss for worker in workers]
         # With several workers, serve itself only supervises them.
         supervisor_rss = (
@@ -147,7 +166,7 @@ def run(options: Options, say: Callable[[str], None]) -> Figures:
         )
         tallies = admin.get("/_sandbox/stats").json()["coupons"].values()
         max_redeem_calls = max((tally["count"] for tally in tallies), default=0)
-        troubled = service.failed or alone.failed or max_redeem_calls != 1
+        troubled = service.failed or alone.failed or max_redeem_calls != 1 or member_failures
         logs = keep_logs(workdir) if troubled else None
 
     return Figures(
@@ -169,7 +188,27 @@ def run(options: Options, say: Callable[[str], None]) -> Figures:
         max_redeem_calls=max_redeem_calls,
         coupons_redeemed=sum(1 for tally in tallies if tally["applied"]),
         logs=logs,
+        profiles=profiles,
+        member_failures=member_failures,
     )
+
+
+def profile_members(
+    options: Options, workers: list[psutil.Process], url: str, workdir: Path
+) -> tuple[Profile, int]:
+    """The workers' profile during member flows, and how many flows failed."""
+    connections = min(options.concurrency, MEMBER_CONNECTIONS)
+    with Sampler([worker.pid for worker in workers], workdir, "member") as sampler:
+        failed = members.run(url, CAMPAIGN, "m-", member_count(options), connections)
+    return sampler.profile(), failed
+
+
+def member_count(options: Options) -> int:
+    return min(options.requests, MEMBER_FLOWS)
+
+
+def profiler(options: Options, pids: list[int], workdir: Path, label: str) -> Sampler | None:
+    return Sampler(pids, workdir, label) if options.profile else None
 
 
 def settings(sandbox_url: str, redis_url: str) -> dict[str, str]:
