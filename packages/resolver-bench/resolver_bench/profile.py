@@ -20,20 +20,21 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
-    from pathlib import Path
-
 RATE = 250  # samples per second per worker
 STOP_TIMEOUT_S = 20.0
 
 # (part, pattern on a frame's "function (file:line)"). Owners first: any frame of theirs in a
 # stack claims the sample. Then, from the innermost frame out, the first frame that matches.
 OWNERS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("Redis pub/sub (settle notices)", re.compile(r"\(resolver/storage/notifier\.py")),
     ("logging", re.compile(r"\((structlog|logging)/|\(resolver/logs\.py")),
     ("templates", re.compile(r"\((jinja2|markupsafe|babel)/|\(resolver/web/rendering\.py")),
     ("Redis client", re.compile(r"\(redis/|\(hiredis")),
@@ -95,7 +96,8 @@ def summarise(lines: Iterable[str], top: int = 15) -> Profile:
 
 
 def find_py_spy() -> str:
-    binary = shutil.which("py-spy")
+    # On PATH, or beside this interpreter (a virtual environment's bin, not activated).
+    binary = shutil.which("py-spy") or shutil.which("py-spy", path=str(Path(sys.executable).parent))
     if binary is None:
         raise RuntimeError("--profile needs py-spy on PATH (it is in the dev dependencies)")
     return binary
@@ -106,6 +108,7 @@ class Sampler:
 
     def __init__(self, pids: Sequence[int], workdir: Path, label: str) -> None:
         self._binary = find_py_spy()
+        self.folder = workdir
         self._outputs = [workdir / f"profile-{label}-{pid}.txt" for pid in pids]
         self._pids = pids
         self._children: list[subprocess.Popen[bytes]] = []

@@ -112,5 +112,8 @@ def _profiles(figures: Figures) -> list[str]:
         lines += ["", "  busiest innermost frames:"]
         lines += [f"    {profile.share(count):5.1f} %  {frame}" for frame, count in profile.top]
     if lines:
-        lines.append("")
+        lines += [
+            f"  raw stacks     {figures.profile_dir} (py-spy's raw format: a stack per line)",
+            "",
+        ]
     return lines

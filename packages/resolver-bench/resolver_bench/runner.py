@@ -90,6 +90,7 @@ class Figures:
     logs: str | None = None  # where serve's and the sandbox's output was kept, after a failure
     # With --profile: where the workers' CPU went, per flow ("JSON", "member").
     profiles: dict[str, Profile] | None = None
+    profile_dir: str | None = None  # py-spy's raw stacks, one file per worker and flow
     member_failures: int = 0
 
 
@@ -146,7 +147,7 @@ def run(options: Options, say: Callable[[str], None]) -> Figures:
             {"workers": workers, "sandbox": [psutil.Process(sandbox.pid)], "redis": redis_servers()}
         )
         before = command_counts(counter)
-        sampler = profiler(options, [worker.pid for worker in workers], workdir, "json")
+        sampler = json_sampler(options, workers)
         with sampler or contextlib.nullcontext():
             clock.start()
             service = generator.run(
@@ -157,7 +158,7 @@ def run(options: Options, say: Callable[[str], None]) -> Figures:
         profiles, member_failures = None, 0
         if sampler is not None:
             say(f"profiling {member_count(options)} member flows (open, confirm, receipt)")
-            paging, member_failures = profile_members(options, workers, serve.url, workdir)
+            paging, member_failures = profile_members(options, workers, serve.url, sampler.folder)
             profiles = {"JSON redemption": sampler.profile(), "member flow": paging}
         worker_rss = [worker.memory_info().rss for worker in workers]
         # With several workers, serve itself only supervises them.
@@ -189,6 +190,7 @@ def run(options: Options, say: Callable[[str], None]) -> Figures:
         coupons_redeemed=sum(1 for tally in tallies if tally["applied"]),
         logs=logs,
         profiles=profiles,
+        profile_dir=str(sampler.folder) if sampler else None,
         member_failures=member_failures,
     )
 
@@ -203,12 +205,16 @@ def profile_members(
     return sampler.profile(), failed
 
 
+def json_sampler(options: Options, workers: list[psutil.Process]) -> Sampler | None:
+    """With --profile, py-spy on the workers; its raw stacks are kept after the run."""
+    if not options.profile:
+        return None
+    kept = Path(tempfile.mkdtemp(prefix="resolver-bench-profile-"))
+    return Sampler([worker.pid for worker in workers], kept, "json")
+
+
 def member_count(options: Options) -> int:
     return min(options.requests, MEMBER_FLOWS)
-
-
-def profiler(options: Options, pids: list[int], workdir: Path, label: str) -> Sampler | None:
-    return Sampler(pids, workdir, label) if options.profile else None
 
 
 def settings(sandbox_url: str, redis_url: str) -> dict[str, str]:
