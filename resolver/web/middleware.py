@@ -19,10 +19,10 @@ quote whatever the code held (a `KeyError` names its key), and raw ids never rea
 
 from __future__ import annotations
 
+import os
 import re
 import time
 import traceback
-import uuid
 from typing import TYPE_CHECKING
 
 import structlog
@@ -186,4 +186,5 @@ def _request_id(scope: Scope) -> str:
             candidate: str = value.decode("latin-1")
             if REQUEST_ID.fullmatch(candidate):
                 return candidate
-    return uuid.uuid4().hex
+    # 32 random hex digits, as uuid4().hex reads, without building a UUID on every request.
+    return os.urandom(16).hex()
