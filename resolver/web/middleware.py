@@ -76,6 +76,9 @@ class RequestContextMiddleware:
         policy = (b"content-security-policy", (csp or content_security_policy()).encode())
         self.headers = [policy, *SECURITY_HEADERS]
         self.error_response = error_response or plain_server_error
+        # Resolved once, from the logging the app was created with: a module's logger is a
+        # proxy that builds a new bound logger (and its output) for every line it writes.
+        self.log = log.bind()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -122,10 +125,10 @@ class RequestContextMiddleware:
                 await response(scope, receive, send_with_headers)
         finally:
             route = getattr(scope.get("route"), "path", None) or "unmatched"
-            emit = log.debug if route in QUIET_ROUTES or static else log.info
+            emit = self.log.debug if route in QUIET_ROUTES or static else self.log.info
             failed = {}
             if failure is not None:
-                emit = log.error
+                emit = self.log.error
                 failed = {"error": type(failure).__name__, "exception": frames_of(failure)}
             emit(
                 "request",
