@@ -20,9 +20,11 @@ case reads the coupon back instead.
 from __future__ import annotations
 
 import asyncio
+import ssl
 from typing import TYPE_CHECKING
 
 import aiohttp
+import certifi
 import httpx
 
 if TYPE_CHECKING:
@@ -54,7 +56,11 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         # Created on first use: a session belongs to the event loop it is created in.
         if self._session is None:
             connector = aiohttp.TCPConnector(
-                limit=self._limit, limit_per_host=0, keepalive_timeout=self._keepalive
+                limit=self._limit,
+                limit_per_host=0,
+                keepalive_timeout=self._keepalive,
+                # The certificates httpx's own transport trusts (certifi's), not the system's.
+                ssl=ssl.create_default_context(cafile=certifi.where()),
             )
             self._session = aiohttp.ClientSession(
                 connector=connector,
