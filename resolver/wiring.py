@@ -27,10 +27,10 @@ from resolver.events.retries import Retries
 from resolver.observability.upstream import ObservedProvider
 from resolver.providers import campaigns
 from resolver.providers.accounts import Wiring
+from resolver.providers.aiohttp_transport import AiohttpTransport
 from resolver.providers.passkit import PassKit
 from resolver.providers.passkit_auth import PassKitJWTAuth, PassKitTokenAuth
 from resolver.providers.routing import Router
-from resolver.providers.transport import PoolsTransport
 from resolver.redemption import Redemptions
 from resolver.redemption.policy import Policy, longest_lease
 from resolver.redemption.ports import UNOBSERVED
@@ -320,7 +320,7 @@ def upstream_client(
         timeout=timeout,
         # retries= only repeats failed connects, which never reached a back end: always safe.
         transport=transport
-        or PoolsTransport(
+        or AiohttpTransport(
             settings.upstream_max_connections, retries=2, keepalive_expiry=KEEPALIVE_SECONDS
         ),
         headers={"user-agent": f"resolver/{version('resolver')}"},

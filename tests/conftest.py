@@ -14,7 +14,9 @@ from asgi_lifespan import LifespanManager
 from redis.asyncio import Redis
 from resolver_sandbox.embedded import EmbeddedRedis
 
+from resolver import wiring
 from resolver.app import create_app
+from resolver.providers.transport import PoolsTransport
 from resolver.settings import Settings
 from tests.support.passkit import BASE_URL, PassKitDouble
 from tests.support.topologies import client_for, cluster_nodes, empty, sentinel_nodes
@@ -92,6 +94,16 @@ def make_settings(redis_url: str) -> Callable[..., Settings]:
 @pytest.fixture
 def settings(make_settings: Callable[..., Settings]) -> Settings:
     return make_settings()
+
+
+@pytest.fixture(autouse=True)
+def httpx_upstream_transport(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Apps under test send upstream through httpx's own transport, which respx mocks.
+
+    The aiohttp transport a real process uses meets every failure kind at real sockets in
+    tests/providers/test_transport_failures.py, and whole in the end-to-end tests.
+    """
+    monkeypatch.setattr(wiring, "AiohttpTransport", PoolsTransport)
 
 
 @pytest.fixture

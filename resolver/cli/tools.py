@@ -54,6 +54,11 @@ def add(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         action="store_true",
         help="add the row: 3 replicas on one Redis Cluster (needs redis-server 7)",
     )
+    bench_cmd.add_argument(
+        "--profile",
+        action="store_true",
+        help="sample the workers with py-spy (needs ptrace: root) and say where their CPU goes",
+    )
     bench_cmd.set_defaults(run=bench)
 
 
@@ -90,6 +95,7 @@ def bench(args: argparse.Namespace) -> int:
         warmup=args.warmup,
         redis_url=args.redis_url,
         generator=args.generator,
+        profile=args.profile,
     )
     figures = run(options, say=lambda message: say(f"bench: {message}"))
     print(render(figures), flush=True)

@@ -6,6 +6,9 @@ hundred-odd connections a busy day needs against a 50 ms upstream, that walk was
 worker's CPU (measured with py-spy; see README "Load benchmark"). Several pools of a few dozen
 connections each keep the walk short; each is an ordinary httpx transport, so timeouts,
 connect retries and test mocking (respx) behave exactly as with one.
+
+A running process sends with `resolver.providers.aiohttp_transport`, cheaper still; this one is
+what apps under test send with, since respx mocks httpx's own transport.
 """
 
 from __future__ import annotations

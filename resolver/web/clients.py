@@ -17,6 +17,7 @@ uvicorn's ProxyHeadersMiddleware decides from RESOLVER_FORWARDED_ALLOW_IPS.
 from __future__ import annotations
 
 import ipaddress
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from resolver.web.services import services
@@ -29,6 +30,9 @@ UNKNOWN = "unknown"
 MAX_OTHER_NAME = 64
 
 
+# Parsing an address is most of this function's cost, and busy clients come back: the names of
+# the last few thousand are kept (the key is bounded by what a server reports as a host).
+@lru_cache(maxsize=4096)
 def network_name(host: str | None, ipv6_prefix: int) -> str:
     """The client's name for per-client budgets: an IPv4 address or an IPv6 network."""
     if not host:

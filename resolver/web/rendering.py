@@ -61,6 +61,8 @@ def make_templates(brand: Brand) -> Jinja2Templates:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         autoescape=True,
+        # The templates ship with the package: no file is checked for changes on every render.
+        auto_reload=False,
         extensions=["jinja2.ext.i18n"],
         undefined=jinja2.StrictUndefined,
     )

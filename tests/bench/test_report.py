@@ -54,3 +54,13 @@ def test_a_failed_run_says_where_the_logs_were_kept() -> None:
     """The children's output outlives the run's temporary directory when something failed."""
     report = render(replace(FIGURES, max_redeem_calls=2, logs="logs-dir"))
     assert "logs           serve's and the sandbox's output: logs-dir" in report
+
+
+def test_the_worker_cpu_per_redemption_has_a_line_of_its_own() -> None:
+    assert "worker cpu     2.00 ms per JSON redemption" in render(FIGURES)
+
+
+def test_failed_member_flows_fail_a_profiled_run() -> None:
+    assert problems(replace(FIGURES, member_failures=2)) == [
+        "2 member flows did not reach their receipt"
+    ]

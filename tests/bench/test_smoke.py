@@ -20,6 +20,7 @@ EXPECTED_LINES = {
     "added": rf"p50 -?{FIGURE} ms · p95 -?{FIGURE} ms · p99 -?{FIGURE} ms",
     # Two round trips: the claim and the settle scripts (the commands they run count too).
     "redis": rf"{FIGURE} commands/redemption \(.*\bevalsha 2\.00\b",
+    "worker cpu": rf"{FIGURE} ms per JSON redemption",
     "cpu": rf"workers {FIGURE} ms · sandbox {FIGURE} ms · redis {FIGURE} ms · generator {FIGURE}",
     "rss": rf"{FIGURE} MiB",
     "max redeems": r"1 redeem call\(s\) for any one coupon \(420 coupons redeemed\)",

@@ -29,6 +29,8 @@ def problems(figures: Figures) -> list[str]:
     for label, measured in (("service", figures.service), ("sandbox", figures.sandbox)):
         if measured.failed:
             found.append(f"{measured.failed} {label} requests failed or were refused")
+    if figures.member_failures:
+        found.append(f"{figures.member_failures} member flows did not reach their receipt")
     return found
 
 
@@ -59,12 +61,14 @@ def render(figures: Figures) -> str:
         f" ms · p99 {service.p99 - alone.p99:.1f} ms",
         f"  redis          {per_redemption:.2f} commands/redemption ({listing});"
         " commands run inside Lua scripts count too",
+        f"  worker cpu     {_worker_cpu(figures, redemptions)}",
         f"  cpu            {_cpu(figures, redemptions)}",
         f"  rss            {rss}",
         f"  max redeems    {figures.max_redeem_calls} redeem call(s) for any one coupon"
         f" ({figures.coupons_redeemed} coupons redeemed)",
         f"  {TARGET}",
     ]
+    lines += _profiles(figures)
     lines += [f"  FAILED         {problem}" for problem in problems(figures)]
     if figures.logs:
         lines.append(f"  logs           serve's and the sandbox's output: {figures.logs}")
@@ -83,3 +87,33 @@ def _cpu(figures: Figures, redemptions: int) -> str:
     )
     supply = figures.cores * 1000
     return f"{parts} (CPU per redemption; {figures.cores} cores supply {supply} ms each second)"
+
+
+def _worker_cpu(figures: Figures, redemptions: int) -> str:
+    seconds = figures.cpu_seconds.get("workers", 0.0)
+    return (
+        f"{seconds * 1000 / redemptions:.2f} ms per JSON redemption"
+        " (user + system CPU of the worker processes during the measured run)"
+    )
+
+
+def _profiles(figures: Figures) -> list[str]:
+    """Each profiled flow as a Markdown table: part, share of the workers' samples."""
+    lines: list[str] = []
+    for flow, profile in (figures.profiles or {}).items():
+        lines += [
+            "",
+            f"  profile: {flow} ({profile.samples:,} samples of the workers' CPU, py-spy)",
+            "",
+            "  | part | share of worker CPU |",
+            "  |---|---|",
+        ]
+        lines += [f"  | {part} | {profile.share(count):.1f} % |" for part, count in profile.parts]
+        lines += ["", "  busiest innermost frames:"]
+        lines += [f"    {profile.share(count):5.1f} %  {frame}" for frame, count in profile.top]
+    if lines:
+        lines += [
+            f"  raw stacks     {figures.profile_dir} (py-spy's raw format: a stack per line)",
+            "",
+        ]
+    return lines

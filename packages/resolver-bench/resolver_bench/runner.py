@@ -29,10 +29,12 @@ import redis
 from resolver_sandbox.embedded import EmbeddedRedis
 from resolver_sandbox.testing import REDEEM_PATH, passkit_jwt
 
-from resolver_bench import processes
+from resolver.storage.claims import MEMORY
+from resolver_bench import members, processes
 from resolver_bench.client import PythonClient
 from resolver_bench.cpu import CpuClock, redis_servers, workers_of
 from resolver_bench.load import Load, Measured
+from resolver_bench.profile import Profile, Sampler
 from resolver_bench.wrk import Wrk, find_wrk
 
 if TYPE_CHECKING:
@@ -48,6 +50,9 @@ TOKEN_LIFETIME_S = 55.0
 SANDBOX_SAMPLE = 2_000
 CEILING_REQUESTS = 5_000
 ADMIN_TIMEOUT_S = 60.0
+# --profile's member flows: each is three requests through a general (costly) Python client.
+MEMBER_FLOWS = 1_000
+MEMBER_CONNECTIONS = 20
 
 GeneratorChoice = Literal["auto", "wrk", "python"]
 
@@ -63,6 +68,7 @@ class Options:
     warmup: int = 1_000
     redis_url: str | None = None
     generator: GeneratorChoice = "auto"
+    profile: bool = False  # py-spy on the workers: the JSON run, then member flows
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +89,10 @@ class Figures:
     max_redeem_calls: int
     coupons_redeemed: int
     logs: str | None = None  # where serve's and the sandbox's output was kept, after a failure
+    # With --profile: where the workers' CPU went, per flow ("JSON", "member").
+    profiles: dict[str, Profile] | None = None
+    profile_dir: str | None = None  # py-spy's raw stacks, one file per worker and flow
+    member_failures: int = 0
 
 
 def pick_generator(choice: GeneratorChoice) -> Generator:
@@ -109,7 +119,9 @@ def run(options: Options, say: Callable[[str], None]) -> Figures:
         sandbox = stack.enter_context(processes.sandbox(workdir, latency_ms=options.latency_ms))
         admin = stack.enter_context(httpx.Client(base_url=sandbox.url, timeout=ADMIN_TIMEOUT_S))
         serve = stack.enter_context(
-            processes.serve(workdir, settings(sandbox.url, redis_url), workers=options.workers)
+            processes.serve(
+                workdir, settings(sandbox.url, adopted(redis_url)), workers=options.workers
+            )
         )
         processes.wait_for_workers(redis_url, options.workers)
 
@@ -117,6 +129,8 @@ def run(options: Options, say: Callable[[str], None]) -> Figures:
         make_coupons(admin, "w-", options.warmup)
         make_coupons(admin, "s-", sample)
         make_coupons(admin, "r-", options.requests)
+        if options.profile:
+            make_coupons(admin, "m-", member_count(options))
 
         say(f"warming up with {options.warmup} redemptions ({generator.name})")
         if options.warmup:
@@ -136,10 +150,19 @@ def run(options: Options, say: Callable[[str], None]) -> Figures:
             {"workers": workers, "sandbox": [psutil.Process(sandbox.pid)], "redis": redis_servers()}
         )
         before = command_counts(counter)
-        clock.start()
-        service = generator.run(redemptions(serve.url, "r-", options.requests, options.concurrency))
-        cpu_seconds = clock.stop()
+        sampler = json_sampler(options, workers)
+        with sampler or contextlib.nullcontext():
+            clock.start()
+            service = generator.run(
+                redemptions(serve.url, "r-", options.requests, options.concurrency)
+            )
+            cpu_seconds = clock.stop()
         after = command_counts(counter)
+        profiles, member_failures = None, 0
+        if sampler is not None:
+            say(f"profiling {member_count(options)} member flows (open, confirm, receipt)")
+            paging, member_failures = profile_members(options, workers, serve.url, sampler.folder)
+            profiles = {"JSON redemption": sampler.profile(), "member flow": paging}
         worker_rss = [worker.memory_info().rss for worker in workers]
         # With several workers, serve itself only supervises them.
         supervisor_rss = (
@@ -147,7 +170,7 @@ def run(options: Options, say: Callable[[str], None]) -> Figures:
         )
         tallies = admin.get("/_sandbox/stats").json()["coupons"].values()
         max_redeem_calls = max((tally["count"] for tally in tallies), default=0)
-        troubled = service.failed or alone.failed or max_redeem_calls != 1
+        troubled = service.failed or alone.failed or max_redeem_calls != 1 or member_failures
         logs = keep_logs(workdir) if troubled else None
 
     return Figures(
@@ -169,7 +192,32 @@ def run(options: Options, say: Callable[[str], None]) -> Figures:
         max_redeem_calls=max_redeem_calls,
         coupons_redeemed=sum(1 for tally in tallies if tally["applied"]),
         logs=logs,
+        profiles=profiles,
+        profile_dir=str(sampler.folder) if sampler else None,
+        member_failures=member_failures,
     )
+
+
+def profile_members(
+    options: Options, workers: list[psutil.Process], url: str, workdir: Path
+) -> tuple[Profile, int]:
+    """The workers' profile during member flows, and how many flows failed."""
+    connections = min(options.concurrency, MEMBER_CONNECTIONS)
+    with Sampler([worker.pid for worker in workers], workdir, "member") as sampler:
+        failed = members.run(url, CAMPAIGN, "m-", member_count(options), connections)
+    return sampler.profile(), failed
+
+
+def json_sampler(options: Options, workers: list[psutil.Process]) -> Sampler | None:
+    """With --profile, py-spy on the workers; its raw stacks are kept after the run."""
+    if not options.profile:
+        return None
+    kept = Path(tempfile.mkdtemp(prefix="resolver-bench-profile-"))
+    return Sampler([worker.pid for worker in workers], kept, "json")
+
+
+def member_count(options: Options) -> int:
+    return min(options.requests, MEMBER_FLOWS)
 
 
 def settings(sandbox_url: str, redis_url: str) -> dict[str, str]:
@@ -187,6 +235,22 @@ def settings(sandbox_url: str, redis_url: str) -> dict[str, str]:
         "RESOLVER_RATE_LIMIT_MISSES": "off",
         "RESOLVER_RATE_LIMIT_COUPON": "1000/minute",
     }
+
+
+def adopted(redis_url: str) -> str:
+    """Mark this Redis's memory as adopted before any worker starts, as the first worker would.
+
+    Workers starting at the same moment on a Redis without the marker each see the other's
+    connection and take the missing marker for a loss of memory, so every claim would wait
+    out the longest lease first. Nobody redeems through this Redis yet: there is nothing to
+    forget.
+    """
+    client = redis.Redis.from_url(redis_url)
+    try:
+        client.set(MEMORY, 0, nx=True)
+    finally:
+        client.close()
+    return redis_url
 
 
 def make_coupons(admin: httpx.Client, prefix: str, count: int) -> None:

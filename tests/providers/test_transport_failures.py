@@ -1,0 +1,302 @@
+"""Every way a request to a back end can fail, produced by a real socket, classified the same by
+each transport the service can send with: httpx's own (over httpcore) and the aiohttp one.
+
+The classification is the use case's lifeline (`resolver.providers.exchange`): only a request
+that never left may be called unreachable; one that left and got no whole answer must be read
+back, and must never be sent again by the transport on its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import struct
+from typing import TYPE_CHECKING
+
+import httpx
+import pytest
+
+from resolver.domain.errors import (
+    UpstreamConnectionLost,
+    UpstreamTimeout,
+    UpstreamUnreachable,
+)
+from resolver.providers.aiohttp_transport import AiohttpTransport
+from resolver.providers.exchange import send
+from resolver.providers.transport import PoolsTransport
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Awaitable, Callable
+
+    Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+SHORT = 0.3
+BODY = {"externalId": "e", "campaignId": "c"}
+OK = b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n{"id":"c"}\n'
+
+
+def transports(max_connections: int = 10) -> dict[str, httpx.AsyncBaseTransport]:
+    return {
+        "httpx": PoolsTransport(max_connections, retries=0, keepalive_expiry=30),
+        "aiohttp": AiohttpTransport(max_connections, retries=0, keepalive_expiry=30),
+    }
+
+
+KINDS = ["httpx", "aiohttp"]
+
+
+class Upstream:
+    """A TCP server on a free port whose every connection runs `handler`; counts requests."""
+
+    def __init__(self, handler: Handler) -> None:
+        self.handler = handler
+        self.requests = 0
+        self.connections = 0
+        self.server: asyncio.Server | None = None
+
+    @property
+    def url(self) -> str:
+        assert self.server is not None
+        port = self.server.sockets[0].getsockname()[1]
+        return f"http://127.0.0.1:{port}"
+
+    async def read_request(self, reader: asyncio.StreamReader) -> bool:
+        """Read one whole request; False when the client closed the connection instead."""
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+        except (asyncio.IncompleteReadError, ConnectionError):
+            return False
+        length = 0
+        for line in head.split(b"\r\n"):
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        await reader.readexactly(length)
+        self.requests += 1
+        return True
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        try:
+            await self.handler(reader, writer)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+
+
+@contextlib.asynccontextmanager
+async def upstream(behaviour: Callable[[Upstream], Handler]) -> AsyncIterator[Upstream]:
+    server = Upstream(lambda reader, writer: asyncio.sleep(0))
+    server.handler = behaviour(server)
+    server.server = await asyncio.start_server(server._serve, "127.0.0.1", 0)
+    try:
+        yield server
+    finally:
+        server.server.close()
+
+
+async def redeem(
+    kind: str,
+    url: str,
+    *,
+    max_connections: int = 10,
+    limits: httpx.Timeout | None = None,
+    times: int = 1,
+) -> None:
+    """PUT a redemption through `send`, `times` times on one client (kept-alive connections)."""
+    transport = transports(max_connections)[kind]
+    async with httpx.AsyncClient(
+        transport=transport, timeout=limits or httpx.Timeout(5.0)
+    ) as client:
+        for _ in range(times):
+            await send(client, "PUT", f"{url}/redeem", backend="test", json=BODY)
+
+
+def reset(writer: asyncio.StreamWriter) -> None:
+    """Close with a TCP RST rather than a FIN."""
+    sock = writer.get_extra_info("socket")
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    writer.transport.abort()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_an_answer_comes_through_whole(kind: str) -> None:
+    def answer(server: Upstream) -> Handler:
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            while await server.read_request(reader):
+                writer.write(OK)
+                await writer.drain()
+
+        return handle
+
+    async with upstream(answer) as server:
+        transport = transports()[kind]
+        async with httpx.AsyncClient(transport=transport) as client:
+            responses = [
+                await send(client, "PUT", f"{server.url}/redeem", backend="test", json=BODY)
+                for _ in range(3)
+            ]
+    assert [(r.status_code, r.json()) for r in responses] == [(200, {"id": "c"})] * 3
+    assert responses[0].headers["content-type"] == "application/json"
+    assert server.requests == 3
+    assert server.connections == 1  # kept alive
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_connect_refused_is_unreachable(kind: str) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(UpstreamUnreachable):
+        await redeem(kind, f"http://127.0.0.1:{port}")
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_a_connect_that_times_out_is_unreachable(kind: str) -> None:
+    """A TLS handshake nobody answers: the connection is never had, the request never sent."""
+    received = []
+
+    def silent(server: Upstream) -> Handler:
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            received.append(await reader.read(100))  # the ClientHello; never answered
+            await asyncio.sleep(SHORT * 10)
+
+        return handle
+
+    async with upstream(silent) as server:
+        url = server.url.replace("http://", "https://")
+        with pytest.raises(UpstreamUnreachable):
+            await redeem(kind, url, limits=httpx.Timeout(5.0, connect=SHORT))
+    assert server.requests == 0
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_a_tls_failure_is_unreachable(kind: str) -> None:
+    """A server that answers the TLS handshake with plain HTTP: no TLS, nothing sent."""
+
+    def plain(server: Upstream) -> Handler:
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await reader.read(100)
+            writer.write(OK)
+            await writer.drain()
+
+        return handle
+
+    async with upstream(plain) as server:
+        with pytest.raises(UpstreamUnreachable) as raised:
+            await redeem(kind, server.url.replace("http://", "https://"))
+    assert isinstance(raised.value.__cause__, httpx.ConnectError)
+    assert server.requests == 0
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_a_connection_reset_while_sending_is_lost_not_unreachable(kind: str) -> None:
+    """Reset as soon as the connection is accepted: the request may be partly written."""
+
+    def rude(server: Upstream) -> Handler:
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await reader.read(1)
+            reset(writer)
+
+        return handle
+
+    async with upstream(rude) as server:
+        with pytest.raises(UpstreamConnectionLost):
+            await redeem(kind, server.url)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_no_answer_in_time_is_a_timeout(kind: str) -> None:
+    def slow(server: Upstream) -> Handler:
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await server.read_request(reader)
+            await asyncio.sleep(SHORT * 10)
+
+        return handle
+
+    async with upstream(slow) as server:
+        with pytest.raises(UpstreamTimeout):
+            await redeem(kind, server.url, limits=httpx.Timeout(5.0, read=SHORT))
+    assert server.requests == 1
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("close", ["fin", "rst"])
+async def test_a_disconnect_after_the_request_is_lost_and_never_resent(
+    kind: str, close: str
+) -> None:
+    """The second PUT goes out on the kept-alive connection, which then breaks: outcome
+    unknown, and the transport must not send the redemption again by itself."""
+
+    def breaks_second(server: Upstream) -> Handler:
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            while await server.read_request(reader):
+                if server.requests >= 2:
+                    if close == "rst":
+                        reset(writer)
+                    return
+                writer.write(OK)
+                await writer.drain()
+
+        return handle
+
+    async with upstream(breaks_second) as server:
+        with pytest.raises(UpstreamConnectionLost):
+            await redeem(kind, server.url, times=2)
+        await asyncio.sleep(SHORT)  # a resend would have arrived by now
+    assert server.requests == 2
+    assert server.connections == 1
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize(
+    "answer",
+    [
+        pytest.param(b"this is not HTTP\r\n\r\n", id="garbage"),
+        pytest.param(b'HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\n{"id":', id="cut-short"),
+    ],
+)
+async def test_a_malformed_or_truncated_answer_is_lost(kind: str, answer: bytes) -> None:
+    def bad(server: Upstream) -> Handler:
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await server.read_request(reader)
+            writer.write(answer)
+            await writer.drain()
+
+        return handle
+
+    async with upstream(bad) as server:
+        with pytest.raises(UpstreamConnectionLost):
+            await redeem(kind, server.url)
+    assert server.requests == 1
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_waiting_too_long_for_a_free_connection_is_unreachable(kind: str) -> None:
+    """One connection, held by a request that gets no answer: the next never leaves."""
+
+    def hold(server: Upstream) -> Handler:
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await server.read_request(reader)
+            await asyncio.sleep(SHORT * 10)
+
+        return handle
+
+    async with upstream(hold) as server:
+        transport = transports(max_connections=1)[kind]
+        # aiohttp bounds the wait for a free connection and the connect together.
+        timeout = httpx.Timeout(5.0, connect=SHORT, pool=SHORT)
+        async with httpx.AsyncClient(transport=transport, timeout=timeout) as client:
+            first = asyncio.create_task(
+                send(client, "PUT", f"{server.url}/redeem", backend="test", json=BODY)
+            )
+            await asyncio.sleep(SHORT / 3)
+            with pytest.raises(UpstreamUnreachable):
+                await send(client, "PUT", f"{server.url}/redeem", backend="test", json=BODY)
+            first.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await first
+    assert server.requests == 1
+    assert server.connections == 1
