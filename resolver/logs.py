@@ -37,6 +37,28 @@ def _looks_secret(name: str) -> bool:
     return any(word in name.lower() for word in SECRET_WORDS)
 
 
+class _StandardError:
+    """`sys.stderr` as it is when a line is written, not when logging was configured.
+
+    Logging is configured once per process (and again by each app), but whoever runs the
+    service may swap `sys.stderr` later (a test runner capturing output, an embedding program):
+    a file object bound at configuration would be written to after it was closed. Written by
+    hand because structlog's and the stdlib's loggers both take a file, not a way to find one.
+    """
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+    def isatty(self) -> bool:
+        return sys.stderr.isatty()
+
+
+STDERR = _StandardError()
+
+
 def configure(
     level: str = "info", fmt: Literal["auto", "json", "console"] = "auto", stream: Any = None
 ) -> None:
@@ -46,7 +68,7 @@ def configure(
     holds for the container's plain `uvicorn … --factory` too, whose logging uvicorn has set up
     before the app exists: uvicorn's own handlers give way to one on the root logger.
     """
-    stream = stream or sys.stderr
+    stream = stream or STDERR
     as_json = fmt == "json" or (fmt == "auto" and not stream.isatty())
     renderer: Any = (
         structlog.processors.JSONRenderer()

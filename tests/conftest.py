@@ -96,14 +96,18 @@ def settings(make_settings: Callable[..., Settings]) -> Settings:
     return make_settings()
 
 
-@pytest.fixture(autouse=True)
-def httpx_upstream_transport(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture(autouse=True, scope="session")
+def httpx_upstream_transport() -> Iterator[None]:
     """Apps under test send upstream through httpx's own transport, which respx mocks.
 
-    The aiohttp transport a real process uses meets every failure kind at real sockets in
-    tests/providers/test_transport_failures.py, and whole in the end-to-end tests.
+    For the whole session, so that apps made by module- and session-scoped fixtures (the
+    browser tests' live servers) get it too. The aiohttp transport a real process uses meets
+    every failure kind at real sockets in tests/providers/test_transport_failures.py, and
+    whole in the end-to-end tests.
     """
-    monkeypatch.setattr(wiring, "AiohttpTransport", PoolsTransport)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(wiring, "AiohttpTransport", PoolsTransport)
+        yield
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import sys
 from typing import TYPE_CHECKING
 
 import pytest
@@ -68,3 +69,17 @@ def test_uvicorns_own_handlers_give_way(stream: io.StringIO) -> None:
     logging.getLogger("uvicorn").info("Shutting down")
     assert [line["event"] for line in lines(stream)] == ["Shutting down"]
     assert logging.getLogger("uvicorn").handlers == []
+
+
+def test_lines_go_to_the_standard_error_of_the_moment(
+    monkeypatch: pytest.MonkeyPatch, stream: io.StringIO
+) -> None:
+    """Configured with no stream, a line goes to whatever `sys.stderr` is when it is written:
+    a stream swapped in and closed since (a captured test's) is never written to."""
+    first, second = io.StringIO(), stream
+    monkeypatch.setattr(sys, "stderr", first)
+    logs.configure(fmt="json")
+    first.close()
+    monkeypatch.setattr(sys, "stderr", second)
+    structlog.get_logger("resolver.test").info("after_the_swap")
+    assert json.loads(second.getvalue())["event"] == "after_the_swap"

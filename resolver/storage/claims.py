@@ -266,7 +266,8 @@ class RedisClaims:
         if audit is None or self._audit is None:
             return int(await call(script(keys=keys, args=args)))
         pipe = self.redis.pipeline(transaction=False)
-        pipe.evalsha(script.sha, len(keys), *keys, *args)
+        # By hand: redis-py refuses `evalsha` in a Cluster's pipeline, not the raw command.
+        pipe.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)
         self._audit.queue(pipe, self._audit.fields(key, result, audit))
         settled, added = await call(pipe.execute(raise_on_error=False))
         if isinstance(added, Exception):  # the member's answer matters more than its record
