@@ -146,7 +146,7 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=0, le=65_535)
     # Coupon requests one worker serves at once; past it they get a fast 503 with Retry-After
     # (resolver.web.backpressure, where the default's measurement is explained).
-    max_in_flight: int = Field(default=100, ge=1, le=10_000)
+    max_in_flight: int = Field(default=500, ge=1, le=10_000)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["auto", "json", "console"] = "auto"
 

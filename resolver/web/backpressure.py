@@ -10,14 +10,13 @@ Only the coupon routes count and are refused (`BOUNDED_PATHS`): health checks mu
 answer a busy pod, or the orchestrator would restart it or take it out of service for being
 busy, and static files cost next to nothing.
 
-How the default (`RESOLVER_MAX_IN_FLIGHT=100`) was sized: `resolver bench` measured about
-1.1 ms of a worker's CPU per JSON redemption (one worker, sandbox upstream at 50 ms). With at
-most 100 requests in progress, a request waits for at most about 100 x 1.1 ms = 110 ms of
-other requests' CPU; and 100 in flight still fill a core (about 900 redemptions/s) for an
-upstream answering within about 110 ms, so the bound refuses nothing a worker could serve at
-that latency. A slower upstream needs a higher bound to use the core; a faster one a lower
-bound, or the CPU saturates before the bound binds and requests queue in front of the app,
-where no count of requests in progress sees them (deploy/README.md has the figures).
+How the default (`RESOLVER_MAX_IN_FLIGHT=500`) was chosen: requests in flight are throughput
+times upstream latency, and a worker with a core serves about 1,000 JSON redemptions/s (about
+1 ms of CPU each). With an upstream answering within half a second, the bound therefore never
+refuses what the worker's CPU could still serve: refusing taps while the core idles behind a
+slow upstream would also keep the CPU-driven autoscaler from adding pods. With a fast upstream
+the CPU saturates first and requests queue in front of the app, where no count of requests in
+progress sees them; deploy/README.md says when to lower it.
 
 A plain counter, not a semaphore or a library: a worker runs one event loop, so incrementing
 and decrementing between awaits cannot race, and a refused request must not queue for a slot,

@@ -234,6 +234,9 @@ def settings(sandbox_url: str, redis_url: str) -> dict[str, str]:
         "RESOLVER_LOG_FORMAT": "json",
         "RESOLVER_RATE_LIMIT_MISSES": "off",
         "RESOLVER_RATE_LIMIT_COUPON": "1000/minute",
+        # Every request of a run must succeed: the per-worker bound on requests in progress is
+        # measured by `python -m resolver_bench.overload` instead.
+        "RESOLVER_MAX_IN_FLIGHT": "10000",
     }
 
 
