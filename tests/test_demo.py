@@ -34,7 +34,7 @@ def test_with_link_keys_every_printed_link_is_signed_with_the_newest_key() -> No
     """Signed links are required then: the banner's links carry a kid and a valid sig."""
     settings = make(link_keys=KEYS)
     links = printed_links(banner(SANDBOX, settings))
-    assert len(links) == 14  # four states, four offer settings, the JSON API, five back ends
+    assert len(links) == 15  # four states, five offer settings, the JSON API, five back ends
     for query in links:
         link = Link(query["campaignId"], query["externalId"])
         assert query["kid"] == "k2"

@@ -155,6 +155,7 @@ def offer_lines(base: str, query: Callable[[str, str], str]) -> list[str]:
         (f"cashier code {OFFERS.valid_cashier_code}       ", OFFERS.cashier_code),
         ("merchant texts (en, fr) ", OFFERS.merchant_texts),
         ("offer switched off      ", OFFERS.paused),
+        ("30-day offer, day 31    ", OFFERS.after_days),
     ):
         lines.append(f"  {label}{base}/redeem?{query(DEMO.campaign_id, external_id)}")
     lines.append("  (in French: add &lang=fr to the merchant texts' link)")

@@ -7,7 +7,13 @@ from resolver_sandbox import DEMO, OFFERS, SandboxState, create_sandbox_app
 from resolver_sandbox.testing import coupon_path, passkit_headers
 
 # The demo offers showing hosted-page settings, one coupon each.
-DEMO_OFFERS = (OFFERS.fixed_code, OFFERS.cashier_code, OFFERS.merchant_texts, OFFERS.paused)
+DEMO_OFFERS = (
+    OFFERS.fixed_code,
+    OFFERS.cashier_code,
+    OFFERS.merchant_texts,
+    OFFERS.paused,
+    OFFERS.after_days,
+)
 
 
 async def read(client: httpx.AsyncClient, campaign_id: str, external_id: str) -> httpx.Response:

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from resolver_sandbox import OFFERS
-from resolver_sandbox.testing import passkit_headers
+from resolver_sandbox import DEMO, OFFERS
+from resolver_sandbox.testing import coupon_path, passkit_headers
 
 from resolver.domain.coupons import Offer
+from resolver.domain.expiry import ExpiryType
 from resolver.domain.hosted import Redeeming
 from resolver.providers.passkit import parse_offer
 
@@ -52,3 +53,14 @@ async def test_the_merchant_texts_offer_speaks_english_and_french(
 async def test_the_paused_offer_is_disabled(client: httpx.AsyncClient) -> None:
     """Switched off, not ended."""
     assert (await offer_of(client, OFFERS.paused)).disabled
+
+
+async def test_the_after_days_offer_has_a_coupon_its_days_have_ended(
+    client: httpx.AsyncClient,
+) -> None:
+    """A 30-day offer, and a coupon issued 31 days ago with no expiry date of its own."""
+    offer = await offer_of(client, OFFERS.after_days)
+    assert (offer.expiry_type, offer.expire_after_days) == (ExpiryType.AFTER_DAYS, 30)
+    path = coupon_path(DEMO.campaign_id, OFFERS.after_days)
+    coupon = (await client.get(path, headers=passkit_headers())).json()
+    assert coupon["expiryDate"] is None

@@ -247,3 +247,45 @@ async def test_invalidated_coupon_is_refused(client: httpx.AsyncClient) -> None:
     response = await redeem(client, {"id": coupon["id"]})
     assert response.status_code == 400
     assert response.json() == {"code": 9, "message": "coupon voided", "details": []}
+
+
+async def test_a_coupon_past_its_offers_days_is_refused_as_expired(
+    client: httpx.AsyncClient,
+) -> None:
+    """EXPIRE_AFTER_X_DAYS ends a coupon at 23:59:59 of its issue day + X days, in the offer's
+    zone, whatever its own expiryDate says: issued 31 days ago on a 30-day offer, it is over."""
+    await make_offer(
+        client,
+        ianaTimezone="Europe/Paris",
+        couponExpirySettings={"couponExpiryType": "EXPIRE_AFTER_X_DAYS", "expireAfterXDays": 30},
+    )
+    issued = iso(datetime.now(UTC) - timedelta(days=31))
+    await make_coupon(client, externalId="old", offerId="o", created=issued)
+    await make_coupon(client, externalId="new", offerId="o")
+    response = await redeem(client, redeem_body("old", "c"))
+    assert response.json()["message"] == "coupon expired"
+    assert (await redeem(client, redeem_body("new", "c"))).status_code == 200
+
+
+async def test_an_offer_past_its_issue_end_date_expires_its_coupons_by_default(
+    client: httpx.AsyncClient,
+) -> None:
+    """AUTO_EXPIRE_OFFER_END_DATE, PassKit's default: the offer's issueEndDate ends them."""
+    await make_offer(client, issueEndDate=iso(datetime.now(UTC) - timedelta(hours=1)))
+    await make_coupon(client, externalId="late", offerId="o")
+    response = await redeem(client, redeem_body("late", "c"))
+    assert response.json()["message"] == "coupon expired"
+
+
+async def test_an_offer_renders_its_expiry_settings(client: httpx.AsyncClient) -> None:
+    """couponExpirySettings and issueEndDate come back as PassKit renders them."""
+    await make_offer(
+        client,
+        couponExpirySettings={"couponExpiryType": "EXPIRE_AFTER_X_DAYS", "expireAfterXDays": 7},
+    )
+    offer = (await client.get("/coupon/singleUse/offer/o", headers=passkit_headers())).json()
+    assert offer["couponExpirySettings"] == {
+        "couponExpiryType": "EXPIRE_AFTER_X_DAYS",
+        "expireAfterXDays": 7,
+    }
+    assert offer["issueEndDate"] is None

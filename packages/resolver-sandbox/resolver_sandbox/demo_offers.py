@@ -1,7 +1,8 @@
 """Demo offers that show what an offer's hosted-page settings do on the service's screens: a
 fixed code with a barcode and a countdown, a code the cashier gives, the merchant's own texts
-in two languages, and an offer switched off for now. Each has one unredeemed coupon in the
-demo campaign, under the external id `DemoOffers` names."""
+in two languages, an offer switched off for now, and a 30-day offer whose coupon was issued 31
+days ago (expired by the offer's rule, with no expiry date of its own). Each has one
+unredeemed coupon in the demo campaign, under the external id `DemoOffers` names."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from resolver_sandbox.payloads import CouponSpec
-from resolver_sandbox.records import Offer, Person
+from resolver_sandbox.records import AFTER_DAYS, Offer, Person
 
 if TYPE_CHECKING:
     from resolver_sandbox.state import SandboxState
@@ -27,6 +28,7 @@ class DemoOffers:
     cashier_code: str = "demo-cashier-code"
     merchant_texts: str = "demo-merchant-texts"
     paused: str = "demo-paused"
+    after_days: str = "demo-after-days"
     valid_cashier_code: str = "2468"
 
 
@@ -90,7 +92,15 @@ def _settings() -> dict[str, dict[str, Any]]:
             }
         },
         OFFERS.paused: {},
+        OFFERS.after_days: {},
     }
+
+
+def _expiry(external_id: str) -> dict[str, Any]:
+    """The offer's couponExpirySettings: "30 days after issue" for the after-days demo offer."""
+    if external_id != OFFERS.after_days:
+        return {}
+    return {"coupon_expiry_type": AFTER_DAYS, "expire_after_days": 30}
 
 
 def seed_offer_settings(state: SandboxState, campaign_id: str) -> None:
@@ -98,6 +108,7 @@ def seed_offer_settings(state: SandboxState, campaign_id: str) -> None:
     now = state.clock()
     for external_id, settings in _settings().items():
         offer_id = f"{external_id}-offer"
+        after = external_id == OFFERS.after_days
         state.put_offer(
             Offer(
                 id=offer_id,
@@ -113,6 +124,7 @@ def seed_offer_settings(state: SandboxState, campaign_id: str) -> None:
                 redemption_end_date=now + timedelta(days=365),
                 redemption_settings_extra=settings,
                 disabled=external_id == OFFERS.paused,
+                **_expiry(external_id),
             )
         )
         state.create_coupons(
@@ -121,7 +133,9 @@ def seed_offer_settings(state: SandboxState, campaign_id: str) -> None:
                     campaign_id=campaign_id,
                     external_id=external_id,
                     offer_id=offer_id,
-                    expiry_date=now + timedelta(days=30),
+                    # The 30-day offer's coupon has no date of its own, as PassKit leaves it.
+                    expiry_date=None if after else now + timedelta(days=30),
+                    created=now - timedelta(days=31) if after else None,
                     person=Person(forename="Alex", surname="Member", display_name="Alex Member"),
                     sku="COFFEE-REGULAR",
                 )

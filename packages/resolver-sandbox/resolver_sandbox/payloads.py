@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from resolver_sandbox.errors import BadRequest
 from resolver_sandbox.records import (
     COUPON_STATUSES,
+    OFFER_END,
     PASS_INVALIDATED,
     PASS_ISSUED,
     UNREDEEMED,
@@ -50,6 +51,7 @@ _COUPON_FIELDS = frozenset(
         "metaData",
         "redemptionDetails",
         "passMetaData",
+        "created",
     }
 )
 _REISSUE_FIELDS = frozenset({"offerId", "expiryDate", "person", "sku", "metaData"})
@@ -68,6 +70,8 @@ _OFFER_FIELDS = frozenset(
         "ianaTimezone",
         "redemptionSettings",
         "disabled",
+        "issueEndDate",
+        "couponExpirySettings",
     }
 )
 _WINDOW_FIELDS = ("redemptionStartDate", "redemptionEndDate")
@@ -94,6 +98,7 @@ class CouponSpec:
     coupon_id: str = ""
     status: str = UNREDEEMED
     expiry_date: datetime | None = None
+    created: datetime | None = None  # when it was issued; now unless a test backdates it
     person: Person | None = None
     sku: str = ""
     meta_data: dict[str, str] = field(default_factory=dict)
@@ -151,6 +156,16 @@ def boolean(body: Body, key: str, where: str = "") -> bool:
         return False
     if not isinstance(value, bool):
         raise BadRequest(f"{where}{key} must be true or false")
+    return value
+
+
+def integer(body: Body, key: str, where: str = "") -> int:
+    """An optional whole number of at least 0; missing reads as 0."""
+    value = body.get(key)
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise BadRequest(f"{where}{key} must be a whole number of at least 0")
     return value
 
 
@@ -261,6 +276,7 @@ def coupon_spec(body: Body) -> CouponSpec:
         coupon_id=string(body, "id"),
         status=status,
         expiry_date=timestamp(body, "expiryDate"),
+        created=timestamp(body, "created"),
         person=person(body.get("person")),
         sku=string(body, "sku"),
         meta_data=string_map(body, "metaData"),
@@ -280,6 +296,7 @@ def offer(body: Body, now: datetime) -> Offer:
     reject_unknown(body, _OFFER_FIELDS, "offer")
     settings = as_object(body.get("redemptionSettings") or {}, "redemptionSettings")
     window = [timestamp(settings, key, "redemptionSettings.") for key in _WINDOW_FIELDS]
+    expiry = as_object(body.get("couponExpirySettings") or {}, "couponExpirySettings")
     return Offer(
         id=required_string(body, "id"),
         campaign_id=required_string(body, "campaignId"),
@@ -300,4 +317,7 @@ def offer(body: Body, now: datetime) -> Offer:
             key: value for key, value in settings.items() if key not in _WINDOW_FIELDS
         },
         disabled=boolean(body, "disabled"),
+        issue_end_date=timestamp(body, "issueEndDate"),
+        coupon_expiry_type=string(expiry, "couponExpiryType") or OFFER_END,
+        expire_after_days=integer(expiry, "expireAfterXDays"),
     )

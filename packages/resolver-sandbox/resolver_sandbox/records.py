@@ -8,12 +8,14 @@ same shapes as against the real API.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from resolver_sandbox.timestamps import format_timestamp
 
-if TYPE_CHECKING:
-    from datetime import datetime
+# PassKit's couponExpiryType values the sandbox honours beyond a coupon's own expiryDate.
+OFFER_END = "AUTO_EXPIRE_OFFER_END_DATE"
+AFTER_DAYS = "EXPIRE_AFTER_X_DAYS"
 
 UNREDEEMED = "UNREDEEMED"
 REDEEMED = "REDEEMED"
@@ -138,6 +140,23 @@ class Offer:
     # Other redemptionSettings fields a test sent (redemptionType, ...), echoed back as given.
     redemption_settings_extra: JSONObject = field(default_factory=dict)
     disabled: bool = False
+    # When its coupons expire (couponExpirySettings): PassKit's default is the offer's end, its
+    # issueEndDate; "after X days" counts calendar days from a coupon's issue in the offer's zone.
+    issue_end_date: datetime | None = None
+    coupon_expiry_type: str = OFFER_END
+    expire_after_days: int = 0
+
+    def coupon_ends(self, issued: datetime) -> datetime | None:
+        """When the offer's settings end a coupon issued at `issued` (its own expiryDate and
+        the redemption window are checked apart); None when they set no end."""
+        if self.coupon_expiry_type == AFTER_DAYS and self.expire_after_days > 0:
+            zone = ZoneInfo(self.iana_timezone) if self.iana_timezone else UTC
+            day = issued.astimezone(zone).date() + timedelta(days=self.expire_after_days)
+            end = datetime.combine(day, time(23, 59, 59), tzinfo=zone)
+            return min(end, self.issue_end_date) if self.issue_end_date else end
+        if self.coupon_expiry_type == OFFER_END:
+            return self.issue_end_date
+        return None  # the redemption window's end, or the coupon's own date
 
     def redeemable_at(self, now: datetime) -> bool:
         """Whether the offer is enabled and `now` lies inside its redemption window."""
@@ -169,7 +188,11 @@ class Offer:
             "afterRedeemPassTemplateId": "",
             "redemptionSettings": settings,
             "issueStartDate": None,
-            "issueEndDate": None,
+            "issueEndDate": format_timestamp(self.issue_end_date),
+            "couponExpirySettings": {
+                "couponExpiryType": self.coupon_expiry_type,
+                "expireAfterXDays": self.expire_after_days,
+            },
             "created": format_timestamp(self.created),
             "updated": format_timestamp(self.updated),
             "shortCode": "",

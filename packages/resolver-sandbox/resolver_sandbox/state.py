@@ -182,7 +182,10 @@ class SandboxState:
             return RedeemOutcome.VOIDED
         now = self.clock()
         offer = self.offers.get(coupon.offer_id)
-        if coupon.expired_at(now) or (offer is not None and not offer.redeemable_at(now)):
+        ends = offer.coupon_ends(coupon.created) if offer is not None else None
+        if coupon.expired_at(now) or (ends is not None and ends <= now):
+            return RedeemOutcome.EXPIRED
+        if offer is not None and not offer.redeemable_at(now):
             return RedeemOutcome.EXPIRED
         details.redemption_date = now
         coupon.redemption = details
@@ -234,7 +237,7 @@ class SandboxState:
             external_id=spec.external_id,
             campaign_id=spec.campaign_id,
             offer_id=self._offer_for(spec),
-            created=now,
+            created=spec.created or now,
             updated=now,
             status=spec.status,
             expiry_date=spec.expiry_date,
