@@ -13,6 +13,7 @@ import respx
 from asgi_lifespan import LifespanManager
 from redis.asyncio import Redis
 from resolver_sandbox.embedded import EmbeddedRedis
+from sse_starlette.sse import AppStatus
 
 from resolver import wiring
 from resolver.app import create_app
@@ -94,6 +95,17 @@ def make_settings(redis_url: str) -> Callable[..., Settings]:
 @pytest.fixture
 def settings(make_settings: Callable[..., Settings]) -> Settings:
     return make_settings()
+
+
+@pytest.fixture(autouse=True)
+def sse_streams_open() -> None:
+    """Each test starts with sse-starlette's shutdown flag down.
+
+    sse-starlette ends every open stream once any uvicorn server of the process begins to exit
+    (a process-global flag, right for a worker, which exits once); a test session starts and
+    stops many servers in one process, and one stopped earlier would end a later test's streams.
+    """
+    AppStatus.should_exit = False
 
 
 @pytest.fixture(autouse=True, scope="session")
