@@ -15,7 +15,7 @@ from redis.asyncio import Redis
 from resolver_sandbox.embedded import EmbeddedRedis
 from sse_starlette.sse import AppStatus
 
-from resolver import wiring
+from resolver import backends
 from resolver.app import create_app
 from resolver.providers.transport import PoolsTransport
 from resolver.settings import Settings
@@ -118,7 +118,7 @@ def httpx_upstream_transport() -> Iterator[None]:
     whole in the end-to-end tests.
     """
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(wiring, "AiohttpTransport", PoolsTransport)
+        patch.setattr(backends, "AiohttpTransport", PoolsTransport)
         yield
 
 

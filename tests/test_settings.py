@@ -11,11 +11,11 @@ import pytest
 from pydantic import ValidationError
 from redis.asyncio import Redis
 
+from resolver.backends import build_router, policy
 from resolver.providers.accounts import Wiring
 from resolver.settings import MAX_LOGO_BYTES, Settings, describe_error, load_settings
 from resolver.storage.token_cache import SharedTokens
 from resolver.web.i18n import LANGUAGES
-from resolver.wiring import build_router, policy
 
 
 def make(**values: object) -> Settings:

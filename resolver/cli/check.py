@@ -71,7 +71,7 @@ async def run_checks(
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> Report:
     """Every check, in the order a person fixes things: configuration, Redis, back ends."""
-    from resolver import startup, wiring  # noqa: PLC0415  # loaded when it runs
+    from resolver import backends, startup  # noqa: PLC0415  # loaded when it runs
 
     report = findings.Report()
     config = report.section("configuration")
@@ -81,16 +81,16 @@ async def run_checks(
     except ResolverError as error:
         config.error(str(error))
         return report
-    config.ok(f"back end: {wiring.describe_upstream(settings, accounts)}")
+    config.ok(f"back end: {backends.describe_upstream(settings, accounts)}")
     await _check_redis(settings, report.section("Redis"))
     now = datetime.now(UTC)
-    async with wiring.upstream_client(settings, transport) as client:
+    async with backends.upstream_client(settings, transport) as client:
         if accounts is None:
             target = passkit_check.PassKitTarget(
                 account="passkit",
                 region=settings.passkit_region,
                 base_url=settings.passkit_base_url,
-                auth=wiring.upstream_auth(settings),
+                auth=backends.upstream_auth(settings),
                 campaigns=tuple(campaigns),
                 region_setting="RESOLVER_PASSKIT_REGION",
             )

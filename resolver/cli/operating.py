@@ -1,5 +1,5 @@
 """What `resolver coupon` opens: the service's own Redis store, back ends and doubt rule, as a
-worker would build them (`resolver.wiring`), for one command."""
+worker would build them (`resolver.backends`), for one command."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from resolver import wiring
+from resolver import backends
 from resolver.domain.coupons import CouponState, coupon_state
 from resolver.domain.errors import UpstreamError
 from resolver.domain.names import Names
@@ -131,7 +131,7 @@ async def operator(settings: Settings) -> AsyncIterator[Operator]:
     redis = store_redis.connect(
         settings.redis_url, max_connections=4, timeout=settings.redis_timeout
     )
-    http = wiring.upstream_client(settings)
+    http = backends.upstream_client(settings)
     try:
         secret = (
             settings.secret_key.get_secret_value().encode()
@@ -139,8 +139,8 @@ async def operator(settings: Settings) -> AsyncIterator[Operator]:
             else await store_redis.shared_secret(redis)
         )
         accounts = campaigns.load(settings.campaigns_file) if settings.campaigns_file else None
-        router = wiring.build_router(settings, accounts, Wiring(http, SharedTokens(redis)))
-        policy = wiring.policy(settings, router)
+        router = backends.build_router(settings, accounts, Wiring(http, SharedTokens(redis)))
+        policy = backends.policy(settings, router)
         store = RedisClaims(redis)
         clock = lambda: datetime.now(UTC)  # noqa: E731  # the clock every part shares
         yield Operator(

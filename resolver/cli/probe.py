@@ -81,7 +81,7 @@ async def _probe(
     started: list[Probe],
 ) -> None:
     """Run the probe; it is put in `started` first, so an interrupted one can be reported."""
-    from resolver.wiring import upstream_client  # noqa: PLC0415  # loaded when it runs
+    from resolver.backends import upstream_client  # noqa: PLC0415  # loaded when it runs
 
     async with upstream_client(settings) as client:
         admin = PassKitAdmin(client, base_url=base_url, auth=auth)
@@ -91,12 +91,12 @@ async def _probe(
 
 def passkit_for(settings: Settings, campaign: str) -> tuple[str, httpx.Auth]:
     """The PassKit base URL and credentials that serve `campaign`."""
-    from resolver import startup, wiring  # noqa: PLC0415  # loaded when it runs
+    from resolver import backends, startup  # noqa: PLC0415  # loaded when it runs
 
     accounts = startup.check_files(settings)
     if accounts is None:
         startup.check(settings, embedded=False)
-        return settings.passkit_url, wiring.upstream_auth(settings)
+        return settings.passkit_url, backends.upstream_auth(settings)
     name = accounts.campaigns.get(campaign, accounts.default)
     account = accounts.accounts.get(name) if name else None
     if not isinstance(account, PassKitAccount):

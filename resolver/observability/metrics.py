@@ -23,7 +23,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 if TYPE_CHECKING:
     from resolver.domain.redemptions import Redemption
-    from resolver.redemption.ports import ClaimWait, ReadBack
+    from resolver.redemption.observer import ClaimWait, ReadBack
 
 # OpenTelemetry's advice for http.server.request.duration (and the client's), in seconds.
 HTTP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0)

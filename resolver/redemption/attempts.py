@@ -37,7 +37,8 @@ from resolver.domain.errors import (
 )
 from resolver.domain.redemptions import Outcome, Redemption
 from resolver.domain.results import DETAILS, FIRST_KNOWN, describe, failure, unconfirmed
-from resolver.redemption.ports import UNOBSERVED, ClaimKind, receipt_id
+from resolver.redemption.observer import UNOBSERVED
+from resolver.redemption.ports import ClaimKind, receipt_id
 from resolver.redemption.settling import Settler
 
 if TYPE_CHECKING:
@@ -46,9 +47,10 @@ if TYPE_CHECKING:
 
     from resolver.domain.coupons import Link, Offer
     from resolver.domain.redemptions import Attribution, RedeemDetails
+    from resolver.redemption.observer import Observer
     from resolver.redemption.offers import Offers
     from resolver.redemption.policy import Policy
-    from resolver.redemption.ports import ClaimStore, Observer, Provider
+    from resolver.redemption.ports import ClaimStore, Provider
 
 log = structlog.get_logger("resolver.redemption")
 T = TypeVar("T")

@@ -15,15 +15,17 @@ import structlog
 from resolver.domain.errors import RateLimited
 from resolver.domain.redemptions import Outcome, Redemption
 from resolver.domain.results import in_progress
-from resolver.redemption.ports import UNOBSERVED, Claim, ClaimKind, new_nonce, receipt_id
+from resolver.redemption.observer import UNOBSERVED
+from resolver.redemption.ports import Claim, ClaimKind, new_nonce, receipt_id
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
     from datetime import datetime
 
     from resolver.domain.coupons import Link
+    from resolver.redemption.observer import Observer
     from resolver.redemption.policy import Policy
-    from resolver.redemption.ports import ClaimStore, Observer, Provider
+    from resolver.redemption.ports import ClaimStore, Provider
 
 log = structlog.get_logger("resolver.redemption")
 

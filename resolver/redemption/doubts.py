@@ -18,15 +18,17 @@ from resolver.domain.coupons import (
 )
 from resolver.domain.redemptions import OUTCOME_FOR_STATE, Outcome, Redemption
 from resolver.domain.results import DETAILS, settled, unconfirmed
-from resolver.redemption.ports import UNOBSERVED, AuditFacts, receipt_id
+from resolver.redemption.observer import UNOBSERVED
+from resolver.redemption.ports import AuditFacts, receipt_id
 
 if TYPE_CHECKING:
     from collections.abc import Callable
     from datetime import datetime
 
     from resolver.domain.coupons import Coupon, Link, Offer
+    from resolver.redemption.observer import Observer
     from resolver.redemption.policy import Policy
-    from resolver.redemption.ports import ClaimStore, Held, Observer, Provider
+    from resolver.redemption.ports import ClaimStore, Held, Provider
 
 log = structlog.get_logger("resolver.redemption")
 

@@ -36,9 +36,9 @@ from resolver.domain.results import already_here, in_progress, settled, unconfir
 from resolver.redemption.attempts import Attempt, Attempts, within
 from resolver.redemption.claiming import Claims
 from resolver.redemption.doubts import Doubts, Preview, with_our_record
+from resolver.redemption.observer import UNOBSERVED
 from resolver.redemption.offers import Offers
 from resolver.redemption.ports import (
-    UNOBSERVED,
     AuditFacts,
     Claim,
     ClaimKind,
@@ -51,8 +51,9 @@ if TYPE_CHECKING:
     from resolver.domain.coupons import Coupon, Link, Offer
     from resolver.domain.names import Names
     from resolver.domain.redemptions import Attribution
+    from resolver.redemption.observer import Observer
     from resolver.redemption.policy import Policy
-    from resolver.redemption.ports import ClaimStore, FormToken, Observer, Providers
+    from resolver.redemption.ports import ClaimStore, FormToken, Providers
 
 log = structlog.get_logger("resolver.redemption")
 

@@ -13,7 +13,8 @@ from resolver.domain.coupons import CouponState, redeemed_by_attempt, redeemed_t
 from resolver.domain.errors import StoreUnavailable
 from resolver.domain.redemptions import OUTCOME_FOR_STATE, Outcome, Redemption
 from resolver.domain.results import DETAILS, settled, unconfirmed
-from resolver.redemption.ports import UNOBSERVED, AuditFacts, Settled
+from resolver.redemption.observer import UNOBSERVED
+from resolver.redemption.ports import AuditFacts, Settled
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -22,8 +23,9 @@ if TYPE_CHECKING:
     from resolver.domain.coupons import Coupon
     from resolver.domain.errors import CouponRefused, UpstreamError
     from resolver.redemption.attempts import Attempt
+    from resolver.redemption.observer import Observer
     from resolver.redemption.policy import Policy
-    from resolver.redemption.ports import ClaimStore, Observer
+    from resolver.redemption.ports import ClaimStore
 
 log = structlog.get_logger("resolver.redemption")
 Mode = Literal["done", "unknown", "release"]

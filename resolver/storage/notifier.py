@@ -61,16 +61,8 @@ class Notifier:
         # on a client that is closing (it would fail, back off and try again for ever).
         self._stopping = True
         task, self._task = self._task, None
-        if task is None:
-            return
-        # redis-py can swallow a cancellation that lands while it (re)subscribes, so cancel
-        # until the task really ends (bounded: shutdown must never hang on this).
-        for _ in range(STOP_ATTEMPTS):
-            task.cancel()
-            done, _ = await asyncio.wait({task}, timeout=0.1)
-            if done:
-                return
-        log.warning("notifier_not_stopped")
+        if task is not None:
+            await cancel_listening(task)
 
     async def restart(self) -> None:
         """Subscribe again from scratch: the server it listens to is no longer the master
@@ -128,3 +120,17 @@ class Notifier:
             finally:
                 with contextlib.suppress(RedisError, OSError):
                     await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py lacks a hint
+
+
+async def cancel_listening(task: asyncio.Task[None]) -> None:
+    """Cancel a subscriber's listening task until it really ends.
+
+    redis-py can swallow a cancellation that lands while it (re)subscribes, so it is cancelled
+    again until it ends (bounded: shutdown must never hang on this).
+    """
+    for _ in range(STOP_ATTEMPTS):
+        task.cancel()
+        done, _ = await asyncio.wait({task}, timeout=0.1)
+        if done:
+            return
+    log.warning("notifier_not_stopped")

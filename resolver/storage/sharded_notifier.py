@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 import structlog
 from redis.exceptions import RedisError
 
-from resolver.storage.notifier import RECONNECT_SECONDS, STOP_ATTEMPTS
+from resolver.storage.notifier import RECONNECT_SECONDS, cancel_listening
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -81,14 +81,8 @@ class ShardedNotifier:
     async def stop(self) -> None:
         self._stopping = True
         task, self._task = self._task, None
-        if task is None:
-            return
-        for _ in range(STOP_ATTEMPTS):
-            task.cancel()
-            done, _ = await asyncio.wait({task}, timeout=0.1)
-            if done:
-                return
-        log.warning("notifier_not_stopped")
+        if task is not None:
+            await cancel_listening(task)
 
     async def wait(self, name: str, at_most: float) -> None:
         """Return when `name` is announced as settled, or after `at_most` seconds."""

@@ -22,7 +22,7 @@ from resolver.domain.errors import (
     UpstreamUnreachable,
 )
 from resolver.observability.upstream import result_of
-from resolver.redemption.ports import UNOBSERVED
+from resolver.redemption.observer import UNOBSERVED
 from tests.conftest import running, serving
 from tests.support.metrics import Samples
 

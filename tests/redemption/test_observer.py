@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from redis.asyncio import Redis
 
     from resolver.domain.redemptions import Redemption
-    from resolver.redemption.ports import ClaimWait, ReadBack
+    from resolver.redemption.observer import ClaimWait, ReadBack
     from resolver.settings import Settings
     from resolver.web.services import Services
     from tests.support.passkit import PassKitDouble

@@ -101,13 +101,8 @@ def _variants() -> tuple[Callable[..., Awaitable[None]], Callable[..., Awaitable
     from resolver.observability.metrics import Metrics  # noqa: PLC0415
     from resolver.observability.middleware import MetricsMiddleware  # noqa: PLC0415
     from resolver.observability.upstream import ObservedProvider  # noqa: PLC0415
-    from resolver.redemption.ports import (  # noqa: PLC0415
-        UNOBSERVED,
-        Capabilities,
-        Observer,
-        Provider,
-        RedeemAnswer,
-    )
+    from resolver.redemption.observer import UNOBSERVED, Observer  # noqa: PLC0415
+    from resolver.redemption.ports import Capabilities, Provider, RedeemAnswer  # noqa: PLC0415
 
     link = Link("bench", "member-1")
     details = RedeemDetails.of("resolver/bench", None, None)
