@@ -28,11 +28,9 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 from redis.asyncio import RedisCluster
-from redis.exceptions import RedisError
 
-from resolver.domain.errors import StoreUnavailable
 from resolver.storage import topologies
-from resolver.storage.redis import CLIENT_PREFIX, call
+from resolver.storage.redis import CLIENT_PREFIX, call, unreachable
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -78,7 +76,9 @@ class Memory:
         """
         try:
             await self._adopt()
-        except RedisError as error:
+        except Exception as error:
+            if not unreachable(error):
+                raise
             log.warning("redis_unreachable_at_start", error=type(error).__name__)
         if self._store.cluster or topologies.is_sentinel(self._redis):
             self._watch = asyncio.create_task(self._watching(), name="resolver-memory-watch")
@@ -112,8 +112,10 @@ class Memory:
                 if self.on_change is not None:
                     await self.on_change()
             self._run_id = run_id
-        except (RedisError, StoreUnavailable):
-            return  # still away: the next reconnection checks again
+        except Exception as error:
+            if not unreachable(error):
+                raise
+            # Still away: the next reconnection (or the next look) checks again.
 
     async def _adopt(self) -> None:
         run_id = await self._current_run_id()

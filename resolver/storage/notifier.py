@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Protocol
 import structlog
 from redis.exceptions import RedisError
 
+from resolver.storage.redis import unreachable
+
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
@@ -109,7 +111,9 @@ class Notifier:
                     message = await pubsub.get_message(timeout=IDLE_SECONDS)
                     if message is not None and message.get("type") == "message":
                         self._announce(str(message["data"]))
-            except (RedisError, OSError) as error:
+            except Exception as error:
+                if not unreachable(error):
+                    raise
                 self.subscribed.clear()
                 if self._stopping:
                     return

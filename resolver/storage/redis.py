@@ -71,6 +71,14 @@ def closed_under_a_write(error: BaseException) -> bool:
     return last is not None and last.tb_frame.f_code.co_filename.endswith(TRANSPORT_FILES)
 
 
+def unreachable(error: BaseException) -> bool:
+    """Whether `error` means Redis could not be reached or was lost mid-command (a failure to
+    wait out and try again), rather than a bug."""
+    if isinstance(error, RedisError | StoreUnavailable | OSError):
+        return True
+    return isinstance(error, AttributeError | TypeError) and closed_under_a_write(error)
+
+
 def client_name() -> str:
     """This process's name on its Redis connections."""
     return f"{CLIENT_PREFIX}{os.getpid()}-{secrets.token_hex(3)}"

@@ -30,6 +30,7 @@ import structlog
 from redis.exceptions import RedisError
 
 from resolver.storage.notifier import RECONNECT_SECONDS, cancel_listening
+from resolver.storage.redis import unreachable
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -125,7 +126,9 @@ class ShardedNotifier:
                     await self.on_reconnect()
                 failures = 0
                 await self._read(pubsub)
-            except (RedisError, OSError) as error:
+            except Exception as error:
+                if not unreachable(error):
+                    raise
                 self.subscribed.clear()
                 if self._stopping:
                     return

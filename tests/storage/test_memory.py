@@ -19,9 +19,11 @@ from resolver.domain.redemptions import Outcome, Redemption
 from resolver.redemption import Redemptions
 from resolver.settings import Settings
 from resolver.storage.claims import MEMORY, RedisClaims
+from resolver.storage.memory import Memory
 from tests.conftest import serving
 from tests.support.passkit import PassKitDouble
 from tests.support.redis_server import RedisServer
+from tests.support.transport import closed_write
 
 IN_FLIGHT = 30
 
@@ -170,3 +172,19 @@ async def test_a_server_that_restarted_with_its_data_is_still_doubted(
     assert marker not in (None, "0")
     assert result.outcome is Outcome.IN_PROGRESS
     assert accepting.redeem_calls == 0
+
+
+async def test_a_connection_closed_under_the_watch_keeps_it_watching(
+    redis: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """redis-py 8.1 lets a write on a connection closed under it out as an AttributeError: the
+    watch takes it for Redis being away and looks again, rather than dying with it."""
+    memory = Memory(redis, RedisClaims(redis), "resolver-test")
+    await memory.start()
+    monkeypatch.setattr(redis, "info", closed_write())
+    await memory.reconnected()
+    monkeypatch.undo()
+    await redis.flushall()
+    memory._run_id = "another server"  # as if it had restarted meanwhile
+    await memory.reconnected()
+    assert await redis.get(MEMORY) not in (None, "0")
