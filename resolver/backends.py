@@ -13,6 +13,7 @@ import httpx
 
 from resolver.providers import campaigns
 from resolver.providers.aiohttp_transport import AiohttpTransport
+from resolver.providers.exchange import UpstreamClient
 from resolver.providers.passkit import PassKit
 from resolver.providers.passkit_auth import PassKitJWTAuth, PassKitTokenAuth
 from resolver.providers.routing import Router
@@ -62,7 +63,7 @@ def policy(settings: Settings, router: Router) -> Policy:
 
 def upstream_client(
     settings: Settings, transport: httpx.AsyncBaseTransport | None = None
-) -> httpx.AsyncClient:
+) -> UpstreamClient:
     """One client for the process's lifetime, with explicit timeouts and pool limits.
 
     Every provider shares it and brings its own base URL and credentials: the client carries
@@ -74,7 +75,7 @@ def upstream_client(
         write=settings.upstream_timeout,
         pool=settings.upstream_connect_timeout,
     )
-    return httpx.AsyncClient(
+    return UpstreamClient(
         timeout=timeout,
         # retries= only repeats failed connects, which never reached a back end: always safe.
         transport=transport

@@ -1,6 +1,7 @@
 """An httpx transport that sends requests with aiohttp: the providers keep httpx's API (its
-requests, responses, auth flows and error types), the wire work is aiohttp's C-accelerated
-client, which costs a fraction of httpcore's CPU per request (README "Load benchmark").
+responses, auth flows and error types), the wire work is aiohttp's C-accelerated client, which
+costs a fraction of httpcore's CPU per request (README "Load benchmark"). Requests arrive as
+their parts (`exchange`, the direct path of `resolver.providers.exchange`) or as httpx requests.
 
 What matters most here is that every failure keeps the meaning the use case relies on
 (`resolver.providers.exchange`): was the request possibly applied by the back end?
@@ -27,7 +28,10 @@ import aiohttp
 import certifi
 import httpx
 
+from resolver.providers.exchange import DirectTransport
+
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
     from types import TracebackType
 
 # Errors raised before a request could leave: connecting failed (refused, DNS, TLS, a
@@ -37,7 +41,7 @@ NEVER_SENT = (aiohttp.ClientConnectorError, aiohttp.ServerFingerprintMismatch)
 RETRY_BACKOFF = 0.05
 
 
-class AiohttpTransport(httpx.AsyncBaseTransport):
+class AiohttpTransport(DirectTransport):
     """httpx's transport interface over one aiohttp session with a bounded connection pool.
 
     Timeouts come from each request, as httpx hands them to any transport: `pool` plus
@@ -74,8 +78,23 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         return self._session
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        session = self._open()
+        body = await request.aread()
         timeouts = request.extensions.get("timeout", {})
+        response = await self.exchange(
+            request.method, str(request.url), request.headers.multi_items(), body, timeouts
+        )
+        response.request = request
+        return response
+
+    async def exchange(
+        self,
+        method: str,
+        url: str,
+        headers: Sequence[tuple[str, str]],
+        body: bytes,
+        timeouts: Mapping[str, float | None],
+    ) -> httpx.Response:
+        session = self._open()
         connect = timeouts.get("connect")
         pool = timeouts.get("pool")
         limits = aiohttp.ClientTimeout(
@@ -84,11 +103,10 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             sock_connect=connect,
             sock_read=timeouts.get("read"),
         )
-        body = await request.aread()
         attempts = self._retries + 1
         for attempt in range(attempts):
             try:
-                return await self._send(session, request, body, limits)
+                return await self._send(session, method, url, headers, body=body, limits=limits)
             except httpx.ConnectError:
                 if attempt + 1 == attempts:
                     raise
@@ -98,15 +116,18 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     async def _send(
         self,
         session: aiohttp.ClientSession,
-        request: httpx.Request,
+        method: str,
+        url: str,
+        headers: Sequence[tuple[str, str]],
+        *,
         body: bytes,
         limits: aiohttp.ClientTimeout,
     ) -> httpx.Response:
         try:
             async with session.request(
-                request.method,
-                str(request.url),
-                headers=request.headers.multi_items(),
+                method,
+                url,
+                headers=headers,
                 data=body or None,
                 timeout=limits,
                 allow_redirects=False,
@@ -118,7 +139,6 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                     answer.status,
                     headers=answer.raw_headers,
                     content=content,
-                    request=request,
                     extensions={
                         "http_version": b"HTTP/1.1",
                         "reason_phrase": (answer.reason or "").encode("ascii", "replace"),
@@ -127,21 +147,21 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         except aiohttp.ConnectionTimeoutError as error:
             # No connection within the time allowed (none free in the pool, or connecting
             # took too long): the request never left.
-            raise httpx.ConnectTimeout(str(error), request=request) from error
+            raise httpx.ConnectTimeout(str(error)) from error
         except NEVER_SENT as error:
-            raise httpx.ConnectError(str(error), request=request) from error
+            raise httpx.ConnectError(str(error)) from error
         except aiohttp.SocketTimeoutError as error:
-            raise httpx.ReadTimeout(str(error), request=request) from error
+            raise httpx.ReadTimeout(str(error)) from error
         except (
             aiohttp.ServerDisconnectedError,
             aiohttp.ClientPayloadError,
             aiohttp.ClientResponseError,
         ) as error:
             # The request went out; the answer never came whole, or was not HTTP.
-            raise httpx.RemoteProtocolError(str(error), request=request) from error
+            raise httpx.RemoteProtocolError(str(error)) from error
         except (aiohttp.ClientError, OSError) as error:
             # Broken while writing or reading (reset, broken pipe): it may have been applied.
-            raise httpx.ReadError(str(error), request=request) from error
+            raise httpx.ReadError(str(error)) from error
 
     async def aclose(self) -> None:
         if self._session is not None:

@@ -11,11 +11,12 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-import httpx
 import jwt
 
+from resolver.providers.exchange import StaticAuth
+
 if TYPE_CHECKING:
-    from collections.abc import Callable, Generator
+    from collections.abc import Callable, Mapping
 
 # iat is back-dated so a PassKit clock slightly behind ours does not see a token "used before
 # issued"; exp stays well under PassKit's ~60 s limit even for a clock slightly ahead of ours.
@@ -24,7 +25,7 @@ LIFETIME_SECONDS = 40
 RENEW_BEFORE_SECONDS = 10
 
 
-class PassKitJWTAuth(httpx.Auth):
+class PassKitJWTAuth(StaticAuth):
     """Signs `Authorization: <jwt>` (no `Bearer`), reusing one token until it nearly expires."""
 
     def __init__(self, api_key: str, api_secret: str, clock: Callable[[], float] = time.time):
@@ -47,17 +48,15 @@ class PassKitJWTAuth(httpx.Auth):
             self._renew_at = issued + LIFETIME_SECONDS - RENEW_BEFORE_SECONDS
         return self._token
 
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        request.headers["Authorization"] = self.token()
-        yield request
+    def credentials(self) -> Mapping[str, str]:
+        return {"Authorization": self.token()}
 
 
-class PassKitTokenAuth(httpx.Auth):
+class PassKitTokenAuth(StaticAuth):
     """The portal's long-lived token, sent as `Authorization: Bearer <token>`."""
 
     def __init__(self, token: str) -> None:
         self._header = f"Bearer {token}"
 
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        request.headers["Authorization"] = self._header
-        yield request
+    def credentials(self) -> Mapping[str, str]:
+        return {"Authorization": self._header}

@@ -18,14 +18,17 @@ from typing import TYPE_CHECKING
 
 import httpx
 
+from resolver.providers.exchange import DirectTransport
+
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
     from types import TracebackType
 
 # Connections per pool: large enough to reuse connections, small enough to walk cheaply.
 POOL_SIZE = 16
 
 
-class PoolsTransport(httpx.AsyncBaseTransport):
+class PoolsTransport(DirectTransport):
     """Round-robin over `ceil(max_connections / POOL_SIZE)` ordinary httpx transports."""
 
     def __init__(self, max_connections: int, *, retries: int, keepalive_expiry: float) -> None:
@@ -41,6 +44,23 @@ class PoolsTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         return await next(self._turn).handle_async_request(request)
+
+    async def exchange(
+        self,
+        method: str,
+        url: str,
+        headers: Sequence[tuple[str, str]],
+        body: bytes,
+        timeouts: Mapping[str, float | None],
+    ) -> httpx.Response:
+        request = httpx.Request(
+            method, url, headers=headers, content=body or None, extensions={"timeout": timeouts}
+        )
+        response = await self.handle_async_request(request)
+        response.request = request
+        # httpx's client reads the body; a transport's answer may still be a stream.
+        await response.aread()
+        return response
 
     async def aclose(self) -> None:
         for pool in self._pools:

@@ -1,5 +1,6 @@
 """Every way a request to a back end can fail, produced by a real socket, classified the same by
-each transport the service can send with: httpx's own (over httpcore) and the aiohttp one.
+each transport the service can send with: httpx's own (over httpcore) and the aiohttp one, each
+through httpx's client and through the direct path that skips it (`UpstreamClient`).
 
 The classification is the use case's lifeline (`resolver.providers.exchange`): only a request
 that never left may be called unreachable; one that left and got no whole answer must be read
@@ -23,7 +24,7 @@ from resolver.domain.errors import (
     UpstreamUnreachable,
 )
 from resolver.providers.aiohttp_transport import AiohttpTransport
-from resolver.providers.exchange import send
+from resolver.providers.exchange import UpstreamClient, send
 from resolver.providers.transport import PoolsTransport
 
 if TYPE_CHECKING:
@@ -36,14 +37,21 @@ BODY = {"externalId": "e", "campaignId": "c"}
 OK = b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n{"id":"c"}\n'
 
 
-def transports(max_connections: int = 10) -> dict[str, httpx.AsyncBaseTransport]:
-    return {
-        "httpx": PoolsTransport(max_connections, retries=0, keepalive_expiry=30),
-        "aiohttp": AiohttpTransport(max_connections, retries=0, keepalive_expiry=30),
-    }
+def client(
+    kind: str, max_connections: int = 10, timeout: httpx.Timeout | None = None
+) -> httpx.AsyncClient:
+    """A client of `kind`: a transport (httpx, aiohttp), sent to directly or through httpx."""
+    transport, _, path = kind.partition("-")
+    sender = (
+        PoolsTransport(max_connections, retries=0, keepalive_expiry=30)
+        if transport == "httpx"
+        else AiohttpTransport(max_connections, retries=0, keepalive_expiry=30)
+    )
+    make = UpstreamClient if path == "direct" else httpx.AsyncClient
+    return make(transport=sender, timeout=timeout or httpx.Timeout(5.0))
 
 
-KINDS = ["httpx", "aiohttp"]
+KINDS = ["httpx", "aiohttp", "httpx-direct", "aiohttp-direct"]
 
 
 class Upstream:
@@ -106,12 +114,9 @@ async def redeem(
     times: int = 1,
 ) -> None:
     """PUT a redemption through `send`, `times` times on one client (kept-alive connections)."""
-    transport = transports(max_connections)[kind]
-    async with httpx.AsyncClient(
-        transport=transport, timeout=limits or httpx.Timeout(5.0)
-    ) as client:
+    async with client(kind, max_connections, limits) as sender:
         for _ in range(times):
-            await send(client, "PUT", f"{url}/redeem", backend="test", json=BODY)
+            await send(sender, "PUT", f"{url}/redeem", backend="test", json=BODY)
 
 
 def reset(writer: asyncio.StreamWriter) -> None:
@@ -131,13 +136,11 @@ async def test_an_answer_comes_through_whole(kind: str) -> None:
 
         return handle
 
-    async with upstream(answer) as server:
-        transport = transports()[kind]
-        async with httpx.AsyncClient(transport=transport) as client:
-            responses = [
-                await send(client, "PUT", f"{server.url}/redeem", backend="test", json=BODY)
-                for _ in range(3)
-            ]
+    async with upstream(answer) as server, client(kind) as sender:
+        responses = [
+            await send(sender, "PUT", f"{server.url}/redeem", backend="test", json=BODY)
+            for _ in range(3)
+        ]
     assert [(r.status_code, r.json()) for r in responses] == [(200, {"id": "c"})] * 3
     assert responses[0].headers["content-type"] == "application/json"
     assert server.requests == 3
@@ -285,16 +288,15 @@ async def test_waiting_too_long_for_a_free_connection_is_unreachable(kind: str) 
         return handle
 
     async with upstream(hold) as server:
-        transport = transports(max_connections=1)[kind]
         # aiohttp bounds the wait for a free connection and the connect together.
         timeout = httpx.Timeout(5.0, connect=SHORT, pool=SHORT)
-        async with httpx.AsyncClient(transport=transport, timeout=timeout) as client:
+        async with client(kind, 1, timeout) as sender:
             first = asyncio.create_task(
-                send(client, "PUT", f"{server.url}/redeem", backend="test", json=BODY)
+                send(sender, "PUT", f"{server.url}/redeem", backend="test", json=BODY)
             )
             await asyncio.sleep(SHORT / 3)
             with pytest.raises(UpstreamUnreachable):
-                await send(client, "PUT", f"{server.url}/redeem", backend="test", json=BODY)
+                await send(sender, "PUT", f"{server.url}/redeem", backend="test", json=BODY)
             first.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await first
