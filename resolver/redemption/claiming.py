@@ -117,10 +117,17 @@ class Claims:
         admit: Callable[[], Awaitable[None]],
         who: str,
     ) -> Claim:
-        claim, refusal = await asyncio.gather(claiming, admit(), return_exceptions=True)
-        if isinstance(claim, BaseException):
-            raise claim
-        if isinstance(refusal, BaseException):
+        # The admission runs alongside the claim's round trip, as a task of its own; the claim
+        # runs in this one (a task fewer than gathering both).
+        admission = asyncio.ensure_future(admit())
+        try:
+            claim = await claiming
+        except BaseException:
+            await asyncio.wait([admission])  # ends either way; the claim's failure is the answer
+            raise
+        try:
+            await admission
+        except Exception:
             if claim.kind in (ClaimKind.CLAIMED, ClaimKind.RECONCILE, ClaimKind.FORGOTTEN):
                 # Give the claim back as it was: free, or still in doubt (an earlier attempt
                 # may have been applied, so the next tap must read back before redeeming).
@@ -131,5 +138,5 @@ class Claims:
                     result=Redemption(Outcome.UPSTREAM_ERROR, link, detail="not admitted"),
                     keep=self.policy.duplicate_window, receipt_ttl=0,
                 )  # fmt: skip
-            raise refusal
+            raise
         return claim

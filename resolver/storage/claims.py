@@ -32,7 +32,7 @@ from resolver.redemption.ports import (
     Settled,
 )
 from resolver.storage import scripts, topologies
-from resolver.storage.redis import call, run_scripts
+from resolver.storage.redis import call, run_script, run_scripts
 
 if TYPE_CHECKING:
     from redis.commands.core import AsyncScript
@@ -173,13 +173,13 @@ class RedisClaims:
         request is refused as `unavailable`: after a failover the new master would not know it.
         """
         if not self._acks:
-            return cast("list[str]", await call(self._claim(keys=keys, args=args)))
+            return cast("list[str]", await run_script(self.redis, self._claim, keys, args))
         wait: list[str | int] = ["WAIT", self._acks, _ms(self._ack_timeout)]
         reply, acked = await run_scripts(self.redis, [(self._claim, keys, args)], then=wait)
         answer = cast("list[str]", reply)
         if ClaimKind(answer[0]) in TAKING and int(cast("int", acked)) < self._acks:
             form = keys[3:]  # the confirm form's token, when the claim used one
-            await call(self._unclaim(keys=[*keys[:2], *form], args=[token, answer[0]]))
+            await run_script(self.redis, self._unclaim, [*keys[:2], *form], [token, answer[0]])
             raise StoreUnavailable("Redis: no replica acknowledged the claim in time")
         return answer
 
@@ -221,7 +221,7 @@ class RedisClaims:
     async def renew(self, key: str, *, token: str, lease: float) -> bool:
         """Extend our claim's lease; False when we no longer hold it."""
         args: list[str | int] = [token, _ms(lease)]
-        return bool(await call(self._renew(keys=[f"rr:{{{key}}}"], args=args)))
+        return bool(await run_script(self.redis, self._renew, [f"rr:{{{key}}}"], args))
 
     async def resolve(
         self,
@@ -282,7 +282,7 @@ class RedisClaims:
         """Count a preview of the link and say what Redis holds; seconds to wait when limited."""
         keys = [f"rr:{{{key}}}", f"rr:{{{key}}}:n", self.memory_key(key)]
         args: list[str | int] = [limit.count, _ms(limit.window)]
-        reply: list[str] = await call(self._peek(keys=keys, args=args))
+        reply: list[str] = await run_script(self.redis, self._peek, keys, args)
         if reply[0] == "limited":
             return int(reply[1]) / 1000
         if reply[0] == "none":
@@ -296,7 +296,7 @@ class RedisClaims:
     async def attempt(self, key: str, nonce: str) -> AttemptState:
         """Attempt `nonce`'s result, or whether it is in flight, in doubt or gone."""
         keys = [f"rr:{{{key}}}", f"rr:{{{key}}}:r:{nonce}"]
-        reply: list[str] = await call(self._attempt(keys=keys, args=[nonce]))
+        reply: list[str] = await run_script(self.redis, self._attempt, keys, [nonce])
         if reply[0] == "done":
             return AttemptState("done", result=_result(reply[1]))
         if reply[0] == "in_flight":

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal, cast
 
-from resolver.storage.redis import call
+from resolver.storage.redis import call, run_script
 from resolver.storage.scripts import PRELUDE
 
 if TYPE_CHECKING:
@@ -53,5 +53,5 @@ class Records:
 
     async def forget(self, key: str) -> Forgotten:
         """Drop the link's state, unless an attempt holds a live claim on it."""
-        reply = await call(self._forget(keys=[f"rr:{{{key}}}"]))
+        reply = await run_script(self.redis, self._forget, [f"rr:{{{key}}}"])
         return cast("Forgotten", str(reply))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from redis.exceptions import NoScriptError, RedisError
 
@@ -99,6 +99,23 @@ async def shared_secret(redis: Client) -> bytes:
     if not value:
         raise StoreUnavailable("Redis did not keep rr:secret (is it evicting keys?)")
     return str(value).encode()
+
+
+async def run_script(
+    client: Client, script: AsyncScript, keys: Sequence[str], args: Sequence[str | int] = ()
+) -> Any:
+    """One script's reply, sent as a plain EVALSHA (redis-py's script object costs as much CPU
+    again on every call); a server that does not know the script yet is taught it first."""
+    command = ("EVALSHA", script.sha, len(keys), *keys, *args)
+
+    async def running() -> Any:
+        try:
+            return await client.execute_command(*command)
+        except NoScriptError:
+            await client.script_load(script.script)
+            return await client.execute_command(*command)
+
+    return await call(running())
 
 
 async def run_scripts(

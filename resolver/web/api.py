@@ -43,7 +43,7 @@ from resolver.domain.results import settled
 from resolver.web import misses
 from resolver.web.answers import Result
 from resolver.web.links import verified_link
-from resolver.web.params import api_params
+from resolver.web.params import api_params, header
 from resolver.web.scanners import is_not_a_person
 from resolver.web.services import services
 from resolver.web.staff import staff_check
@@ -121,7 +121,7 @@ def _refusal(preview: Preview) -> Redemption | None:
 
 def idempotency_key(request: Request) -> str | None:
     """The request's `Idempotency-Key`, when it sends one; a malformed one is refused."""
-    value = request.headers.get(IDEMPOTENCY_KEY)
+    value = header(request, IDEMPOTENCY_KEY)
     if value is None:
         return None
     value = value.strip().strip('"')
@@ -137,9 +137,9 @@ def authorize(request: Request, tokens: tuple[SecretStr, ...]) -> bool:
     """
     if not tokens:
         return False
-    scheme, _, offered = request.headers.get("authorization", "").partition(" ")
+    scheme, _, offered = (header(request, "authorization") or "").partition(" ")
     if scheme.lower() != "bearer":
-        offered = request.headers.get("x-make-apikey", "")
+        offered = header(request, "x-make-apikey") or ""
     candidate = offered.strip().encode()
     # Compare against every token, without stopping early, so timing reveals nothing.
     matched = False

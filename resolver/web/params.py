@@ -20,6 +20,13 @@ FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
 
 
+def header(request: Request, name: str) -> str | None:
+    """A request header's first value, or None: without the KeyError that Starlette's
+    `headers.get` raises and catches inside for every header a request does not send."""
+    values = request.headers.getlist(name)
+    return values[0] if values else None
+
+
 async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
     """The body, refused with 413 once it grows past `limit`, whatever Content-Length says."""
     declared = declared_length(request)

@@ -26,6 +26,8 @@ import re2
 from crawlerdetect.providers.crawlers import data as CRAWLER_PATTERNS
 from crawlerdetect.providers.exclusions import data as EXCLUSION_PATTERNS
 
+from resolver.web.params import header
+
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
@@ -90,7 +92,7 @@ def is_automated_agent(user_agent: str) -> bool:
 
 
 def is_prefetch(request: Request) -> bool:
-    purpose = " ".join(request.headers.get(name, "")[:MAX_PURPOSE] for name in PURPOSE_HEADERS)
+    purpose = " ".join((header(request, name) or "")[:MAX_PURPOSE] for name in PURPOSE_HEADERS)
     purpose = purpose.lower()
     return "prefetch" in purpose or "preview" in purpose
 
@@ -100,5 +102,5 @@ def is_not_a_person(request: Request) -> bool:
     return (
         request.method == "HEAD"
         or is_prefetch(request)
-        or is_automated_agent(request.headers.get("user-agent", ""))
+        or is_automated_agent(header(request, "user-agent") or "")
     )
