@@ -9,11 +9,11 @@ ever part of a key.
 from __future__ import annotations
 
 import asyncio
-import json
 import secrets
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal, cast
 
+import orjson
 import structlog
 from redis.exceptions import NoScriptError
 
@@ -71,7 +71,7 @@ def _link(text: str) -> Link | None:
 
 
 def _result(raw: str | None) -> Redemption | None:
-    return Redemption.from_dict(json.loads(raw)) if raw else None
+    return Redemption.from_dict(orjson.loads(raw)) if raw else None
 
 
 class RedisClaims:
@@ -204,7 +204,7 @@ class RedisClaims:
         args: list[str | int] = [
             token,
             mode,
-            json.dumps(result.to_dict(), separators=(",", ":")),
+            orjson.dumps(result.to_dict()).decode(),
             result.coupon_id or "",
             max(_ms(keep), MIN_STATE_TTL_MS),
             _ms(receipt_ttl),
@@ -239,7 +239,7 @@ class RedisClaims:
         args: list[str | int] = [
             nonce,
             mode,
-            json.dumps(result.to_dict(), separators=(",", ":")),
+            orjson.dumps(result.to_dict()).decode(),
             result.coupon_id or "",
             max(_ms(keep), MIN_STATE_TTL_MS),
             _ms(receipt_ttl),
@@ -324,7 +324,7 @@ class RedisClaims:
 
     async def cached_offer(self, provider: str, offer_id: str) -> Offer | None:
         raw = await call(self.redis.get(f"rr:offer:{provider}:{offer_id}"))
-        return Offer.from_dict(json.loads(raw)) if raw else None
+        return Offer.from_dict(orjson.loads(raw)) if raw else None
 
     async def record_replay(self, key: str, result: Redemption, audit: AuditFacts) -> None:
         """Add an answer given from the stored result to the audit trail (one XADD)."""
@@ -337,7 +337,7 @@ class RedisClaims:
 
     async def cache_offer(self, provider: str, offer: Offer, ttl: float) -> None:
         if ttl > 0:
-            payload = json.dumps(offer.to_dict(), separators=(",", ":"))
+            payload = orjson.dumps(offer.to_dict())
             await call(self.redis.set(f"rr:offer:{provider}:{offer.id}", payload, px=_ms(ttl)))
 
     async def wait(self, key: str, at_most: float) -> None:

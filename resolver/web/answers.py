@@ -144,10 +144,19 @@ class Result(_Answer):
         )
 
     def response(self, status: int, headers: dict[str, str] | None = None) -> JSONResponse:
-        return JSONResponse(self.json_body(), status_code=status, headers=headers)
+        return ResultResponse(self, status_code=status, headers=headers)
 
     def json_body(self) -> dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True)
+
+
+class ResultResponse(JSONResponse):
+    """A `Result` as JSON, serialised by pydantic straight to bytes: the same document as
+    `json_body` through the standard library's encoder, at a fraction of the CPU."""
+
+    def render(self, content: Any) -> bytes:
+        assert isinstance(content, Result)
+        return content.model_dump_json(by_alias=True).encode()
 
 
 def _number(amount: Decimal | None) -> float | None:
