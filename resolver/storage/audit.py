@@ -1,8 +1,9 @@
 """The audit trail: one entry per settled redemption attempt in the Redis stream `rr:audit`.
 
-The stream is one key, so it lives in one Cluster slot, apart from every coupon's keys: its
-XADD is never part of the settle script. The claim store queues it in the same pipeline as the
-settle (`RedisClaims.settle`), so the trail costs the hot path no round trip of its own.
+The stream is one key. Outside a Cluster the settle script appends the entry itself; in a
+Cluster the stream lives in one slot, apart from every coupon's keys, so the claim store queues
+its XADD in the same pipeline as the settle (`RedisClaims.settle`). Either way the trail costs
+the hot path no round trip of its own.
 Entries older than the retention are trimmed by the XADD itself (`MINID ~`).
 
 Every field is a string (docs/events.md lists them). An entry names its coupon by the link's
@@ -96,11 +97,15 @@ class AuditTrail:
             values["external_id"] = result.link.external_id
         return values
 
+    def oldest_kept(self, fields: dict[str, str]) -> str:
+        """The oldest stream id kept when the entry `fields` is appended: older ones are past
+        the retention."""
+        return f"{max(int(fields['at']) - self.retention_ms, 0)}-0"
+
     def queue(self, pipe: Pipeline | ClusterPipeline, fields: dict[str, str]) -> None:
         """Queue the entry's XADD on `pipe`, trimming what is older than the retention."""
-        oldest = int(fields["at"]) - self.retention_ms
         pipe.xadd(
-            STREAM, cast("dict[Any, Any]", fields), minid=f"{max(oldest, 0)}-0", approximate=True
+            STREAM, cast("dict[Any, Any]", fields), minid=self.oldest_kept(fields), approximate=True
         )
 
     async def append(self, fields: dict[str, str]) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 from datetime import UTC, datetime
+from itertools import chain
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 import orjson
@@ -32,6 +33,7 @@ from resolver.redemption.ports import (
     Settled,
 )
 from resolver.storage import scripts, topologies
+from resolver.storage.audit import STREAM
 from resolver.storage.redis import call, run_script, run_scripts
 
 if TYPE_CHECKING:
@@ -257,23 +259,34 @@ class RedisClaims:
         result: Redemption,
         audit: AuditFacts | None,
     ) -> int:
-        """Run a settling script, with the audit entry's XADD in the same pipeline.
+        """Run a settling script and append the audit entry, in one round trip.
 
-        The script goes by EVALSHA alone: a pipeline handed the script object would first ask
-        Redis whether it knows the script, a round trip of its own. When Redis does not (it
-        restarted), the script runs again by itself, which loads it; the entry is written once.
+        Outside a Cluster the script appends it itself (one command, written with the settle).
+        In a Cluster the stream lives in a slot of its own, so its XADD follows the script in
+        a pipeline; the script goes by EVALSHA alone, since a pipeline handed the script object
+        would first ask Redis whether it knows the script, a round trip of its own. When Redis
+        does not (it restarted), the script runs again by itself, which loads it; the entry is
+        written once either way.
         """
         if audit is None or self._audit is None:
-            return int(await call(script(keys=keys, args=args)))
+            return int(await run_script(self.redis, script, keys, args))
+        fields = self._audit.fields(key, result, audit)
+        if not self.cluster:
+            entry = [self._audit.oldest_kept(fields), *chain.from_iterable(fields.items())]
+            answer = int(await run_script(self.redis, script, [*keys, STREAM], [*args, *entry]))
+            if answer >= scripts.AUDIT_FAILED:  # the member's answer matters more than its record
+                log.error("audit_failed", error="ResponseError")
+                answer -= scripts.AUDIT_FAILED
+            return answer
         pipe = self.redis.pipeline(transaction=False)
         # By hand: redis-py refuses `evalsha` in a Cluster's pipeline, not the raw command.
         pipe.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)
-        self._audit.queue(pipe, self._audit.fields(key, result, audit))
+        self._audit.queue(pipe, fields)
         settled, added = await call(pipe.execute(raise_on_error=False))
         if isinstance(added, Exception):  # the member's answer matters more than its record
             log.error("audit_failed", error=type(added).__name__)
         if isinstance(settled, NoScriptError):
-            return int(await call(script(keys=keys, args=args)))
+            return int(await run_script(self.redis, script, keys, args))
         if isinstance(settled, Exception):
             await call(_raise(settled))
         return int(settled)

@@ -55,7 +55,19 @@ local function announce(channel, state)
   if channel == '' then redis.call('SPUBLISH', state, state)
   else redis.call('PUBLISH', channel, state) end
 end
+-- Appends the audit trail's entry when the caller passes the stream (outside a Cluster, where
+-- it may live in another slot): ARGV[first] is the oldest id kept, the rest field/value pairs.
+-- Returns what a settle adds to its answer: 0, or AUDIT_FAILED when the append failed, which
+-- fails nothing else (the member's answer matters more than its record).
+local function audit(stream, first)
+  if not stream then return 0 end
+  local added = redis.pcall('XADD', stream, 'MINID', '~', ARGV[first], '*', unpack(ARGV, first + 1))
+  if type(added) == 'table' and added.err then return 10 end
+  return 0
+end
 """
+# Added to a settling script's answer when its audit entry could not be appended.
+AUDIT_FAILED = 10
 
 CLAIM = (
     PRELUDE
@@ -116,23 +128,25 @@ return take('claimed', now)
 SETTLE = (
     PRELUDE
     + """
--- KEYS[1] the state hash, KEYS[2] this attempt's receipt, KEYS[3] the request counter
+-- KEYS[1] the state hash, KEYS[2] this attempt's receipt, KEYS[3] the request counter,
+-- KEYS[4] (optional) the audit stream
 -- ARGV[1] claim token, [2] mode (done | unknown | release), [3] result, [4] coupon id,
 -- [5] state ttl ms, [6] receipt ttl ms (0: no receipt page will ask), [7] channel ('': sharded),
--- [8] nonce, [9] since ms, [10] the link, [11] who asked
+-- [8] nonce, [9] since ms, [10] the link, [11] who asked, [12…] the audit entry
+local failed = audit(KEYS[4], 12)
 local owner = redis.call('HGET', KEYS[1], 't')
-if owner and owner ~= ARGV[1] then return 0 end
+if owner and owner ~= ARGV[1] then return failed end
 if tonumber(ARGV[6]) > 0 then redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[6]) end
 if not owner then
   -- Redis forgot the claim while the upstream was answering: record what we know, so the next
   -- tap finds it rather than redeeming again.
-  if ARGV[2] == 'release' then return 2 end
+  if ARGV[2] == 'release' then return 2 + failed end
   redis.call('HSET', KEYS[1], 's', ARGV[2], 't', ARGV[1], 'l', 0, 'a', ARGV[9], 'n', ARGV[8],
              'k', ARGV[10], 'i', ARGV[11])
   if ARGV[2] == 'done' then redis.call('HSET', KEYS[1], 'r', ARGV[3], 'c', ARGV[4]) end
   redis.call('PEXPIRE', KEYS[1], ARGV[5])
   announce(ARGV[7], KEYS[1])
-  return 2
+  return 2 + failed
 end
 if ARGV[2] == 'done' then
   redis.call('HSET', KEYS[1], 's', 'done', 'r', ARGV[3], 'c', ARGV[4])
@@ -146,7 +160,7 @@ else
   if tonumber(redis.call('GET', KEYS[3]) or '0') > 0 then redis.call('DECR', KEYS[3]) end
 end
 announce(ARGV[7], KEYS[1])
-return 1
+return 1 + failed
 """
 )
 
@@ -164,13 +178,14 @@ return 1
 RESOLVE = (
     PRELUDE
     + """
--- KEYS[1] the state hash, KEYS[2] the attempt's receipt
+-- KEYS[1] the state hash, KEYS[2] the attempt's receipt, KEYS[3] (optional) the audit stream
 -- ARGV[1] nonce, [2] mode (done | unknown), [3] result, [4] coupon id, [5] state ttl ms,
--- [6] receipt ttl ms, [7] channel
+-- [6] receipt ttl ms, [7] channel, [8…] the audit entry
 -- Settles a doubt (or a claim whose owner is gone) from a read-back made outside any claim.
+local failed = audit(KEYS[3], 8)
 local st = redis.call('HMGET', KEYS[1], 's', 'l', 'n')
 local doubt = st[1] == 'unknown' or (st[1] == 'claimed' and tonumber(st[2]) <= now_ms())
-if not doubt or st[3] ~= ARGV[1] then return 0 end
+if not doubt or st[3] ~= ARGV[1] then return failed end
 if ARGV[2] == 'done' then
   redis.call('HSET', KEYS[1], 's', 'done', 'r', ARGV[3], 'c', ARGV[4])
   if tonumber(ARGV[6]) > 0 then redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[6]) end
@@ -179,7 +194,7 @@ else
 end
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
 announce(ARGV[7], KEYS[1])
-return 1
+return 1 + failed
 """
 )
 

@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 import pytest
+from structlog.testing import capture_logs
 
 from resolver.domain.coupons import Link
 from resolver.domain.names import Names
@@ -57,7 +58,8 @@ async def audited(redis: Redis) -> RedisClaims:
 async def test_a_settle_appends_one_entry_in_the_same_round_trip(
     audited: RedisClaims, redis: Redis, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The settle script and the XADD leave in one write: the trail costs no round trip."""
+    """Outside a Cluster the settle script appends the entry itself: one command, no round
+    trip of the trail's own."""
     await audited.claim(KEY, token="t", nonce="n1", lease=5, hold=60, link=LINK)
     await redis.script_load(scripts.SETTLE)  # as after the first settle since Redis started
     claim_free = RedisClaims(redis, audit=trail(redis))
@@ -68,8 +70,20 @@ async def test_a_settle_appends_one_entry_in_the_same_round_trip(
             KEY, token="t", nonce="n1", since=AT, link=LINK, who="", mode="done",
             result=result, keep=60, receipt_ttl=60, audit=facts,
         )  # fmt: skip
-    assert sent == [["EVALSHA", "XADD"]]
+    assert sent == [["EVALSHA"]]
     assert await redis.xlen(STREAM) == 1
+
+
+async def test_an_entry_that_cannot_be_appended_fails_nothing_else(
+    audited: RedisClaims, redis: Redis
+) -> None:
+    """A trail Redis refuses to append to (here: the key holds a string) is logged; the settle
+    itself happens and says so as it would have."""
+    await redis.set(STREAM, "not a stream")
+    with capture_logs() as logged:
+        assert await settle_one(audited) is Settled.OWNED
+    assert await redis.hget(f"rr:{{{KEY}}}", "s") == "done"
+    assert [line["event"] for line in logged] == ["audit_failed"]
 
 
 async def test_an_entry_holds_the_documented_fields_and_no_raw_id(
