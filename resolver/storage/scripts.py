@@ -13,7 +13,8 @@ memory marker, which `resolver.storage.topologies` names so that it lives in the
 
 Fields: s state, t claim token, l lease end (ms), a since (ms: when the attempt, or the first
 attempt of a doubt, began), n nonce (names the attempt's receipt), k the link, i who asked (a
-keyed hash of the request's identity), r the result (JSON), c the coupon id of the result.
+keyed hash of the request's identity), r the result (JSON), c the coupon id of the result, w
+set while another request waits for the attempt to end.
 
 Each transition is guarded by the claim token (or, for `resolve`, by the attempt's nonce and an
 expired lease), so a worker whose lease ran out can never overwrite a newer owner.
@@ -50,7 +51,10 @@ local function over_limit(counter, limit, window)
   return false
 end
 -- Wakes the waiters of a link: on `channel`, or ('' in a Cluster) on the link's own sharded
--- channel, named like its state hash so that it lives in the same slot.
+-- channel, named like its state hash so that it lives in the same slot. A claim that finds the
+-- link busy marks the state hash (`w`), and a settle announces itself only then: on a busy
+-- day most coupons are tapped once, and a notice nobody waits for costs every worker of every
+-- replica a message to read.
 local function announce(channel, state)
   if channel == '' then redis.call('SPUBLISH', state, state)
   else redis.call('PUBLISH', channel, state) end
@@ -92,7 +96,7 @@ local function take(kind, since)
   use_form()
   redis.call('HSET', KEYS[1], 's', 'claimed', 't', ARGV[1], 'l', now + tonumber(ARGV[2]),
              'a', since, 'n', ARGV[3], 'k', ARGV[12], 'i', ARGV[9])
-  redis.call('HDEL', KEYS[1], 'r', 'c')
+  redis.call('HDEL', KEYS[1], 'r', 'c', 'w')
   redis.call('PEXPIRE', KEYS[1], ARGV[4])
   return {kind, ARGV[3], tostring(since), form or ''}
 end
@@ -109,6 +113,7 @@ if ARGV[8] == '1' then
   if wait then return {'limited', tostring(wait)} end
 end
 if st[1] == 'claimed' and tonumber(st[2]) > now then
+  redis.call('HSET', KEYS[1], 'w', 1)  -- someone waits: the settle must announce itself
   return {'busy', st[4], tostring(tonumber(st[2]) - now), form or '', mine}
 end
 if not fresh then return {'used_token'} end
@@ -134,7 +139,8 @@ SETTLE = (
 -- [5] state ttl ms, [6] receipt ttl ms (0: no receipt page will ask), [7] channel ('': sharded),
 -- [8] nonce, [9] since ms, [10] the link, [11] who asked, [12…] the audit entry
 local failed = audit(KEYS[4], 12)
-local owner = redis.call('HGET', KEYS[1], 't')
+local held = redis.call('HMGET', KEYS[1], 't', 'w')
+local owner, waited = held[1], held[2]
 if owner and owner ~= ARGV[1] then return failed end
 if tonumber(ARGV[6]) > 0 then redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[6]) end
 if not owner then
@@ -159,7 +165,7 @@ else
   -- An attempt that never reached the upstream was no request to it: the member may retry.
   if tonumber(redis.call('GET', KEYS[3]) or '0') > 0 then redis.call('DECR', KEYS[3]) end
 end
-announce(ARGV[7], KEYS[1])
+if waited then announce(ARGV[7], KEYS[1]) end
 return 1 + failed
 """
 )
@@ -183,7 +189,7 @@ RESOLVE = (
 -- [6] receipt ttl ms, [7] channel, [8…] the audit entry
 -- Settles a doubt (or a claim whose owner is gone) from a read-back made outside any claim.
 local failed = audit(KEYS[3], 8)
-local st = redis.call('HMGET', KEYS[1], 's', 'l', 'n')
+local st = redis.call('HMGET', KEYS[1], 's', 'l', 'n', 'w')
 local doubt = st[1] == 'unknown' or (st[1] == 'claimed' and tonumber(st[2]) <= now_ms())
 if not doubt or st[3] ~= ARGV[1] then return failed end
 if ARGV[2] == 'done' then
@@ -193,7 +199,7 @@ else
   redis.call('HSET', KEYS[1], 's', 'unknown')
 end
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
-announce(ARGV[7], KEYS[1])
+if st[4] then announce(ARGV[7], KEYS[1]) end
 return 1 + failed
 """
 )

@@ -13,7 +13,7 @@ from resolver.domain.names import Names
 from resolver.domain.redemptions import Outcome, Redemption
 from resolver.redemption.policy import CouponLimit
 from resolver.redemption.ports import Claim, ClaimKind, Settled
-from resolver.storage.claims import RedisClaims
+from resolver.storage.claims import CHANNEL, RedisClaims
 from resolver.storage.redis import shared_secret
 from resolver.storage.topologies import memory_markers
 from tests.support.topologies import redis_url_on_every_topology  # noqa: F401  # a fixture
@@ -349,3 +349,33 @@ async def test_a_preview_counts_and_sees_what_redis_holds(store: RedisClaims) ->
     assert not isinstance(held, float)
     assert (held.state, held.coupon_id, held.doubt) == ("done", "coupon-a", False)
     assert isinstance(await store.peek(key, CouponLimit(count=1, window=60)), float)
+
+
+async def test_a_settle_is_announced_only_when_someone_waits(
+    store: RedisClaims, redis: Redis
+) -> None:
+    """Most coupons are tapped once: their settle publishes nothing for every worker to read.
+    A request that found the link busy makes the settle announce itself (and so does the
+    read-back that settles a doubt somebody waits for)."""
+    if store.cluster:
+        pytest.skip("a Cluster announces on the link's own sharded channel")
+    pubsub = redis.pubsub(ignore_subscribe_messages=True)
+    await pubsub.subscribe(CHANNEL)
+    key = NAMES.key("passkit", LINK)
+
+    async def notices() -> list[str]:
+        heard = []
+        while (message := await pubsub.get_message(timeout=0.2)) is not None:
+            heard.append(message["data"])
+        return heard
+
+    alone = await claim(store, key, "a", "n1")
+    await settle(store, key, "a", alone.nonce, "unknown", DONE)
+    assert await notices() == []
+
+    other = NAMES.key("passkit", Link("camp-1", "member-2"))
+    first = await claim(store, other, "a", "n1")
+    assert (await claim(store, other, "b", "n2")).kind is ClaimKind.BUSY
+    await settle(store, other, "a", first.nonce, "done", DONE)
+    assert await notices() == [f"rr:{{{other}}}"]
+    await pubsub.aclose()

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, cast
 import pytest
 from redis.asyncio import RedisCluster
 
+from resolver.redemption.ports import ClaimKind
 from resolver.storage.claims import CHANNEL, RedisClaims
 from resolver.storage.sharded_notifier import ShardedNotifier
 
@@ -74,6 +75,7 @@ async def test_a_settle_in_the_cluster_wakes_a_waiter_in_another_process(
     from tests.storage.test_claims import DONE, LINK, claim, settle  # noqa: PLC0415
 
     await claim(store, "k1", "a", "n1")
+    assert (await claim(store, "k1", "b", "n2")).kind is ClaimKind.BUSY  # as a waiter does
     waiter = asyncio.create_task(notifier.wait("rr:{k1}", 5.0))
     await asyncio.sleep(0.1)
     started = time.monotonic()
