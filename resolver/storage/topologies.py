@@ -106,7 +106,7 @@ def connect(url: str, *, max_connections: int, timeout: float, name: str | None 
     """
     topology = parse(url)
     if topology.kind == "standalone":
-        pool = BlockingConnectionPool.from_url(
+        pool = BlockingPool.from_url(
             url,
             max_connections=max_connections,
             timeout=timeout,
@@ -152,7 +152,15 @@ def connect(url: str, *, max_connections: int, timeout: float, name: str | None 
     )
 
 
-class BlockingSentinelPool(SentinelConnectionPool, BlockingConnectionPool):
+class BlockingPool(BlockingConnectionPool):
+    """redis-py's pool that waits for a free connection, taking one without the decorator
+    redis-py wraps `get_connection` in: it collects the call's arguments into a dict on every
+    command, to warn about arguments deprecated since 5.3 that the service never passes."""
+
+    get_connection = BlockingConnectionPool.get_connection.__wrapped__  # type: ignore[attr-defined]
+
+
+class BlockingSentinelPool(SentinelConnectionPool, BlockingPool):
     """Sentinel's pool that waits for a free connection (up to its `timeout`) instead of
     failing at once when all are busy, like the standalone pool; closing it closes the
     connections to the Sentinels too (redis-py leaves them open)."""
