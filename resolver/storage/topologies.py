@@ -30,8 +30,6 @@ from redis.asyncio.cluster import ClusterNode
 from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
 from redis.crc import REDIS_CLUSTER_HASH_SLOTS, key_slot
 
-from resolver.storage.connections import bound_writes
-
 # Every client the service opens: one server (standalone or Sentinel's master) or a Cluster.
 Client: TypeAlias = Redis | RedisCluster
 Kind = Literal["standalone", "sentinel", "cluster"]
@@ -118,7 +116,6 @@ def connect(url: str, *, max_connections: int, timeout: float, name: str | None 
             health_check_interval=HEALTH_CHECK_SECONDS,
             decode_responses=True,
         )
-        bound_writes(pool)
         return Redis.from_pool(pool)
     if topology.kind == "sentinel":
         sentinel = Sentinel(  # type: ignore[no-untyped-call]  # redis-py lacks a hint
@@ -140,7 +137,6 @@ def connect(url: str, *, max_connections: int, timeout: float, name: str | None 
             health_check_interval=HEALTH_CHECK_SECONDS,
             decode_responses=True,
         )
-        bound_writes(master.connection_pool)
         return master
     return RedisCluster(
         startup_nodes=[ClusterNode(host, port) for host, port in topology.hosts],

@@ -378,4 +378,4 @@ async def test_a_settle_is_announced_only_when_someone_waits(
     assert (await claim(store, other, "b", "n2")).kind is ClaimKind.BUSY
     await settle(store, other, "a", first.nonce, "done", DONE)
     assert await notices() == [f"rr:{{{other}}}"]
-    await pubsub.aclose()
+    await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py lacks a hint

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import signal
 import socket
 import subprocess
 import time
@@ -13,7 +12,6 @@ from resolver_sandbox.embedded import find_redis_server
 from resolver_sandbox.lifecycle import Stoppable
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
     from pathlib import Path
 
 START_TIMEOUT = 10.0
@@ -67,13 +65,3 @@ class RedisServer(Stoppable):
     def restart(self) -> None:
         self.kill()
         self.start()
-
-    @contextlib.contextmanager
-    def frozen(self) -> Iterator[None]:
-        """While inside, the server is stopped (SIGSTOP): it reads nothing, answers nothing."""
-        assert self._process is not None
-        self._process.send_signal(signal.SIGSTOP)
-        try:
-            yield
-        finally:
-            self._process.send_signal(signal.SIGCONT)
