@@ -99,11 +99,6 @@ async def resources(
     memory: Memory | None = None
     feed = AuditFeed(redis, block_ms=block_ms(settings.redis_timeout))
     try:
-        secret = (
-            settings.secret_key.get_secret_value().encode()
-            if settings.secret_key
-            else await store_redis.shared_secret(redis)
-        )
         store = RedisClaims(
             redis,
             notifier,
@@ -112,7 +107,23 @@ async def resources(
             ack_timeout=settings.redis_replica_ack_timeout,
         )
         memory = Memory(redis, store, name, acknowledged=settings.replica_acks > 0)
-        await memory.start()
+        # First, before the pool connects: through a connection named as starting, which other
+        # processes starting at the same moment do not count (`resolver.storage.memory`).
+        starting = store_redis.connect(
+            settings.redis_url,
+            max_connections=2,
+            timeout=settings.redis_timeout,
+            name=store_redis.starting_name(name),
+        )
+        try:
+            await memory.start(starting)
+        finally:
+            await starting.aclose()
+        secret = (
+            settings.secret_key.get_secret_value().encode()
+            if settings.secret_key
+            else await store_redis.shared_secret(redis)
+        )
         notifier.on_reconnect = memory.reconnected
         if isinstance(notifier, Notifier):
             memory.on_change = notifier.restart

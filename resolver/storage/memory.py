@@ -5,7 +5,10 @@ the claim that notices marks the moment. Two cases need more than that:
 
 - At start-up, a missing marker means either a new Redis or one that lost its data. If no other
   resolver process is connected, nobody can have a redemption in flight, so the marker is
-  simply created; otherwise the loss is marked as it would be by a claim.
+  simply created; otherwise the loss is marked as it would be by a claim. A process looks on a
+  connection of its own named as starting (`starting_name`), before its pool has connected, and
+  counts no other process that is starting too: none of them has served, so workers started
+  side by side on a new Redis do not take each other for a loss.
 - A server that restarted (with or without its data, since the last writes before a crash may
   be lost) or a replica promoted in a failover has another run id. Each process watches the run
   id of the server it talks to and marks a loss when it changes.
@@ -30,7 +33,7 @@ import structlog
 from redis.asyncio import RedisCluster
 
 from resolver.storage import topologies
-from resolver.storage.redis import CLIENT_PREFIX, call, unreachable
+from resolver.storage.redis import CLIENT_PREFIX, STARTING_PREFIX, call, unreachable
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -68,14 +71,15 @@ class Memory:
         # Called when the server changed (another run id), after the loss is marked or not.
         self.on_change: Callable[[], Awaitable[None]] | None = None
 
-    async def start(self) -> None:
-        """Adopt the marker, creating it (as new, or as a loss when others are about).
+    async def start(self, starting: Client | None = None) -> None:
+        """Adopt the marker, creating it (as new, or as a loss when others are about), looking
+        through `starting` (a client named as starting, closed by the caller) when given.
 
         A Redis that cannot be reached yet is no reason not to start (readiness says so); the
         marker is adopted when the connection comes back.
         """
         try:
-            await self._adopt()
+            await self._adopt(starting or self._redis)
         except Exception as error:
             if not unreachable(error):
                 raise
@@ -99,9 +103,9 @@ class Memory:
         """After a broken connection: if the server is another one now, it may have forgotten."""
         try:
             if self._run_id is None:
-                await self._adopt()
+                await self._adopt(self._redis)
                 return
-            run_id = await self._current_run_id()
+            run_id = await self._current_run_id(self._redis)
             if run_id != self._run_id:
                 if await self._promoted_with_every_claim():
                     log.warning("redis_failed_over", reason="a replica with every claim")
@@ -117,43 +121,42 @@ class Memory:
                 raise
             # Still away: the next reconnection (or the next look) checks again.
 
-    async def _adopt(self) -> None:
-        run_id = await self._current_run_id()
-        if isinstance(self._redis, RedisCluster):
+    async def _adopt(self, redis: Client) -> None:
+        run_id = await self._current_run_id(redis)
+        if isinstance(redis, RedisCluster):
             # One marker per slot, each noticed missing by the first script in its slot; only
             # a process alone with a new Cluster may say it always remembered.
-            if not await self._others():
-                await self._create_markers()
-        elif not await self._redis.exists(self._store.memory_key("")):
-            others = await self._others()
+            if not await self._others(redis):
+                await self._create_markers(redis)
+        elif not await redis.exists(self._store.memory_key("")):
+            others = await self._others(redis)
             if others:
                 log.warning("redis_forgot", reason="memory marker missing", others=others)
                 await self._store.forgot()
             else:
-                await self._redis.set(self._store.memory_key(""), 0, nx=True)
+                await redis.set(self._store.memory_key(""), 0, nx=True)
         self._run_id = run_id
 
-    async def _create_markers(self) -> None:
+    async def _create_markers(self, redis: RedisCluster) -> None:
         """Every slot's marker that is missing, as 0 (remembers everything): one script per
         node, since thousands of single commands through a Cluster pipeline take seconds."""
-        assert isinstance(self._redis, RedisCluster)
-        await self._redis.initialize()
-        for node, markers in topologies.markers_by_node(self._redis).items():
+        await redis.initialize()
+        for node, markers in topologies.markers_by_node(redis).items():
             await call(
-                self._redis.execute_command("EVAL", CREATE_MARKERS, 0, *markers, target_nodes=node)
+                redis.execute_command("EVAL", CREATE_MARKERS, 0, *markers, target_nodes=node)
             )
 
-    async def _current_run_id(self) -> str:
+    async def _current_run_id(self, redis: Client) -> str:
         """The server's run id; in a Cluster, every primary's."""
-        if isinstance(self._redis, RedisCluster):
-            infos = await self._redis.info("server", target_nodes=RedisCluster.PRIMARIES)
+        if isinstance(redis, RedisCluster):
+            infos = await redis.info("server", target_nodes=RedisCluster.PRIMARIES)
             return " ".join(sorted(str(info.get("run_id", "")) for info in _per_node(infos)))
-        if topologies.is_sentinel(self._redis):
+        if topologies.is_sentinel(redis):
             # A connection still open to a demoted master is not the server the service uses.
-            replication = await self._redis.info("replication")
+            replication = await redis.info("replication")
             if replication.get("role") != "master" and self._run_id is not None:
                 return self._run_id
-        info = await self._redis.info("server")
+        info = await redis.info("server")
         return str(info.get("run_id", ""))
 
     async def _promoted_with_every_claim(self) -> bool:
@@ -163,18 +166,20 @@ class Memory:
         info = await self._redis.info("replication")
         return info.get("role") == "master" and info.get("master_replid2") != NEVER_PROMOTED
 
-    async def _others(self) -> int:
-        """How many connections of other resolver processes this Redis has."""
-        own = self._name
-        if isinstance(self._redis, RedisCluster):
-            listed = await self._redis.client_list(target_nodes=RedisCluster.ALL_NODES)
+    async def _others(self, redis: Client) -> int:
+        """How many connections of other resolver processes that have started this Redis has."""
+        if isinstance(redis, RedisCluster):
+            listed = await redis.client_list(target_nodes=RedisCluster.ALL_NODES)
             clients = [client for node in _per_node(listed) for client in node]
         else:
-            clients = await self._redis.client_list()
+            clients = await redis.client_list()
+        names = (str(client.get("name", "")) for client in clients)
         return sum(
             1
-            for client in clients
-            if str(client.get("name", "")).startswith(CLIENT_PREFIX) and client.get("name") != own
+            for name in names
+            if name.startswith(CLIENT_PREFIX)
+            and not name.startswith(STARTING_PREFIX)
+            and name != self._name
         )
 
 

@@ -28,6 +28,8 @@ T = TypeVar("T")
 # Every connection of a resolver process carries a name starting so, so that processes can see
 # each other in CLIENT LIST (`resolver.storage.memory`).
 CLIENT_PREFIX = "resolver-"
+# The connection a process looks at Redis through before it serves (`resolver.storage.memory`).
+STARTING_PREFIX = f"{CLIENT_PREFIX}starting-"
 
 
 # Told of every Redis failure by its exception's name (the metrics, while an app runs with them
@@ -82,6 +84,11 @@ def unreachable(error: BaseException) -> bool:
 def client_name() -> str:
     """This process's name on its Redis connections."""
     return f"{CLIENT_PREFIX}{os.getpid()}-{secrets.token_hex(3)}"
+
+
+def starting_name(name: str) -> str:
+    """The name of the connection a process named `name` looks through before it serves."""
+    return STARTING_PREFIX + name.removeprefix(CLIENT_PREFIX)
 
 
 def connect(url: str, *, max_connections: int, timeout: float, name: str | None = None) -> Client:

@@ -5,6 +5,7 @@ against a back end that would accept a second one (respx at PassKit's network bo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -188,3 +189,20 @@ async def test_a_connection_closed_under_the_watch_keeps_it_watching(
     memory._run_id = "another server"  # as if it had restarted meanwhile
     await memory.reconnected()
     assert await redis.get(MEMORY) not in (None, "0")
+
+
+async def test_processes_starting_together_on_a_new_redis_redeem_at_once(
+    make_settings: Callable[..., Settings], accepting: PassKitDouble, redis: Redis
+) -> None:
+    """Workers starting side by side see each other, but neither has served yet: nothing can
+    be in flight, so the new Redis is no loss of memory and nobody waits."""
+    await redis.flushall()
+    apps = [create_app(make_settings()) for _ in range(3)]
+    async with contextlib.AsyncExitStack() as stack:
+        states = await asyncio.gather(
+            *(stack.enter_async_context(app.router.lifespan_context(app)) for app in apps)
+        )
+        assert await redis.get(MEMORY) == "0"
+        assert states[0] is not None
+        result = await states[0]["services"].redemptions.redeem(links(1)[0])
+    assert result.outcome is Outcome.REDEEMED

@@ -41,7 +41,7 @@ def count(redemptions: int) -> tuple[float, int]:
                 sys.executable, "-m", "resolver", "serve", "--host", processes.HOST,
                 "--port", url.rsplit(":", 1)[1], "--workers", "1",
             ]  # fmt: skip
-            settings = runner.settings(sandbox.url, runner.adopted(store.url))
+            settings = runner.settings(sandbox.url, store.url)
             with (work / "serve.stderr").open("wb") as log:
                 worker = subprocess.Popen(  # noqa: S603  # valgrind and our own interpreter
                     command,

@@ -29,7 +29,6 @@ import redis
 from resolver_sandbox.embedded import EmbeddedRedis
 from resolver_sandbox.testing import REDEEM_PATH, passkit_jwt
 
-from resolver.storage.claims import MEMORY
 from resolver_bench import members, processes
 from resolver_bench.client import PythonClient
 from resolver_bench.cpu import CpuClock, redis_servers, workers_of
@@ -119,9 +118,7 @@ def run(options: Options, say: Callable[[str], None]) -> Figures:
         sandbox = stack.enter_context(processes.sandbox(workdir, latency_ms=options.latency_ms))
         admin = stack.enter_context(httpx.Client(base_url=sandbox.url, timeout=ADMIN_TIMEOUT_S))
         serve = stack.enter_context(
-            processes.serve(
-                workdir, settings(sandbox.url, adopted(redis_url)), workers=options.workers
-            )
+            processes.serve(workdir, settings(sandbox.url, redis_url), workers=options.workers)
         )
         processes.wait_for_workers(redis_url, options.workers)
 
@@ -238,22 +235,6 @@ def settings(sandbox_url: str, redis_url: str) -> dict[str, str]:
         # measured by `python -m resolver_bench.overload` instead.
         "RESOLVER_MAX_IN_FLIGHT": "10000",
     }
-
-
-def adopted(redis_url: str) -> str:
-    """Mark this Redis's memory as adopted before any worker starts, as the first worker would.
-
-    Workers starting at the same moment on a Redis without the marker each see the other's
-    connection and take the missing marker for a loss of memory, so every claim would wait
-    out the longest lease first. Nobody redeems through this Redis yet: there is nothing to
-    forget.
-    """
-    client = redis.Redis.from_url(redis_url)
-    try:
-        client.set(MEMORY, 0, nx=True)
-    finally:
-        client.close()
-    return redis_url
 
 
 def make_coupons(admin: httpx.Client, prefix: str, count: int) -> None:
