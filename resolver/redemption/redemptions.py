@@ -53,7 +53,7 @@ if TYPE_CHECKING:
     from resolver.domain.redemptions import Attribution
     from resolver.redemption.observer import Observer
     from resolver.redemption.policy import Policy
-    from resolver.redemption.ports import ClaimStore, FormToken, Providers
+    from resolver.redemption.ports import ClaimStore, FormToken, Provider, Providers
 
 log = structlog.get_logger("resolver.redemption")
 
@@ -88,7 +88,9 @@ class Redemptions:
         self._clock = clock
 
     def key(self, link: Link) -> str:
-        provider = self.providers.provider(link.campaign_id)
+        return self._key(self.providers.provider(link.campaign_id), link)
+
+    def _key(self, provider: Provider | None, link: Link) -> str:
         return self.names.key(provider.name if provider else "-", link)
 
     async def preview(
@@ -178,8 +180,10 @@ class Redemptions:
         goes upstream and into the result. `location` (lat, lon) goes upstream; so does `till`
         (the code used, the till's transaction), which is kept with the result too.
         """
+        provider = self.providers.provider(link.campaign_id)
         result = await self._redeem(
             link,
+            provider,
             form_token=form_token,
             seen=seen,
             idempotency_key=idempotency_key,
@@ -189,13 +193,13 @@ class Redemptions:
             location=location,
             till=till,
         )
-        provider = self.providers.provider(link.campaign_id)
         self.observer.redeemed(provider.name if provider else "none", result)
         return result
 
     async def _redeem(
         self,
         link: Link,
+        provider: Provider | None,
         *,
         form_token: str | None,
         seen: Coupon | None,
@@ -206,9 +210,8 @@ class Redemptions:
         location: tuple[float, float] | None,
         till: Till | None,
     ) -> Redemption:
-        key = self.key(link)
+        key = self._key(provider, link)
         structlog.contextvars.bind_contextvars(coupon=key)
-        provider = self.providers.provider(link.campaign_id)
         if provider is None:  # a campaign this deployment does not serve: nothing to claim
             if admit is not None:
                 await admit()

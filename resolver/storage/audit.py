@@ -16,6 +16,7 @@ The trail is read, never written, by the outbound events (`resolver.events`) and
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import chain
 from typing import TYPE_CHECKING, Any, cast
 
 from resolver.storage.redis import call
@@ -101,6 +102,11 @@ class AuditTrail:
         """The oldest stream id kept when the entry `fields` is appended: older ones are past
         the retention."""
         return f"{max(int(fields['at']) - self.retention_ms, 0)}-0"
+
+    def script_args(self, fields: dict[str, str]) -> list[str]:
+        """The entry as a settling script takes it (`resolver.storage.scripts`): the oldest id
+        kept, then field/value pairs."""
+        return [self.oldest_kept(fields), *chain.from_iterable(fields.items())]
 
     def queue(self, pipe: Pipeline | ClusterPipeline, fields: dict[str, str]) -> None:
         """Queue the entry's XADD on `pipe`, trimming what is older than the retention."""

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import secrets
 from datetime import UTC, datetime
-from itertools import chain
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 import orjson
@@ -272,7 +271,7 @@ class RedisClaims:
             return int(await run_script(self.redis, script, keys, args))
         fields = self._audit.fields(key, result, audit)
         if not self.cluster:
-            entry = [self._audit.oldest_kept(fields), *chain.from_iterable(fields.items())]
+            entry = self._audit.script_args(fields)
             answer = int(await run_script(self.redis, script, [*keys, STREAM], [*args, *entry]))
             if answer >= scripts.AUDIT_FAILED:  # the member's answer matters more than its record
                 log.error("audit_failed", error="ResponseError")

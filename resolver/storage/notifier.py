@@ -112,18 +112,29 @@ class Notifier:
                     if message is not None and message.get("type") == "message":
                         self._announce(str(message["data"]))
             except Exception as error:
-                if not unreachable(error):
-                    raise
-                self.subscribed.clear()
-                if self._stopping:
+                if not await backed_off(error, failures, self.subscribed, stopping=self._stopping):
                     return
-                delay = RECONNECT_SECONDS[min(failures, len(RECONNECT_SECONDS) - 1)]
                 failures += 1
-                log.warning("notifier_reconnecting", error=type(error).__name__, delay=delay)
-                await asyncio.sleep(delay)
             finally:
                 with contextlib.suppress(RedisError, OSError):
                     await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py lacks a hint
+
+
+async def backed_off(
+    error: Exception, failures: int, subscribed: asyncio.Event, *, stopping: bool
+) -> bool:
+    """After a subscriber's connection broke (its `failures`-th time in a row): a bug is raised
+    again; otherwise the subscription is marked down and, unless the subscriber is stopping
+    (False), the next try waits its turn of `RECONNECT_SECONDS`."""
+    if not unreachable(error):
+        raise error
+    subscribed.clear()
+    if stopping:
+        return False
+    delay = RECONNECT_SECONDS[min(failures, len(RECONNECT_SECONDS) - 1)]
+    log.warning("notifier_reconnecting", error=type(error).__name__, delay=delay)
+    await asyncio.sleep(delay)
+    return True
 
 
 async def cancel_listening(task: asyncio.Task[None]) -> None:

@@ -29,8 +29,7 @@ from typing import TYPE_CHECKING
 import structlog
 from redis.exceptions import RedisError
 
-from resolver.storage.notifier import RECONNECT_SECONDS, cancel_listening
-from resolver.storage.redis import unreachable
+from resolver.storage.notifier import backed_off, cancel_listening
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -127,15 +126,9 @@ class ShardedNotifier:
                 failures = 0
                 await self._read(pubsub)
             except Exception as error:
-                if not unreachable(error):
-                    raise
-                self.subscribed.clear()
-                if self._stopping:
+                if not await backed_off(error, failures, self.subscribed, stopping=self._stopping):
                     return
-                delay = RECONNECT_SECONDS[min(failures, len(RECONNECT_SECONDS) - 1)]
                 failures += 1
-                log.warning("notifier_reconnecting", error=type(error).__name__, delay=delay)
-                await asyncio.sleep(delay)
             finally:
                 self._pubsub = None
                 with contextlib.suppress(RedisError, OSError):
