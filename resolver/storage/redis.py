@@ -9,7 +9,7 @@ import os
 import secrets
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from redis.exceptions import NoScriptError, RedisError
+from redis.exceptions import NoScriptError, RedisError, ResponseError
 
 from resolver.domain.errors import StoreUnavailable
 from resolver.storage import topologies
@@ -114,6 +114,9 @@ async def run_script(
     """One script's reply, sent as a plain EVALSHA (redis-py's script object costs as much CPU
     again on every call); a server that does not know the script yet is taught it first."""
     command = ("EVALSHA", script.sha, len(keys), *keys, *args)
+    pool = getattr(client, "connection_pool", None)
+    if isinstance(pool, topologies.BlockingPool):  # one server, or Sentinel's master
+        return await call(_evalsha(client, pool, script, command))
 
     async def running() -> Any:
         try:
@@ -123,6 +126,33 @@ async def run_script(
             return await client.execute_command(*command)
 
     return await call(running())
+
+
+async def _evalsha(
+    client: Client, pool: topologies.BlockingPool, script: AsyncScript, command: Sequence[Any]
+) -> Any:
+    """`command` (an EVALSHA) sent and its reply read on a connection of `pool`, as redis-py's
+    `execute_command` would with the service's settings (no retries; a connection that failed
+    is dropped), without its per-command machinery."""
+    connection = await pool.lend()
+    try:
+        await connection.send_packed_command(connection.pack_command(*command))
+        reply = await connection.read_response()
+    except NoScriptError:
+        await pool.take_back(connection)
+        await client.script_load(script.script)
+        return await client.execute_command(*command)
+    except ResponseError:  # the script failed; the connection is fine
+        await pool.take_back(connection)
+        raise
+    except BaseException:
+        # A failed or cancelled call may leave its reply on the way: the connection is
+        # dropped, never lent again with a stale reply in it.
+        await connection.disconnect()
+        await pool.release(connection)
+        raise
+    await pool.take_back(connection)
+    return reply
 
 
 async def run_scripts(

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeAlias
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 from urllib.parse import unquote, urlsplit
 
 import redis as sync_redis
@@ -29,6 +29,9 @@ from redis.asyncio import BlockingConnectionPool, Redis, RedisCluster
 from redis.asyncio.cluster import ClusterNode
 from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
 from redis.crc import REDIS_CLUSTER_HASH_SLOTS, key_slot
+
+if TYPE_CHECKING:
+    from redis.asyncio.connection import AbstractConnection
 
 # Every client the service opens: one server (standalone or Sentinel's master) or a Cluster.
 Client: TypeAlias = Redis | RedisCluster
@@ -158,6 +161,36 @@ class BlockingPool(BlockingConnectionPool):
     command, to warn about arguments deprecated since 5.3 that the service never passes."""
 
     get_connection = BlockingConnectionPool.get_connection.__wrapped__  # type: ignore[attr-defined]
+
+    # The two methods below are the hot path's way in and out of the pool. redis-py's own
+    # acquires a condition, a lock and a timeout and awaits its observability hooks on every
+    # command, which costs as much CPU as the command itself; when a connection is idle and
+    # nobody waits for one (the usual case), taking it is a list operation. Anything else
+    # (all busy, someone waiting, a connection to renew) goes the library's own way.
+
+    async def lend(self) -> AbstractConnection:
+        """A connected connection, as `get_connection` gives one."""
+        if not self._available_connections or self._condition._waiters or self._in_maintenance:
+            connection: AbstractConnection = await self.get_connection()
+            return connection
+        connection = self._available_connections.pop()
+        self._in_use_connections.add(connection)
+        try:
+            await self.ensure_connection(connection)  # reconnects a connection Redis closed
+        except BaseException:
+            await self.release(connection)
+            raise
+        return connection
+
+    async def take_back(self, connection: AbstractConnection) -> None:
+        """`connection` back among the idle ones, as `release` puts it. The release event
+        redis-py also dispatches serves only credential providers, which the service has none
+        of (its password comes in the URL)."""
+        if self._condition._waiters or self._in_maintenance or connection.should_reconnect():  # type: ignore[no-untyped-call]
+            await self.release(connection)
+            return
+        self._in_use_connections.remove(connection)
+        self._available_connections.append(connection)
 
 
 class BlockingSentinelPool(SentinelConnectionPool, BlockingPool):

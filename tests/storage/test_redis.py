@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator, Awaitable
+from typing import cast
+
 import pytest
+from redis.asyncio import Redis
+from redis.commands.core import AsyncScript
 
 from resolver.domain.errors import StoreUnavailable
-from resolver.storage.redis import call
+from resolver.storage import topologies
+from resolver.storage.redis import call, run_script
 from tests.support.transport import closed_write
 
 
@@ -23,3 +30,90 @@ async def test_a_programmers_attribute_error_is_not_hidden() -> None:
 
     with pytest.raises(AttributeError):
         await call(broken())
+
+
+SCRIPT = "return {KEYS[1], ARGV[1], tonumber(ARGV[2]) + 1}"
+
+
+@pytest.fixture
+async def lent(redis_url: str) -> AsyncIterator[Redis]:
+    """A client with one connection, so that every call takes and gives back the same one."""
+    client = cast("Redis", topologies.connect(redis_url, max_connections=1, timeout=2.0))
+    yield client
+    await client.aclose()
+
+
+async def test_a_script_runs_without_redis_pys_command_machinery(
+    lent: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A claim or a settle takes an idle connection, sends EVALSHA and reads the reply on it:
+    redis-py's `execute_command` (its retry wrapper, observability hooks, pool waits) costs as
+    much CPU again as the command itself on the hot path."""
+    script = AsyncScript(lent, SCRIPT)
+    assert await run_script(lent, script, ["k"], ["a", 1]) == ["k", "a", 2]  # taught (NOSCRIPT)
+
+    async def refused(*_: object, **__: object) -> None:
+        raise AssertionError("went through execute_command")
+
+    monkeypatch.setattr(lent, "execute_command", refused)
+    assert await run_script(lent, script, ["k"], ["b", 41]) == ["k", "b", 42]
+    pool = lent.connection_pool
+    assert len(pool._available_connections) == 1  # given back
+    assert not pool._in_use_connections
+
+
+async def test_a_script_the_server_forgot_is_taught_again(lent: Redis) -> None:
+    script = AsyncScript(lent, SCRIPT)
+    assert await run_script(lent, script, ["k"], ["a", 1]) == ["k", "a", 2]
+    await lent.script_flush()
+    assert await run_script(lent, script, ["k"], ["a", 2]) == ["k", "a", 3]
+
+
+async def test_a_script_waits_for_the_one_connection_in_use(lent: Redis) -> None:
+    """Calls beyond the pool's connections wait their turn, as redis-py's pool makes them."""
+    script = AsyncScript(lent, "redis.call('SET', KEYS[1], ARGV[1]); return ARGV[1]")
+    replies = await asyncio.gather(*(run_script(lent, script, [f"w{n}"], [n]) for n in range(20)))
+    assert replies == [str(n) for n in range(20)]
+
+
+async def test_a_script_cancelled_mid_reply_leaves_no_stale_reply_behind(lent: Redis) -> None:
+    """A caller cancelled while its reply is on the way drops the connection, so the next call
+    on the pool reads its own reply, never the one left over."""
+    slow = AsyncScript(
+        lent,
+        "local t = redis.call('TIME'); while true do "
+        "local n = redis.call('TIME'); if (n[1] - t[1]) * 1000000 + n[2] - t[2] "
+        "> 200000 then return 'slow' end end",
+    )
+    quick = AsyncScript(lent, "return 'quick'")
+    await lent.script_load(slow.script)
+    task = asyncio.create_task(run_script(lent, slow, ["s"]))
+    await asyncio.sleep(0.05)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await asyncio.sleep(0.3)
+    assert await run_script(lent, quick, ["q"]) == "quick"
+
+
+async def test_a_script_on_a_lost_connection_is_redis_unavailable(lent: Redis) -> None:
+    """A connection killed under the pool fails the call as `StoreUnavailable`, and the next
+    call connects again."""
+    script = AsyncScript(lent, "return 1")
+    assert await run_script(lent, script, ["k"]) == 1
+    pool = lent.connection_pool
+    (connection,) = pool._available_connections
+    assert connection._writer is not None
+    connection._writer.transport.abort()
+    await asyncio.sleep(0.01)
+    outcomes = [await _outcome(run_script(lent, script, ["k"])) for _ in range(2)]
+    assert outcomes[-1] == 1
+    assert set(outcomes) <= {1, "unavailable"}
+    assert not pool._in_use_connections
+
+
+async def _outcome(awaitable: Awaitable[object]) -> object:
+    try:
+        return await awaitable
+    except StoreUnavailable:
+        return "unavailable"
