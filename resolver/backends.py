@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 import httpx
 
 from resolver.providers import campaigns
-from resolver.providers.aiohttp_transport import AiohttpTransport
 from resolver.providers.exchange import UpstreamClient
+from resolver.providers.http1 import Http1Transport
 from resolver.providers.passkit import PassKit
 from resolver.providers.passkit_auth import PassKitJWTAuth, PassKitTokenAuth
 from resolver.providers.routing import Router
@@ -79,7 +79,7 @@ def upstream_client(
         timeout=timeout,
         # retries= only repeats failed connects, which never reached a back end: always safe.
         transport=transport
-        or AiohttpTransport(
+        or Http1Transport(
             settings.upstream_max_connections, retries=2, keepalive_expiry=KEEPALIVE_SECONDS
         ),
         headers={"user-agent": f"resolver/{version('resolver')}"},

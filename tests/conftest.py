@@ -113,12 +113,12 @@ def httpx_upstream_transport() -> Iterator[None]:
     """Apps under test send upstream through httpx's own transport, which respx mocks.
 
     For the whole session, so that apps made by module- and session-scoped fixtures (the
-    browser tests' live servers) get it too. The aiohttp transport a real process uses meets
+    browser tests' live servers) get it too. The transport a real process uses (`http1`) meets
     every failure kind at real sockets in tests/providers/test_transport_failures.py, and
     whole in the end-to-end tests.
     """
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(backends, "AiohttpTransport", PoolsTransport)
+        patch.setattr(backends, "Http1Transport", PoolsTransport)
         yield
 
 

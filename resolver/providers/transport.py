@@ -7,7 +7,7 @@ worker's CPU (measured with py-spy; see README "Load benchmark"). Several pools 
 connections each keep the walk short; each is an ordinary httpx transport, so timeouts,
 connect retries and test mocking (respx) behave exactly as with one.
 
-A running process sends with `resolver.providers.aiohttp_transport`, cheaper still; this one is
+A running process sends with `resolver.providers.http1`, cheaper still; this one is
 what apps under test send with, since respx mocks httpx's own transport.
 """
 

@@ -1,5 +1,6 @@
 """Every way a request to a back end can fail, produced by a real socket, classified the same by
-each transport the service can send with: httpx's own (over httpcore) and the aiohttp one, each
+each transport the service can send with (its own, and httpx's over httpcore that apps under
+test use), each
 through httpx's client and through the direct path that skips it (`UpstreamClient`).
 
 The classification is the use case's lifeline (`resolver.providers.exchange`): only a request
@@ -11,26 +12,28 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import socket
-import struct
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
+import uvloop
 
 from resolver.domain.errors import (
     UpstreamConnectionLost,
     UpstreamTimeout,
     UpstreamUnreachable,
 )
-from resolver.providers.aiohttp_transport import AiohttpTransport
-from resolver.providers.exchange import UpstreamClient, send
+from resolver.providers.exchange import DirectTransport, UpstreamClient, send
+from resolver.providers.http1 import Http1Transport
 from resolver.providers.transport import PoolsTransport
+from tests.support.sockets import Upstream, reset, upstream
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Awaitable, Callable
+    from collections.abc import Callable, Coroutine
 
-    Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+    from tests.support.sockets import Handler
 
 SHORT = 0.3
 BODY = {"externalId": "e", "campaignId": "c"}
@@ -40,69 +43,18 @@ OK = b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r
 def client(
     kind: str, max_connections: int = 10, timeout: httpx.Timeout | None = None
 ) -> httpx.AsyncClient:
-    """A client of `kind`: a transport (httpx, aiohttp), sent to directly or through httpx."""
+    """A client of `kind`: a transport (httpx, http1), sent to directly or through httpx."""
     transport, _, path = kind.partition("-")
-    sender = (
-        PoolsTransport(max_connections, retries=0, keepalive_expiry=30)
-        if transport == "httpx"
-        else AiohttpTransport(max_connections, retries=0, keepalive_expiry=30)
-    )
+    sender = TRANSPORTS[transport](max_connections, retries=0, keepalive_expiry=30)
     make = UpstreamClient if path == "direct" else httpx.AsyncClient
     return make(transport=sender, timeout=timeout or httpx.Timeout(5.0))
 
 
-KINDS = ["httpx", "aiohttp", "httpx-direct", "aiohttp-direct"]
-
-
-class Upstream:
-    """A TCP server on a free port whose every connection runs `handler`; counts requests."""
-
-    def __init__(self, handler: Handler) -> None:
-        self.handler = handler
-        self.requests = 0
-        self.connections = 0
-        self.server: asyncio.Server | None = None
-
-    @property
-    def url(self) -> str:
-        assert self.server is not None
-        port = self.server.sockets[0].getsockname()[1]
-        return f"http://127.0.0.1:{port}"
-
-    async def read_request(self, reader: asyncio.StreamReader) -> bool:
-        """Read one whole request; False when the client closed the connection instead."""
-        try:
-            head = await reader.readuntil(b"\r\n\r\n")
-        except (asyncio.IncompleteReadError, ConnectionError):
-            return False
-        length = 0
-        for line in head.split(b"\r\n"):
-            name, _, value = line.partition(b":")
-            if name.strip().lower() == b"content-length":
-                length = int(value)
-        await reader.readexactly(length)
-        self.requests += 1
-        return True
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.connections += 1
-        try:
-            await self.handler(reader, writer)
-        except (ConnectionError, asyncio.IncompleteReadError):
-            pass
-        finally:
-            writer.close()
-
-
-@contextlib.asynccontextmanager
-async def upstream(behaviour: Callable[[Upstream], Handler]) -> AsyncIterator[Upstream]:
-    server = Upstream(lambda reader, writer: asyncio.sleep(0))
-    server.handler = behaviour(server)
-    server.server = await asyncio.start_server(server._serve, "127.0.0.1", 0)
-    try:
-        yield server
-    finally:
-        server.server.close()
+TRANSPORTS: dict[str, Callable[..., DirectTransport]] = {
+    "httpx": PoolsTransport,
+    "http1": Http1Transport,
+}
+KINDS = [*TRANSPORTS, *(f"{name}-direct" for name in TRANSPORTS)]
 
 
 async def redeem(
@@ -117,13 +69,6 @@ async def redeem(
     async with client(kind, max_connections, limits) as sender:
         for _ in range(times):
             await send(sender, "PUT", f"{url}/redeem", backend="test", json=BODY)
-
-
-def reset(writer: asyncio.StreamWriter) -> None:
-    """Close with a TCP RST rather than a FIN."""
-    sock = writer.get_extra_info("socket")
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    writer.transport.abort()
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -288,7 +233,6 @@ async def test_waiting_too_long_for_a_free_connection_is_unreachable(kind: str) 
         return handle
 
     async with upstream(hold) as server:
-        # aiohttp bounds the wait for a free connection and the connect together.
         timeout = httpx.Timeout(5.0, connect=SHORT, pool=SHORT)
         async with client(kind, 1, timeout) as sender:
             first = asyncio.create_task(
@@ -302,3 +246,33 @@ async def test_waiting_too_long_for_a_free_connection_is_unreachable(kind: str) 
                 await first
     assert server.requests == 1
     assert server.connections == 1
+
+
+# A running service's event loop is uvloop's, whose transports and errors are its own: the
+# service's own transport meets every failure above on it as well.
+ON_UVLOOP: list[Callable[[], Coroutine[Any, Any, None]]] = [
+    functools.partial(test_an_answer_comes_through_whole, "http1-direct"),
+    functools.partial(test_connect_refused_is_unreachable, "http1-direct"),
+    functools.partial(test_a_connect_that_times_out_is_unreachable, "http1-direct"),
+    functools.partial(test_a_tls_failure_is_unreachable, "http1-direct"),
+    functools.partial(test_a_connection_reset_while_sending_is_lost_not_unreachable, "http1"),
+    functools.partial(test_no_answer_in_time_is_a_timeout, "http1-direct"),
+    functools.partial(test_a_disconnect_after_the_request_is_lost_and_never_resent, "http1", "fin"),
+    functools.partial(
+        test_a_disconnect_after_the_request_is_lost_and_never_resent, "http1-direct", "rst"
+    ),
+    functools.partial(test_a_malformed_or_truncated_answer_is_lost, "http1-direct", b"no\r\n\r\n"),
+    functools.partial(
+        test_a_malformed_or_truncated_answer_is_lost,
+        "http1-direct",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\n{",
+    ),
+    functools.partial(test_waiting_too_long_for_a_free_connection_is_unreachable, "http1-direct"),
+]
+
+
+@pytest.mark.parametrize("case", ON_UVLOOP, ids=lambda case: case.func.__name__[5:])
+def test_the_services_own_transport_on_uvloop(
+    case: Callable[[], Coroutine[Any, Any, None]],
+) -> None:
+    uvloop.run(case())

@@ -38,7 +38,10 @@ OWNERS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("logging", re.compile(r"\((structlog|logging)/|\(resolver/logs\.py")),
     ("templates", re.compile(r"\((jinja2|markupsafe|babel)/|\(resolver/web/rendering\.py")),
     ("Redis client", re.compile(r"\(redis/|\(hiredis")),
-    ("upstream client", re.compile(r"\((httpx|httpcore|h11|anyio|aiohttp|jwt|ssl)[/.]")),
+    (
+        "upstream client",
+        re.compile(r"\((httpx|httpcore|h11|anyio|jwt|ssl)[/.]|\(resolver/providers/http1\.py"),
+    ),
 )
 INNERMOST: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("JSON", re.compile(r"\((json/|orjson)|\(resolver/web/answers\.py|_dict \(resolver/domain")),
