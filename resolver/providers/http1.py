@@ -245,12 +245,7 @@ class Http1Transport(DirectTransport):
             self._give_back(connection)
         else:
             self._drop(connection)
-        return httpx.Response(
-            status,
-            headers=raw,
-            content=content,
-            extensions={"http_version": f"HTTP/{version}".encode(), "reason_phrase": reason},
-        )
+        return _response(status, reason, raw, content, version)
 
     def _split(self, url: str) -> tuple[Origin, str]:
         scheme, _, rest = url.partition("://")
@@ -395,6 +390,22 @@ class Http1Transport(DirectTransport):
         traceback: TracebackType | None = None,
     ) -> None:
         await self.aclose()
+
+
+def _response(
+    status: int, reason: bytes, headers: list[tuple[bytes, bytes]], body: bytes, version: str
+) -> httpx.Response:
+    """The answer as httpx's response, read. An answer sent as it is (no Content-Encoding, so
+    nothing to decode) is handed over as it came: httpx's `Response(content=…)` would stream
+    it through its decoders and chunker to copy it once, six times the CPU of the rest."""
+    extensions = {"http_version": f"HTTP/{version}".encode(), "reason_phrase": reason}
+    if any(name.lower() == b"content-encoding" for name, _ in headers):
+        return httpx.Response(status, headers=headers, content=body, extensions=extensions)
+    response = httpx.Response(
+        status, headers=headers, stream=httpx.ByteStream(body), extensions=extensions
+    )
+    response._content = body  # what `read()` would have stored: the response is read
+    return response
 
 
 def _request(

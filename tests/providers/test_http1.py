@@ -279,3 +279,20 @@ async def test_a_url_without_a_path_or_with_a_fragment_is_sent_as_httpx_would(
         request_line, headers, _ = parts(request)
         assert request_line == line
         assert headers["host"] == host.format(authority=authority)
+
+
+async def test_an_answer_arrives_read_with_the_headers_it_came_with() -> None:
+    chunked = (
+        b"HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\nX-A: 1\r\n\r\n2\r\n{}\r\n0\r\n\r\n"
+    )
+    async with (
+        upstream(answering(chunked)) as server,
+        UpstreamClient(transport=transport()) as sender,
+    ):
+        response = await send(sender, "GET", f"{server.url}/c", backend="test")
+    assert (response.status_code, response.reason_phrase, response.json()) == (201, "Created", {})
+    assert response.is_stream_consumed or response.content == b"{}"
+    assert response.headers.multi_items() == [("transfer-encoding", "chunked"), ("x-a", "1")]
+    assert response.http_version == "HTTP/1.1"
+    await response.aread()  # reading it again is harmless
+    assert response.text == "{}"
