@@ -8,11 +8,12 @@ from typing import cast
 
 import pytest
 from redis.asyncio import Redis
+from redis.asyncio.connection import Connection
 from redis.commands.core import AsyncScript
 
 from resolver.domain.errors import StoreUnavailable
 from resolver.storage import topologies
-from resolver.storage.redis import call, run_script
+from resolver.storage.redis import call, packed_command, run_script
 from tests.support.transport import closed_write
 
 
@@ -117,3 +118,37 @@ async def _outcome(awaitable: Awaitable[object]) -> object:
         return await awaitable
     except StoreUnavailable:
         return "unavailable"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("EVALSHA", "ab12", 2, "rr:s:{k}", "rr:m", "tok", 1764270000000, -5, 0),
+        ("EVALSHA", "ab12", 1, "clé", "café ☕", ""),
+    ],
+)
+def test_a_command_is_packed_as_redis_py_packs_it(command: tuple[str | int, ...]) -> None:
+    connection = Connection()
+    assert packed_command(command) == b"".join(connection.pack_command(*command))
+
+
+@pytest.mark.parametrize("odd", [1.5, b"raw", True])
+def test_arguments_other_than_text_and_integers_are_left_to_redis_py(odd: object) -> None:
+    assert packed_command(("EVALSHA", "ab12", 1, "k", odd)) is None
+
+
+async def test_a_connection_idle_past_its_health_check_is_pinged_before_a_script(
+    lent: Redis, redis: Redis
+) -> None:
+    script = AsyncScript(lent, "return 1")
+    assert await run_script(lent, script, ["k"]) == 1
+    (connection,) = lent.connection_pool._available_connections
+    connection.next_health_check = 0  # idle for long
+    pings = await _pings(redis)
+    assert await run_script(lent, script, ["k"]) == 1
+    assert await _pings(redis) == pings + 1
+
+
+async def _pings(redis: Redis) -> int:
+    stats = await redis.info("commandstats")
+    return int(stats.get("cmdstat_ping", {}).get("calls", 0))
