@@ -5,11 +5,14 @@ and the one place Redis errors become the service's own (`StoreUnavailable`): ev
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, RedisError, ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from resolver.domain.errors import StoreUnavailable
 from resolver.storage import topologies
@@ -17,6 +20,7 @@ from resolver.storage import topologies
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Sequence
 
+    from redis.asyncio.connection import AbstractConnection
     from redis.commands.core import AsyncScript
 
     from resolver.storage.topologies import Client
@@ -145,6 +149,27 @@ def packed_command(command: Sequence[object]) -> bytes | None:
     return "".join(parts).encode()
 
 
+async def _send(connection: AbstractConnection, packed: bytes) -> None:
+    """`packed` written on `connection` as `send_packed_command` writes it (connected, and
+    pinged first when it has been idle long), its write bounded by the socket timeout only
+    when the socket did not take it at once: redis-py bounds every write with
+    `asyncio.wait_for`, which wraps it in a task of its own even when nothing waits."""
+    if not connection.is_connected:
+        await connection.send_packed_command(packed)
+        return
+    await connection.check_health()  # type: ignore[no-untyped-call]
+    writer = connection._writer
+    assert writer is not None
+    try:
+        writer.write(packed)
+        if writer.transport.get_write_buffer_size():
+            await asyncio.wait_for(writer.drain(), connection.socket_timeout)
+    except TimeoutError as error:
+        raise RedisTimeoutError("Timeout writing to socket") from error
+    except OSError as error:
+        raise RedisConnectionError(f"Error while writing to socket: {error}") from error
+
+
 async def _evalsha(
     client: Client, pool: topologies.BlockingPool, script: AsyncScript, command: Sequence[Any]
 ) -> Any:
@@ -154,7 +179,7 @@ async def _evalsha(
     connection = await pool.lend()
     try:
         packed = packed_command(command)
-        await connection.send_packed_command(packed or connection.pack_command(*command))
+        await _send(connection, packed or b"".join(connection.pack_command(*command)))
         reply = await connection.read_response()
     except NoScriptError:
         await pool.take_back(connection)
