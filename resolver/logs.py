@@ -10,11 +10,13 @@ as a second line of defence, any field whose name looks secret is masked before 
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal
 
+import orjson
 import structlog
 
 if TYPE_CHECKING:
@@ -59,6 +61,16 @@ class _StandardError:
 STDERR = _StandardError()
 
 
+def json_line(event: Any, *, default: Any = None, **_: Any) -> str:
+    """A line's JSON by orjson (a tenth of the standard library's CPU, on every request's
+    line); a value orjson refuses (an integer past 64 bits) falls back to the standard library.
+    `default` is structlog's: a value neither knows is written as its `repr`."""
+    try:
+        return orjson.dumps(event, default=default, option=orjson.OPT_NON_STR_KEYS).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(event, default=default)
+
+
 def configure(
     level: str = "info", fmt: Literal["auto", "json", "console"] = "auto", stream: Any = None
 ) -> None:
@@ -71,7 +83,7 @@ def configure(
     stream = stream or STDERR
     as_json = fmt == "json" or (fmt == "auto" and not stream.isatty())
     renderer: Any = (
-        structlog.processors.JSONRenderer()
+        structlog.processors.JSONRenderer(serializer=json_line)
         if as_json
         else structlog.dev.ConsoleRenderer(colors=stream.isatty())
     )

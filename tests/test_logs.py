@@ -6,6 +6,7 @@ import io
 import json
 import logging
 import sys
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import pytest
@@ -83,3 +84,17 @@ def test_lines_go_to_the_standard_error_of_the_moment(
     monkeypatch.setattr(sys, "stderr", second)
     structlog.get_logger("resolver.test").info("after_the_swap")
     assert json.loads(second.getvalue())["event"] == "after_the_swap"
+
+
+def test_any_value_makes_a_json_line(stream: io.StringIO) -> None:
+    """Whatever a line carries, the line is JSON: values JSON has no type for as text."""
+    logs.configure("info", "json", stream=stream)
+    when = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+    log = structlog.get_logger("resolver.test")
+    log.info("values", when=when, keys={1: "a"}, thing=object, text="é\n")
+    log.info("huge", big=2**70)
+    values, huge = lines(stream)
+    assert values["when"] == "2026-11-27T12:00:00+00:00"
+    assert (values["keys"], values["text"]) == ({"1": "a"}, "é\n")
+    assert values["thing"] == "<class 'object'>"
+    assert huge["big"] == 2**70
