@@ -22,6 +22,20 @@ def test_a_library_doing_a_whole_job_owns_what_it_calls() -> None:
     assert part_of([*ROOT, "evalsha (redis/commands/core.py:6)"]) == "Redis client"
 
 
+def test_the_services_own_redis_and_upstream_wire_work_is_theirs() -> None:
+    """The script's own send and the pool's lending are the Redis client, whatever asyncio
+    frames run below them; the service's HTTP/1.1 connection is the upstream client."""
+    write = "write (asyncio/streams.py:8)"
+    claim = [
+        *ROOT,
+        "claim (resolver/storage/claims.py:7)",
+        "run_script (resolver/storage/redis.py:9)",
+    ]
+    assert part_of([*claim, "_evalsha (resolver/storage/redis.py:10)", write]) == "Redis client"
+    assert part_of([*claim, "lend (resolver/storage/topologies.py:11)"]) == "Redis client"
+    assert part_of([*ROOT, "exchange (resolver/providers/http1.py:12)"]) == "upstream client"
+
+
 def test_otherwise_the_innermost_frame_that_names_a_part_decides() -> None:
     settle = [*ROOT, "settle (resolver/storage/claims.py:7)", "dumps (json/__init__.py:4)"]
     assert part_of(settle) == "JSON"

@@ -37,7 +37,13 @@ OWNERS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("Redis pub/sub (settle notices)", re.compile(r"\(resolver/storage/notifier\.py")),
     ("logging", re.compile(r"\((structlog|logging)/|\(resolver/logs\.py")),
     ("templates", re.compile(r"\((jinja2|markupsafe|babel)/|\(resolver/web/rendering\.py")),
-    ("Redis client", re.compile(r"\(redis/|\(hiredis")),
+    (
+        "Redis client",
+        re.compile(
+            r"\(redis/|\(hiredis|^_(evalsha|send) \(resolver/storage/redis\.py"
+            r"|\(resolver/storage/topologies\.py"
+        ),
+    ),
     (
         "upstream client",
         re.compile(r"\((httpx|httpcore|h11|anyio|jwt|ssl)[/.]|\(resolver/providers/http1\.py"),
