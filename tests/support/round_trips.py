@@ -3,16 +3,15 @@ commands go in one write), named by the commands it carries."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from redis.asyncio.connection import AbstractConnection
-
 from resolver.storage.audit import AuditTrail
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterable, Iterator
 
     import pytest
     from redis.asyncio import Redis
@@ -25,23 +24,35 @@ HOUSEKEEPING = frozenset({"PING", "CLIENT", "HELLO", "SELECT"})
 
 @contextmanager
 def counting(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[list[str]]]:
-    """The round trips sent while the context is open, each the list of its commands."""
-    sent: list[list[str]] = []
-    original = AbstractConnection.send_packed_command
+    """The round trips sent while the context is open, each the list of its commands.
 
-    async def send(self: AbstractConnection, command: Any, check_health: bool = True) -> None:
-        data = command if isinstance(command, bytes | str) else b"".join(command)
-        data = data.encode() if isinstance(data, str) else data
+    Counted where every command ends, whoever sends it (redis-py, or the service's own script
+    path in `resolver.storage.redis`): the connection's stream, one write at a time."""
+    sent: list[list[str]] = []
+
+    def record(data: bytes) -> None:
         names = [name.decode().upper() for name in COMMAND.findall(data)]
         if names and not set(names) <= HOUSEKEEPING:
             sent.append(names)
-        await original(self, command, check_health)
 
-    monkeypatch.setattr(AbstractConnection, "send_packed_command", send)
+    write, writelines = asyncio.StreamWriter.write, asyncio.StreamWriter.writelines
+
+    def counted_write(self: asyncio.StreamWriter, data: Any) -> None:
+        record(bytes(data))
+        write(self, data)
+
+    def counted_writelines(self: asyncio.StreamWriter, data: Iterable[Any]) -> None:
+        chunks = list(data)
+        record(b"".join(bytes(chunk) for chunk in chunks))
+        writelines(self, chunks)
+
+    monkeypatch.setattr(asyncio.StreamWriter, "write", counted_write)
+    monkeypatch.setattr(asyncio.StreamWriter, "writelines", counted_writelines)
     try:
         yield sent
     finally:
-        monkeypatch.setattr(AbstractConnection, "send_packed_command", original)
+        monkeypatch.setattr(asyncio.StreamWriter, "write", write)
+        monkeypatch.setattr(asyncio.StreamWriter, "writelines", writelines)
 
 
 async def trail_of(redis: Redis) -> list[tuple[str, dict[str, str]]]:
