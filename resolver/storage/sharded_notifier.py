@@ -30,6 +30,7 @@ import structlog
 from redis.exceptions import RedisError
 
 from resolver.storage.notifier import backed_off, cancel_listening
+from resolver.storage.redis import unreachable
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -107,7 +108,10 @@ class ShardedNotifier:
             return
         try:
             await pubsub.ssubscribe(name)
-        except (RedisError, OSError) as error:  # the timer still wakes the waiter
+        except Exception as error:
+            if not unreachable(error):
+                raise  # a bug, not Redis away
+            # The timer still wakes the waiter; the listener reconnects by itself.
             log.warning("notifier_subscribe_failed", error=type(error).__name__)
             return
         self._wanted.set()

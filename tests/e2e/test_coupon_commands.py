@@ -8,6 +8,7 @@ settings from the environment as they would from a shell.
 from __future__ import annotations
 
 import asyncio
+import json
 import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -97,7 +98,7 @@ async def test_show_settle_and_forget_a_doubt_the_read_back_could_not_settle(
     settled = await coupon("settle")
     assert settled.status == 0, settled.out + settled.err
     assert "Settled: redeemed." in settled.out
-    assert '"event": "coupon_settle"' in settled.err
+    assert "coupon_settle" in events(settled.err)
     shown = await coupon("show")
     assert "state         done" in shown.out
     assert "stored result redeemed" in shown.out
@@ -110,6 +111,11 @@ async def test_show_settle_and_forget_a_doubt_the_read_back_could_not_settle(
     gone = await coupon("forget")
     assert gone.status == 0, gone.out + gone.err
     assert "Forgotten." in gone.out
-    assert '"event": "coupon_forget"' in gone.err
+    assert "coupon_forget" in events(gone.err)
     assert "state         none" in (await coupon("show")).out
     assert "nothing to forget" in (await coupon("forget", "--yes")).out
+
+
+def events(lines: str) -> list[str]:
+    """The events of the JSON log lines in `lines` (an operator's audit of the command)."""
+    return [json.loads(line)["event"] for line in lines.splitlines() if line.startswith("{")]

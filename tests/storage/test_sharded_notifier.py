@@ -12,6 +12,7 @@ from redis.asyncio import RedisCluster
 from resolver.redemption.ports import ClaimKind
 from resolver.storage.claims import CHANNEL, RedisClaims
 from resolver.storage.sharded_notifier import ShardedNotifier
+from tests.support.transport import closed_write
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -82,3 +83,15 @@ async def test_a_settle_in_the_cluster_wakes_a_waiter_in_another_process(
     await settle(store, "k1", "a", "n1", "done", DONE, link=LINK)
     await waiter
     assert time.monotonic() - started < 1.0
+
+
+async def test_a_subscription_cut_under_its_write_still_lets_the_waiter_wait(
+    notifier: ShardedNotifier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A node going away mid-subscribe fails redis-py's write with an AttributeError from
+    asyncio's transport: the waiter is not told of it, and its timer still wakes it."""
+    assert notifier._pubsub is not None
+    monkeypatch.setattr(notifier._pubsub, "ssubscribe", closed_write())
+    started = time.monotonic()
+    await notifier.wait("rr:{cut}", 0.2)
+    assert 0.15 < time.monotonic() - started < 2.0
