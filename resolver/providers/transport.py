@@ -22,7 +22,6 @@ from resolver.providers.exchange import DirectTransport
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
-    from types import TracebackType
 
 # Connections per pool: large enough to reuse connections, small enough to walk cheaply.
 POOL_SIZE = 16
@@ -65,11 +64,3 @@ class PoolsTransport(DirectTransport):
     async def aclose(self) -> None:
         for pool in self._pools:
             await pool.aclose()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None = None,
-        exc_value: BaseException | None = None,
-        traceback: TracebackType | None = None,
-    ) -> None:
-        await self.aclose()

@@ -150,13 +150,11 @@ def packed_command(command: Sequence[object]) -> bytes | None:
 
 
 async def _send(connection: AbstractConnection, packed: bytes) -> None:
-    """`packed` written on `connection` as `send_packed_command` writes it (connected, and
-    pinged first when it has been idle long), its write bounded by the socket timeout only
-    when the socket did not take it at once: redis-py bounds every write with
-    `asyncio.wait_for`, which wraps it in a task of its own even when nothing waits."""
-    if not connection.is_connected:
-        await connection.send_packed_command(packed)
-        return
+    """`packed` written on `connection` (connected, as the pool lends it) as
+    `send_packed_command` writes it, pinged first when it has been idle long; the write is
+    bounded by the socket timeout only when the socket did not take it at once: redis-py
+    bounds every write with `asyncio.wait_for`, which wraps it in a task of its own even when
+    nothing waits."""
     await connection.check_health()  # type: ignore[no-untyped-call]
     writer = connection._writer
     assert writer is not None

@@ -291,7 +291,6 @@ async def test_an_answer_arrives_read_with_the_headers_it_came_with() -> None:
     ):
         response = await send(sender, "GET", f"{server.url}/c", backend="test")
     assert (response.status_code, response.reason_phrase, response.json()) == (201, "Created", {})
-    assert response.is_stream_consumed or response.content == b"{}"
     assert response.headers.multi_items() == [("transfer-encoding", "chunked"), ("x-a", "1")]
     assert response.http_version == "HTTP/1.1"
     await response.aread()  # reading it again is harmless

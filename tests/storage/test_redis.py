@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator
 from typing import cast
 
 import pytest
 from redis.asyncio import Redis
 from redis.asyncio.connection import Connection
 from redis.commands.core import AsyncScript
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from resolver.domain.errors import StoreUnavailable
 from resolver.storage import topologies
@@ -90,34 +91,53 @@ async def test_a_script_cancelled_mid_reply_leaves_no_stale_reply_behind(lent: R
     await lent.script_load(slow.script)
     task = asyncio.create_task(run_script(lent, slow, ["s"]))
     await asyncio.sleep(0.05)
+    (connection,) = lent.connection_pool._in_use_connections
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
+    assert not connection.is_connected  # dropped, not left with the reply on its way
+    assert lent.connection_pool._available_connections == [connection]
     await asyncio.sleep(0.3)
     assert await run_script(lent, quick, ["q"]) == "quick"
 
 
-async def test_a_script_on_a_lost_connection_is_redis_unavailable(lent: Redis) -> None:
-    """A connection killed under the pool fails the call as `StoreUnavailable`, and the next
-    call connects again."""
+async def test_an_idle_connection_closed_under_the_pool_is_renewed_before_a_script(
+    lent: Redis,
+) -> None:
+    """A connection that died while idle is noticed when lent, and connected again: the
+    script is not sent into it."""
     script = AsyncScript(lent, "return 1")
     assert await run_script(lent, script, ["k"]) == 1
     pool = lent.connection_pool
     (connection,) = pool._available_connections
     assert connection._writer is not None
-    connection._writer.transport.abort()
+    old_writer = connection._writer
+    old_writer.transport.abort()
     await asyncio.sleep(0.01)
-    outcomes = [await _outcome(run_script(lent, script, ["k"])) for _ in range(2)]
-    assert outcomes[-1] == 1
-    assert set(outcomes) <= {1, "unavailable"}
+    assert await run_script(lent, script, ["k"]) == 1
+    assert connection._writer is not None
+    assert connection._writer is not old_writer
     assert not pool._in_use_connections
 
 
-async def _outcome(awaitable: Awaitable[object]) -> object:
-    try:
-        return await awaitable
-    except StoreUnavailable:
-        return "unavailable"
+async def test_a_connection_broken_under_a_script_is_redis_unavailable(
+    lent: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reply never comes (the connection broke after the write): `StoreUnavailable`, and
+    the connection is dropped, not lent again."""
+    script = AsyncScript(lent, "return 1")
+    assert await run_script(lent, script, ["k"]) == 1
+    pool = lent.connection_pool
+    (connection,) = pool._available_connections
+
+    async def broken(*_: object, **__: object) -> None:
+        raise RedisConnectionError("Connection closed by server.")
+
+    monkeypatch.setattr(connection, "read_response", broken)
+    with pytest.raises(StoreUnavailable):
+        await run_script(lent, script, ["k"])
+    assert not connection.is_connected
+    assert not pool._in_use_connections
 
 
 @pytest.mark.parametrize(

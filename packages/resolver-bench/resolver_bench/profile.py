@@ -46,7 +46,9 @@ OWNERS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ),
     (
         "upstream client",
-        re.compile(r"\((httpx|httpcore|h11|anyio|jwt|ssl)[/.]|\(resolver/providers/http1\.py"),
+        re.compile(
+            r"\((httpx|httpcore|h11|anyio|jwt|ssl)[/.]|\(resolver/providers/http1(_connection)?\.py"
+        ),
     ),
 )
 INNERMOST: tuple[tuple[str, re.Pattern[str]], ...] = (
