@@ -130,11 +130,14 @@ class Memory:
                 await self._create_markers(redis)
         elif not await redis.exists(self._store.memory_key("")):
             others = await self._others(redis)
-            if others:
+            # Created only if still missing: a process that started beside this one may have
+            # found no one else and created it meanwhile, and its "new" stands.
+            seconds, micros = await redis.time() if others else (0, 0)
+            created = await redis.set(
+                self._store.memory_key(""), seconds * 1000 + micros // 1000, nx=True
+            )
+            if others and created:
                 log.warning("redis_forgot", reason="memory marker missing", others=others)
-                await self._store.forgot()
-            else:
-                await redis.set(self._store.memory_key(""), 0, nx=True)
         self._run_id = run_id
 
     async def _create_markers(self, redis: RedisCluster) -> None:

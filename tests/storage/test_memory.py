@@ -206,3 +206,20 @@ async def test_processes_starting_together_on_a_new_redis_redeem_at_once(
         assert states[0] is not None
         result = await states[0]["services"].redemptions.redeem(links(1)[0])
     assert result.outcome is Outcome.REDEEMED
+
+
+async def test_a_marker_created_while_looking_for_others_is_adopted_not_overwritten(
+    redis: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A process starting beside one that has just created the marker (as new) finds the
+    marker missing, then the other serving: the marker is the other's to keep, not a loss."""
+    await redis.flushall()
+    memory = Memory(redis, RedisClaims(redis), "resolver-late")
+
+    async def serving_meanwhile(_: object) -> int:
+        await redis.set(MEMORY, 0)  # the other process adopted the new Redis in between
+        return 1
+
+    monkeypatch.setattr(memory, "_others", serving_meanwhile)
+    await memory.start()
+    assert await redis.get(MEMORY) == "0"
