@@ -128,6 +128,9 @@ class Http1Transport(DirectTransport):
 
     async def _connection(self, origin: Origin, timeouts: Mapping[str, float | None]) -> Connection:
         """An idle connection to `origin`, or a new one once the limit allows."""
+        idle = self._reuse(origin)
+        if idle is not None:  # the usual case, without arming the pool's timer
+            return idle
         try:
             async with asyncio.timeout(timeouts.get("pool")):
                 while True:

@@ -147,6 +147,23 @@ async def test_connections_are_kept_alive_unless_the_answer_says_close() -> None
     assert (server.requests, server.connections) == (4, 2)
 
 
+async def test_a_kept_alive_connection_is_reused_without_arming_the_pools_timer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The pool's timeout bounds a wait for a connection; when one is idle there is no wait,
+    and no timer is armed for it."""
+    async with upstream(answering(OK)) as server, UpstreamClient(transport=transport()) as sender:
+        await send(sender, "GET", f"{server.url}/c", backend="test")
+
+        def refused(_: float | None) -> None:
+            raise AssertionError("a timer armed for a connection that was idle")
+
+        monkeypatch.setattr(asyncio, "timeout", refused)
+        response = await send(sender, "GET", f"{server.url}/c", backend="test")
+    assert response.status_code == 200
+    assert (server.requests, server.connections) == (2, 1)
+
+
 async def test_an_idle_connection_the_server_closed_is_replaced_not_failed() -> None:
     closing = OK.replace(b"\r\n\r\n", b"\r\nConnection: keep-alive\r\n\r\n", 1)
 
