@@ -29,6 +29,8 @@ from redis.asyncio import BlockingConnectionPool, Redis, RedisCluster
 from redis.asyncio.cluster import ClusterNode
 from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
 from redis.crc import REDIS_CLUSTER_HASH_SLOTS, key_slot
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 if TYPE_CHECKING:
     from redis.asyncio.connection import AbstractConnection
@@ -176,7 +178,8 @@ class BlockingPool(BlockingConnectionPool):
         connection = self._available_connections.pop()
         self._in_use_connections.add(connection)
         try:
-            await self.ensure_connection(connection)  # reconnects a connection Redis closed
+            if not await _ready(connection):
+                await self.ensure_connection(connection)  # reconnects a connection Redis closed
         except BaseException:
             await self.release(connection)
             raise
@@ -191,6 +194,19 @@ class BlockingPool(BlockingConnectionPool):
             return
         self._in_use_connections.remove(connection)
         self._available_connections.append(connection)
+
+
+async def _ready(connection: AbstractConnection) -> bool:
+    """Whether `connection` is connected with nothing left to read, which is all the pool's
+    `ensure_connection` checks when it is; asked directly, since that check first calls
+    `connect`, which wraps even a connected connection's no-op in a retry and two closures.
+    A connection that is not (or whose socket fails the check) goes the library's way."""
+    if not connection.is_connected:
+        return False
+    try:
+        return not await connection.can_read()
+    except (RedisConnectionError, RedisTimeoutError, OSError):
+        return False
 
 
 class BlockingSentinelPool(SentinelConnectionPool, BlockingPool):
