@@ -15,7 +15,7 @@ from redis.exceptions import NoScriptError, RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from resolver.domain.errors import StoreUnavailable
-from resolver.storage import topologies
+from resolver.storage import pools, topologies
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Sequence
@@ -119,7 +119,7 @@ async def run_script(
     again on every call); a server that does not know the script yet is taught it first."""
     command = ("EVALSHA", script.sha, len(keys), *keys, *args)
     pool = getattr(client, "connection_pool", None)
-    if isinstance(pool, topologies.BlockingPool):  # one server, or Sentinel's master
+    if isinstance(pool, pools.BlockingPool):  # one server, or Sentinel's master
         return await call(_evalsha(client, pool, script, command))
 
     async def running() -> Any:
@@ -169,7 +169,7 @@ async def _send(connection: AbstractConnection, packed: bytes) -> None:
 
 
 async def _evalsha(
-    client: Client, pool: topologies.BlockingPool, script: AsyncScript, command: Sequence[Any]
+    client: Client, pool: pools.BlockingPool, script: AsyncScript, command: Sequence[Any]
 ) -> Any:
     """`command` (an EVALSHA) sent and its reply read on a connection of `pool`, as redis-py's
     `execute_command` would with the service's settings (no retries; a connection that failed

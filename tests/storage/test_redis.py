@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from typing import cast
 
 import pytest
 from redis.asyncio import Redis
@@ -13,7 +11,6 @@ from redis.commands.core import AsyncScript
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from resolver.domain.errors import StoreUnavailable
-from resolver.storage import topologies
 from resolver.storage.redis import call, packed_command, run_script
 from tests.support.transport import closed_write
 
@@ -35,14 +32,6 @@ async def test_a_programmers_attribute_error_is_not_hidden() -> None:
 
 
 SCRIPT = "return {KEYS[1], ARGV[1], tonumber(ARGV[2]) + 1}"
-
-
-@pytest.fixture
-async def lent(redis_url: str) -> AsyncIterator[Redis]:
-    """A client with one connection, so that every call takes and gives back the same one."""
-    client = cast("Redis", topologies.connect(redis_url, max_connections=1, timeout=2.0))
-    yield client
-    await client.aclose()
 
 
 async def test_a_script_runs_without_redis_pys_command_machinery(
@@ -71,13 +60,6 @@ async def test_a_script_the_server_forgot_is_taught_again(lent: Redis) -> None:
     assert await run_script(lent, script, ["k"], ["a", 2]) == ["k", "a", 3]
 
 
-async def test_a_script_waits_for_the_one_connection_in_use(lent: Redis) -> None:
-    """Calls beyond the pool's connections wait their turn, as redis-py's pool makes them."""
-    script = AsyncScript(lent, "redis.call('SET', KEYS[1], ARGV[1]); return ARGV[1]")
-    replies = await asyncio.gather(*(run_script(lent, script, [f"w{n}"], [n]) for n in range(20)))
-    assert replies == [str(n) for n in range(20)]
-
-
 async def test_a_script_cancelled_mid_reply_leaves_no_stale_reply_behind(lent: Redis) -> None:
     """A caller cancelled while its reply is on the way drops the connection, so the next call
     on the pool reads its own reply, never the one left over."""
@@ -99,56 +81,6 @@ async def test_a_script_cancelled_mid_reply_leaves_no_stale_reply_behind(lent: R
     assert lent.connection_pool._available_connections == [connection]
     await asyncio.sleep(0.3)
     assert await run_script(lent, quick, ["q"]) == "quick"
-
-
-async def test_an_idle_connection_closed_under_the_pool_is_renewed_before_a_script(
-    lent: Redis,
-) -> None:
-    """A connection that died while idle is noticed when lent, and connected again: the
-    script is not sent into it."""
-    script = AsyncScript(lent, "return 1")
-    assert await run_script(lent, script, ["k"]) == 1
-    pool = lent.connection_pool
-    (connection,) = pool._available_connections
-    assert connection._writer is not None
-    old_writer = connection._writer
-    old_writer.transport.abort()
-    await asyncio.sleep(0.01)
-    assert await run_script(lent, script, ["k"]) == 1
-    assert connection._writer is not None
-    assert connection._writer is not old_writer
-    assert not pool._in_use_connections
-
-
-async def test_a_connected_idle_connection_is_lent_without_redis_pys_connect(
-    lent: Redis, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A connection that is connected with nothing left to read is ready as it is: redis-py's
-    `connect` would wrap its no-op in a retry and two closures on every call."""
-    script = AsyncScript(lent, "return 1")
-    assert await run_script(lent, script, ["k"]) == 1
-    (connection,) = lent.connection_pool._available_connections
-
-    async def refused(*_: object, **__: object) -> None:
-        raise AssertionError("connect called for a connected connection")
-
-    monkeypatch.setattr(connection, "connect", refused)
-    assert await run_script(lent, script, ["k"]) == 1
-
-
-async def test_an_idle_connection_with_a_reply_left_in_it_is_renewed_before_a_script(
-    lent: Redis,
-) -> None:
-    """Bytes waiting on an idle connection are a reply nobody read: the connection is renewed,
-    and the script reads its own reply."""
-    script = AsyncScript(lent, "return 'own'")
-    assert await run_script(lent, script, ["k"]) == "own"
-    (connection,) = lent.connection_pool._available_connections
-    await connection.send_command("ECHO", "stale")
-    await asyncio.sleep(0.05)  # the stale reply arrives while the connection is idle
-    old_writer = connection._writer
-    assert await run_script(lent, script, ["k"]) == "own"
-    assert connection._writer is not old_writer
 
 
 async def test_a_connection_broken_under_a_script_is_redis_unavailable(

@@ -41,7 +41,7 @@ OWNERS: tuple[tuple[str, re.Pattern[str]], ...] = (
         "Redis client",
         re.compile(
             r"\(redis/|\(hiredis|^_(evalsha|send) \(resolver/storage/redis\.py"
-            r"|\(resolver/storage/topologies\.py"
+            r"|\(resolver/storage/pools\.py"
         ),
     ),
     (
