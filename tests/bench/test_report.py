@@ -19,6 +19,7 @@ FIGURES = Figures(
     service=CLEAN,
     redis_commands={"evalsha": 200, "hset": 200},
     cpu_seconds={"workers": 0.2, "sandbox": 0.05, "redis": 0.01, "generator": 0.01},
+    worker_kernel_seconds=0.015,
     worker_rss=[70 * 1024 * 1024, 71 * 1024 * 1024],
     supervisor_rss=40 * 1024 * 1024,
     max_redeem_calls=1,
@@ -58,6 +59,11 @@ def test_a_failed_run_says_where_the_logs_were_kept() -> None:
 
 def test_the_worker_cpu_per_redemption_has_a_line_of_its_own() -> None:
     assert "worker cpu     2.00 ms per JSON redemption" in render(FIGURES)
+
+
+def test_the_worker_cpu_line_says_how_much_of_it_was_spent_in_the_kernel() -> None:
+    """What a sampling profiler attributes to system calls can be checked against this."""
+    assert "0.15 ms of it in the kernel)" in render(FIGURES)
 
 
 def test_failed_member_flows_fail_a_profiled_run() -> None:

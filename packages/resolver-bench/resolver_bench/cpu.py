@@ -34,33 +34,35 @@ class CpuClock:
     """CPU seconds spent by each named group of processes, and by the load generator.
 
     The generator is this process (the Python client) or a child it waited for (wrk), so its
-    time is this process's own plus its reaped children's.
+    time is this process's own plus its reaped children's. `kernel` keeps, per named group,
+    the part of those seconds spent in the kernel (system calls, the network stack): a
+    sampling profiler's picture of system calls can be checked against it.
     """
 
     def __init__(self, parts: Mapping[str, Sequence[psutil.Process]]) -> None:
         self._parts = parts
         self._start: dict[str, float] = {}
+        self._start_kernel: dict[str, float] = {}
+        self.kernel: dict[str, float] = {}
 
     def start(self) -> None:
-        self._start = self._read()
+        self._start, self._start_kernel = self._read()
 
     def stop(self) -> dict[str, float]:
         """Seconds per part since `start`, "generator" included."""
-        now = self._read()
+        now, kernel = self._read()
+        self.kernel = {part: kernel[part] - self._start_kernel[part] for part in kernel}
         return {part: now[part] - self._start[part] for part in now}
 
-    def _read(self) -> dict[str, float]:
-        spent = {
-            part: sum(_seconds(process) for process in group) for part, group in self._parts.items()
-        }
+    def _read(self) -> tuple[dict[str, float], dict[str, float]]:
+        spent, kernel = {}, {}
+        for part, group in self._parts.items():
+            times = [process.cpu_times() for process in group]
+            spent[part] = float(sum(each.user + each.system for each in times))
+            kernel[part] = float(sum(each.system for each in times))
         children = resource.getrusage(resource.RUSAGE_CHILDREN)
         spent["generator"] = time.process_time() + children.ru_utime + children.ru_stime
-        return spent
-
-
-def _seconds(process: psutil.Process) -> float:
-    times = process.cpu_times()
-    return float(times.user + times.system)
+        return spent, kernel
 
 
 def _is_worker(process: psutil.Process) -> bool:

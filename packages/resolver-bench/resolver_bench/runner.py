@@ -83,6 +83,7 @@ class Figures:
     service: Measured
     redis_commands: dict[str, int]  # per command, during the service run
     cpu_seconds: dict[str, float]  # per part (workers, sandbox, redis, generator), same run
+    worker_kernel_seconds: float  # the part of the workers' seconds spent in the kernel
     worker_rss: list[int]  # bytes
     supervisor_rss: int | None  # bytes; None with one worker (it is the worker)
     max_redeem_calls: int
@@ -184,6 +185,7 @@ def run(options: Options, say: Callable[[str], None]) -> Figures:
             if calls > before.get(name, 0) and name != "info"  # our own INFO
         },
         cpu_seconds=cpu_seconds,
+        worker_kernel_seconds=clock.kernel.get("workers", 0.0),
         worker_rss=worker_rss,
         supervisor_rss=supervisor_rss,
         max_redeem_calls=max_redeem_calls,
