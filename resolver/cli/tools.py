@@ -55,6 +55,11 @@ def add(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="add the row: 3 replicas on one Redis Cluster (needs redis-server 7)",
     )
     bench_cmd.add_argument(
+        "--floor",
+        action="store_true",
+        help="add the row: the same redemptions through a bare endpoint (the stack's floor)",
+    )
+    bench_cmd.add_argument(
         "--profile",
         action="store_true",
         help="sample the workers with py-spy (needs ptrace: root) and say where their CPU goes",
@@ -108,4 +113,12 @@ def bench(args: argparse.Namespace) -> int:
         for problem in replicas.problems(row):
             print(f"  FAILED         {problem}", flush=True)
         failed = failed or bool(replicas.problems(row))
+    if args.floor:
+        from resolver_bench import floor  # noqa: PLC0415  # only this row needs it
+
+        bare = floor.run_floor(options, say=lambda message: say(f"bench: {message}"))
+        print(floor.render_row(bare), flush=True)
+        for problem in floor.problems(bare):
+            print(f"  FAILED         {problem}", flush=True)
+        failed = failed or bool(floor.problems(bare))
     return 1 if failed else 0
