@@ -118,18 +118,26 @@ async def run_script(
     """One script's reply, sent as a plain EVALSHA (redis-py's script object costs as much CPU
     again on every call); a server that does not know the script yet is taught it first."""
     command = ("EVALSHA", script.sha, len(keys), *keys, *args)
+    return await call(_taught(client, script, command))
+
+
+async def _taught(client: Client, script: AsyncScript, command: Sequence[Any]) -> Any:
+    """The reply to `command`, an EVALSHA of `script`; a server that does not know the script
+    yet (NOSCRIPT: it ran nothing) is taught it, and asked again."""
+    try:
+        return await _sent(client, command)
+    except NoScriptError:
+        await client.script_load(script.script)
+        return await _sent(client, command)
+
+
+async def _sent(client: Client, command: Sequence[Any]) -> Any:
+    """`command`'s reply: on a connection of the pool's own lending on one server or
+    Sentinel's master, through redis-py's command machinery on a Cluster."""
     pool = getattr(client, "connection_pool", None)
-    if isinstance(pool, pools.BlockingPool):  # one server, or Sentinel's master
-        return await call(_evalsha(client, pool, script, command))
-
-    async def running() -> Any:
-        try:
-            return await client.execute_command(*command)
-        except NoScriptError:
-            await client.script_load(script.script)
-            return await client.execute_command(*command)
-
-    return await call(running())
+    if isinstance(pool, pools.BlockingPool):
+        return await _evalsha(pool, command)
+    return await client.execute_command(*command)
 
 
 def packed_command(command: Sequence[object]) -> bytes | None:
@@ -168,9 +176,7 @@ async def _send(connection: AbstractConnection, packed: bytes) -> None:
         raise RedisConnectionError(f"Error while writing to socket: {error}") from error
 
 
-async def _evalsha(
-    client: Client, pool: pools.BlockingPool, script: AsyncScript, command: Sequence[Any]
-) -> Any:
+async def _evalsha(pool: pools.BlockingPool, command: Sequence[Any]) -> Any:
     """`command` (an EVALSHA) sent and its reply read on a connection of `pool`, as redis-py's
     `execute_command` would with the service's settings (no retries; a connection that failed
     is dropped), without its per-command machinery."""
@@ -179,11 +185,7 @@ async def _evalsha(
         packed = packed_command(command)
         await _send(connection, packed or b"".join(connection.pack_command(*command)))
         reply = await connection.read_response()
-    except NoScriptError:
-        await pool.take_back(connection)
-        await client.script_load(script.script)
-        return await client.execute_command(*command)
-    except ResponseError:  # the script failed; the connection is fine
+    except ResponseError:  # the script failed, or Redis does not know it; the connection is fine
         await pool.take_back(connection)
         raise
     except BaseException:

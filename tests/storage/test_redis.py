@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
+from typing import cast
 
 import pytest
 from redis.asyncio import Redis
@@ -58,6 +60,38 @@ async def test_a_script_the_server_forgot_is_taught_again(lent: Redis) -> None:
     assert await run_script(lent, script, ["k"], ["a", 1]) == ["k", "a", 2]
     await lent.script_flush()
     assert await run_script(lent, script, ["k"], ["a", 2]) == ["k", "a", 3]
+
+
+async def test_a_script_taught_again_is_sent_again_the_same_way(
+    lent: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After NOSCRIPT (the script ran nothing) the second send takes the same connection path
+    as the first, not redis-py's command machinery; the connection goes back to the pool."""
+    script = AsyncScript(lent, SCRIPT)
+
+    async def refused(*_: object, **__: object) -> None:
+        raise AssertionError("went through execute_command")
+
+    monkeypatch.setattr(lent, "execute_command", refused)
+    monkeypatch.setattr(lent, "script_load", _loading(lent))
+    assert await run_script(lent, script, ["k"], ["a", 1]) == ["k", "a", 2]
+    pool = lent.connection_pool
+    assert len(pool._available_connections) == 1
+    assert not pool._in_use_connections
+
+
+def _loading(client: Redis) -> Callable[[str], Awaitable[str]]:
+    """SCRIPT LOAD sent on a connection of its own, not through `execute_command`."""
+
+    async def load(source: str) -> str:
+        connection = await client.connection_pool.get_connection()  # type: ignore[no-untyped-call]
+        try:
+            await connection.send_command("SCRIPT", "LOAD", source)
+            return cast("str", await connection.read_response())
+        finally:
+            await client.connection_pool.release(connection)
+
+    return load
 
 
 async def test_a_script_cancelled_mid_reply_leaves_no_stale_reply_behind(lent: Redis) -> None:
