@@ -102,23 +102,29 @@ def bench(args: argparse.Namespace) -> int:
         generator=args.generator,
         profile=args.profile,
     )
-    figures = run(options, say=lambda message: say(f"bench: {message}"))
+
+    def progress(message: str) -> None:
+        say(f"bench: {message}")
+
+    figures = run(options, say=progress)
     print(render(figures), flush=True)
     failed = bool(problems(figures))
     if args.cluster_replicas:
         from resolver_bench import replicas  # noqa: PLC0415  # only this row needs it
 
-        row = replicas.run_replicas(options, say=lambda message: say(f"bench: {message}"))
-        print(replicas.render_row(row), flush=True)
-        for problem in replicas.problems(row):
-            print(f"  FAILED         {problem}", flush=True)
-        failed = failed or bool(replicas.problems(row))
+        row = replicas.run_replicas(options, say=progress)
+        failed |= report_row(replicas.render_row(row), replicas.problems(row))
     if args.floor:
         from resolver_bench import floor  # noqa: PLC0415  # only this row needs it
 
-        bare = floor.run_floor(options, say=lambda message: say(f"bench: {message}"))
-        print(floor.render_row(bare), flush=True)
-        for problem in floor.problems(bare):
-            print(f"  FAILED         {problem}", flush=True)
-        failed = failed or bool(floor.problems(bare))
+        bare = floor.run_floor(options, say=progress)
+        failed |= report_row(floor.render_row(bare), floor.problems(bare))
     return 1 if failed else 0
+
+
+def report_row(row: str, found: list[str]) -> bool:
+    """A row added after the bench's report, then why it does not count; whether it fails."""
+    print(row, flush=True)
+    for problem in found:
+        print(f"  FAILED         {problem}", flush=True)
+    return bool(found)

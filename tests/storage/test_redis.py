@@ -68,22 +68,27 @@ async def test_a_script_taught_again_is_sent_again_the_same_way(
     """After NOSCRIPT (the script ran nothing) the second send takes the same connection path
     as the first, not redis-py's command machinery; the connection goes back to the pool."""
     script = AsyncScript(lent, SCRIPT)
+    await lent.script_flush()  # whatever an earlier test taught it
+    loads: list[str] = []
 
     async def refused(*_: object, **__: object) -> None:
         raise AssertionError("went through execute_command")
 
     monkeypatch.setattr(lent, "execute_command", refused)
-    monkeypatch.setattr(lent, "script_load", _loading(lent))
+    monkeypatch.setattr(lent, "script_load", _loading(lent, loads))
     assert await run_script(lent, script, ["k"], ["a", 1]) == ["k", "a", 2]
+    assert loads == [SCRIPT]  # NOSCRIPT came, and was answered once
     pool = lent.connection_pool
     assert len(pool._available_connections) == 1
     assert not pool._in_use_connections
 
 
-def _loading(client: Redis) -> Callable[[str], Awaitable[str]]:
-    """SCRIPT LOAD sent on a connection of its own, not through `execute_command`."""
+def _loading(client: Redis, loads: list[str]) -> Callable[[str], Awaitable[str]]:
+    """SCRIPT LOAD sent on a connection of its own, not through `execute_command`; each
+    script loaded is kept in `loads`."""
 
     async def load(source: str) -> str:
+        loads.append(source)
         connection = await client.connection_pool.get_connection()  # type: ignore[no-untyped-call]
         try:
             await connection.send_command("SCRIPT", "LOAD", source)

@@ -15,9 +15,8 @@ part its code sets; the rest is the stack's.
 from __future__ import annotations
 
 import contextlib
-import json
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,21 +26,19 @@ from resolver_sandbox.embedded import EmbeddedRedis
 
 from resolver_bench import processes
 from resolver_bench.cpu import CpuClock, workers_of
-from resolver_bench.load import Load
 from resolver_bench.runner import (
     ADMIN_TIMEOUT_S,
-    CAMPAIGN,
-    JSON_HEADERS,
     command_counts,
     make_coupons,
     pick_generator,
+    redemptions,
     settings,
 )
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from resolver_bench.load import Measured
+    from resolver_bench.load import Load, Measured
     from resolver_bench.runner import Options
 
 LABEL = "floor"
@@ -107,9 +104,8 @@ def floor_app(workdir: Path, sandbox_url: str, redis_url: str, workers: int) -> 
 
 
 def floor_redemptions(url: str, prefix: str, count: int, connections: int) -> Load:
-    """`POST /floor` for coupons `prefix0`.., each once, with the body a till would send."""
-    body = json.dumps({"externalId": f"{prefix}{{n}}", "campaignId": CAMPAIGN})
-    return Load(url, "POST", "/floor", count, connections, body, JSON_HEADERS)
+    """The bench's redemptions (the body a till would send), to `POST /floor` instead."""
+    return replace(redemptions(url, prefix, count, connections), path="/floor")
 
 
 def render_row(figures: FloorFigures) -> str:
