@@ -37,6 +37,17 @@ def test_a_clean_run_has_no_problems_and_reports_its_figures() -> None:
     assert "70 MiB · 71 MiB (supervisor 40 MiB)" in report
 
 
+def test_added_latency_never_reads_as_negative() -> None:
+    """The sandbox alone runs apart and its tail is noisy: a percentile where it was slower than
+    the service reads as at most zero, with the reason, never as a negative latency."""
+    noisy = replace(FIGURES, sandbox=replace(CLEAN, p50=51.0, p95=52.0, p99=68.0))
+    report = render(noisy)
+    assert "added          p50 4.0 ms · p95 8.0 ms · p99 ≤ 0 ms" in report
+    assert "-3.0" not in report
+    assert "the sandbox alone was slower there, in its own run" in report
+    assert "in its own run" not in render(FIGURES)
+
+
 def test_a_second_redeem_call_fails_the_run() -> None:
     """Any coupon with two redeem calls means exactly-once is broken."""
     found = problems(replace(FIGURES, max_redeem_calls=2))
