@@ -5,12 +5,14 @@ way in and out that the scripts of the hot path take (`resolver.storage.redis`).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from redis.asyncio import BlockingConnectionPool
 from redis.asyncio.sentinel import SentinelConnectionPool
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from resolver.storage.writes import Writes
 
 if TYPE_CHECKING:
     from redis.asyncio.connection import AbstractConnection
@@ -22,6 +24,10 @@ class BlockingPool(BlockingConnectionPool):
     command, to warn about arguments deprecated since 5.3 that the service never passes."""
 
     get_connection = BlockingConnectionPool.get_connection.__wrapped__  # type: ignore[attr-defined]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.writes = Writes(self)  # the hot path's commands, written together per turn
 
     # The two methods below are the hot path's way in and out of the pool. redis-py's own
     # acquires a condition, a lock and a timeout and awaits its observability hooks on every

@@ -5,14 +5,11 @@ and the one place Redis errors become the service's own (`StoreUnavailable`): ev
 
 from __future__ import annotations
 
-import asyncio
 import os
 import secrets
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import NoScriptError, RedisError, ResponseError
-from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.exceptions import NoScriptError, RedisError
 
 from resolver.domain.errors import StoreUnavailable
 from resolver.storage import pools, topologies
@@ -20,7 +17,6 @@ from resolver.storage import pools, topologies
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Sequence
 
-    from redis.asyncio.connection import AbstractConnection
     from redis.commands.core import AsyncScript
 
     from resolver.storage.topologies import Client
@@ -136,7 +132,7 @@ async def _sent(client: Client, command: Sequence[Any]) -> Any:
     Sentinel's master, through redis-py's command machinery on a Cluster."""
     pool = getattr(client, "connection_pool", None)
     if isinstance(pool, pools.BlockingPool):
-        return await _evalsha(pool, command)
+        return await _written(pool, command)
     return await client.execute_command(*command)
 
 
@@ -157,45 +153,16 @@ def packed_command(command: Sequence[object]) -> bytes | None:
     return "".join(parts).encode()
 
 
-async def _send(connection: AbstractConnection, packed: bytes) -> None:
-    """`packed` written on `connection` (connected, as the pool lends it) as
-    `send_packed_command` writes it, pinged first when it has been idle long; the write is
-    bounded by the socket timeout only when the socket did not take it at once: redis-py
-    bounds every write with `asyncio.wait_for`, which wraps it in a task of its own even when
-    nothing waits."""
-    await connection.check_health()  # type: ignore[no-untyped-call]
-    writer = connection._writer
-    assert writer is not None
-    try:
-        writer.write(packed)
-        if writer.transport.get_write_buffer_size():
-            await asyncio.wait_for(writer.drain(), connection.socket_timeout)
-    except TimeoutError as error:
-        raise RedisTimeoutError("Timeout writing to socket") from error
-    except OSError as error:
-        raise RedisConnectionError(f"Error while writing to socket: {error}") from error
-
-
-async def _evalsha(pool: pools.BlockingPool, command: Sequence[Any]) -> Any:
-    """`command` (an EVALSHA) sent and its reply read on a connection of `pool`, as redis-py's
-    `execute_command` would with the service's settings (no retries; a connection that failed
-    is dropped), without its per-command machinery."""
-    connection = await pool.lend()
-    try:
-        packed = packed_command(command)
-        await _send(connection, packed or b"".join(connection.pack_command(*command)))
-        reply = await connection.read_response()
-    except ResponseError:  # the script failed, or Redis does not know it; the connection is fine
-        await pool.take_back(connection)
-        raise
-    except BaseException:
-        # A failed or cancelled call may leave its reply on the way: the connection is
-        # dropped, never lent again with a stale reply in it.
-        await connection.disconnect()
-        await pool.release(connection)
-        raise
-    await pool.take_back(connection)
-    return reply
+async def _written(pool: pools.BlockingPool, command: Sequence[Any]) -> Any:
+    """`command` (an EVALSHA) sent and its reply read on a connection of
+    `pool`, as redis-py's `execute_command` would with the service's settings (no retries; a
+    connection that failed is dropped), without its per-command machinery, and written
+    together with what else this process sends to `pool` at the same moment
+    (`resolver.storage.writes`)."""
+    packed = packed_command(command)
+    if packed is None:  # arguments only redis-py's encoder packs
+        packed = b"".join(pool.writes.packer.pack_command(*command))
+    return await pool.writes.send(packed)
 
 
 async def run_scripts(

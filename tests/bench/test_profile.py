@@ -31,7 +31,8 @@ def test_the_services_own_redis_and_upstream_wire_work_is_theirs() -> None:
         "claim (resolver/storage/claims.py:7)",
         "run_script (resolver/storage/redis.py:9)",
     ]
-    assert part_of([*claim, "_evalsha (resolver/storage/redis.py:10)", write]) == "Redis client"
+    assert part_of([*claim, "_written (resolver/storage/redis.py:10)", write]) == "Redis client"
+    assert part_of([*claim, "_exchange (resolver/storage/writes.py:14)", write]) == "Redis client"
     assert part_of([*claim, "lend (resolver/storage/pools.py:11)"]) == "Redis client"
     assert part_of([*ROOT, "exchange (resolver/providers/http1.py:12)"]) == "upstream client"
     reading = [*ROOT, "data_received (resolver/providers/http1_connection.py:13)"]

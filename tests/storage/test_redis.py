@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from typing import cast
 
@@ -10,7 +9,6 @@ import pytest
 from redis.asyncio import Redis
 from redis.asyncio.connection import Connection
 from redis.commands.core import AsyncScript
-from redis.exceptions import ConnectionError as RedisConnectionError
 
 from resolver.domain.errors import StoreUnavailable
 from resolver.storage.redis import call, packed_command, run_script
@@ -97,49 +95,6 @@ def _loading(client: Redis, loads: list[str]) -> Callable[[str], Awaitable[str]]
             await client.connection_pool.release(connection)
 
     return load
-
-
-async def test_a_script_cancelled_mid_reply_leaves_no_stale_reply_behind(lent: Redis) -> None:
-    """A caller cancelled while its reply is on the way drops the connection, so the next call
-    on the pool reads its own reply, never the one left over."""
-    slow = AsyncScript(
-        lent,
-        "local t = redis.call('TIME'); while true do "
-        "local n = redis.call('TIME'); if (n[1] - t[1]) * 1000000 + n[2] - t[2] "
-        "> 200000 then return 'slow' end end",
-    )
-    quick = AsyncScript(lent, "return 'quick'")
-    await lent.script_load(slow.script)
-    task = asyncio.create_task(run_script(lent, slow, ["s"]))
-    await asyncio.sleep(0.05)
-    (connection,) = lent.connection_pool._in_use_connections
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
-    assert not connection.is_connected  # dropped, not left with the reply on its way
-    assert lent.connection_pool._available_connections == [connection]
-    await asyncio.sleep(0.3)
-    assert await run_script(lent, quick, ["q"]) == "quick"
-
-
-async def test_a_connection_broken_under_a_script_is_redis_unavailable(
-    lent: Redis, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The reply never comes (the connection broke after the write): `StoreUnavailable`, and
-    the connection is dropped, not lent again."""
-    script = AsyncScript(lent, "return 1")
-    assert await run_script(lent, script, ["k"]) == 1
-    pool = lent.connection_pool
-    (connection,) = pool._available_connections
-
-    async def broken(*_: object, **__: object) -> None:
-        raise RedisConnectionError("Connection closed by server.")
-
-    monkeypatch.setattr(connection, "read_response", broken)
-    with pytest.raises(StoreUnavailable):
-        await run_script(lent, script, ["k"])
-    assert not connection.is_connected
-    assert not pool._in_use_connections
 
 
 @pytest.mark.parametrize(

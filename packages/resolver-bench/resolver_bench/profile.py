@@ -40,8 +40,8 @@ OWNERS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "Redis client",
         re.compile(
-            r"\(redis/|\(hiredis|^_(evalsha|send) \(resolver/storage/redis\.py"
-            r"|\(resolver/storage/pools\.py"
+            r"\(redis/|\(hiredis|^_written \(resolver/storage/redis\.py"
+            r"|\(resolver/storage/(pools|writes)\.py"
         ),
     ),
     (
