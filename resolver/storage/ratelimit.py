@@ -1,17 +1,20 @@
 """Rate limits in Redis, so they hold across replicas: misses per client, requests per coupon.
 
 Per client: a budget of misses (requests that found no coupon, failed a signature, or were
-refused), counted with the `limits` library's sliding-window counter on the service's own Redis
-pool. Members opening their own valid links never spend it, so a busy shop behind one NAT is
+refused). Members opening their own valid links never spend it, so a busy shop behind one NAT is
 never throttled, while whoever walks through made-up ids is stopped within a few dozen tries.
-Checking the budget is a read that runs alongside the claim; a miss is counted after the answer.
+Checking the budget is one read that runs alongside the claim, and shares its write to Redis
+when Redis is busy (`resolver.storage.writes`); a miss is counted after the answer.
+
+The budget is a sliding window counter, `limits`' algorithm: a client's first miss opens its
+window; when the window ends its count becomes the previous window's, which counts for the
+part of it still inside the sliding window (its time left). It is run here rather than by
+`limits`, whose check goes through redis-py's command machinery (a third of the CPU of a whole
+redemption) and cannot share the claim's write; `limits` still parses the setting.
 
 Per coupon: a fixed-window counter that the claim script itself increments (see store.py), so a
-JSON redemption still costs two Redis round trips; `limits` would add a third. Previews, which
-claim nothing, count through the preview's own script instead.
-
-It shares the service's connections: its pool on one server or Sentinel's master, its client
-on a Redis Cluster (`limits` has no option for that, see `SharedClusterStorage`).
+JSON redemption still costs two Redis round trips. Previews, which claim nothing, count through
+the preview's own script instead.
 
 A client is its network, not its exact address (`resolver.web.clients`): an IPv6 subscriber's
 whole /64 shares one budget, and an IPv4-mapped address is its IPv4 address.
@@ -20,20 +23,48 @@ whole /64 shares one budget, and an IPv4-mapped address is its IPv4 address.
 from __future__ import annotations
 
 import math
-import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from limits import RateLimitItem, parse
-from limits.aio.storage import RedisClusterStorage, RedisStorage
-from limits.aio.strategies import SlidingWindowCounterRateLimiter
-from redis.asyncio import RedisCluster
 
 from resolver.domain.errors import RateLimited
 from resolver.redemption.policy import CouponLimit
-from resolver.storage.redis import call
+from resolver.storage.redis import run_script
 
 if TYPE_CHECKING:
     from resolver.storage.topologies import Client
+
+# KEYS: the previous and the current window's counters; ARGV[1]: the window (ms). A current
+# window that has ended (its counter lives two windows) becomes the previous one.
+WINDOWS = """
+local window = tonumber(ARGV[1])
+local left = redis.call('PTTL', KEYS[2])
+if left > 0 and left < window then
+  redis.call('RENAME', KEYS[2], KEYS[1])
+  redis.call('SET', KEYS[2], 0, 'PX', left + window)
+  left = left + window
+end
+local previous = tonumber(redis.call('GET', KEYS[1]) or 0)
+local previous_left = math.max(redis.call('PTTL', KEYS[1]), 0)
+local current = tonumber(redis.call('GET', KEYS[2]) or 0)
+local weighted = math.floor(previous * previous_left / window) + current
+"""
+# How many misses count now, and what the wait for the next one depends on.
+COUNT = (
+    WINDOWS
+    + """
+return {weighted, previous, previous_left, current, math.max(left, 0)}
+"""
+)
+# One miss more, unless the budget is spent already (a refused request spends nothing).
+SPEND = (
+    WINDOWS
+    + """
+if weighted >= tonumber(ARGV[2]) then return 0 end
+if redis.call('INCR', KEYS[2]) == 1 then redis.call('PEXPIRE', KEYS[2], 2 * window) end
+return 1
+"""
+)
 
 OFF = ("", "0", "off", "none")
 
@@ -49,51 +80,39 @@ class MissBudget:
     """Each client network's budget of misses (None: unlimited)."""
 
     def __init__(self, redis: Client, limit: RateLimitItem | None) -> None:
+        self._redis = redis
         self._limit = limit
-        storage: RedisStorage
-        if isinstance(redis, RedisCluster):
-            storage = SharedClusterStorage(redis)
-        else:
-            storage = RedisStorage(
-                "async+redis://",
-                implementation="redispy",
-                # Share the service's pool; limits' stub types its options too narrowly.
-                connection_pool=redis.connection_pool,  # type: ignore[arg-type]
-            )
-        self._limiter = SlidingWindowCounterRateLimiter(storage)
+        self._count = redis.register_script(COUNT)
+        self._spend = redis.register_script(SPEND)
 
     async def check(self, client: str) -> None:
         """Raise RateLimited when `client` has spent its misses; spends nothing itself."""
         if self._limit is None:
             return
-        if await call(self._limiter.test(self._limit, "miss", client)):
+        window = self._limit.get_expiry() * 1000
+        counted = await run_script(self._redis, self._count, self._keys(client), [window])
+        weighted, previous, previous_left, current, current_left = (int(n) for n in counted)
+        if weighted < self._limit.amount:
             return
-        stats = await call(self._limiter.get_window_stats(self._limit, "miss", client))
-        raise RateLimited(max(1, math.ceil(stats.reset_time - time.time())), scope="client")
+        amount = self._limit.amount
+        if current < amount:  # the previous window's share shrinks below what is left
+            wait = previous_left - (amount - current) * window / previous
+        else:  # this window's misses must become the previous ones, and shrink in turn
+            wait = current_left - amount * window / current
+        raise RateLimited(math.floor(max(wait, 0) / 1000) + 1, scope="client")
 
     async def miss(self, client: str) -> None:
         """Spend one of `client`'s misses."""
         if self._limit is None:
             return
-        await call(self._limiter.hit(self._limit, "miss", client))
+        window = self._limit.get_expiry() * 1000
+        await run_script(self._redis, self._spend, self._keys(client), [window, self._limit.amount])
 
-
-class SharedClusterStorage(RedisClusterStorage):
-    """`limits`' Cluster storage on the service's own Cluster client.
-
-    Left to itself, the storage opens a second Cluster client from a URL, with its own
-    connections to every node, that nothing can close: so its bridge is handed ours instead
-    (the one place this module reaches into `limits`).
-    """
-
-    def __init__(self, client: RedisCluster) -> None:
-        self._client = client
-        super().__init__("async+redis+cluster://shared:0", implementation="redispy")
-
-    def configure_bridge(self) -> None:
-        bridge: Any = self.bridge
-        bridge.storage = self._client
-        bridge.connection_getter = lambda _readonly: self._client
+    def _keys(self, client: str) -> list[str]:
+        """The previous and the current window's counters, in one Cluster slot per client."""
+        assert self._limit is not None
+        prefix = f"rr:miss:{{{client}}}:{self._limit.amount}/{self._limit.get_expiry()}"
+        return [f"{prefix}:previous", prefix]
 
 
 def coupon_limit(value: str) -> CouponLimit:

@@ -6,7 +6,7 @@
                                                   the master Sentinel names (rediss+sentinel://)
     redis+cluster://[user:pass@]h1:7000,h2:7001   a Redis Cluster (rediss+cluster://)
 
-The grammar is the `limits` library's, so an operator writes the same URL for both. The user and
+The grammar is the one the `limits` library and others use for Redis. The user and
 password authenticate to the data nodes (a Sentinel's master and replicas, every Cluster node);
 Sentinels themselves are asked without credentials.
 

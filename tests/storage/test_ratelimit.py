@@ -22,5 +22,71 @@ async def test_a_clients_misses_run_out_on_every_topology(redis: Redis) -> None:
         await budget.miss("203.0.113.0/24")
     with pytest.raises(RateLimited) as limited:
         await budget.check("203.0.113.0/24")
-    assert 1 <= limited.value.retry_after <= 60
+    assert 1 <= limited.value.retry_after <= 61
     await budget.check("198.51.100.0/24")
+
+
+CLIENT = "203.0.113.0/24"
+
+
+def _counters(amount: int) -> tuple[str, str]:
+    """The client's current and previous counters, in its own Cluster slot, named by the
+    limit (`amount` a minute)."""
+    current = f"rr:miss:{{{CLIENT}}}:{amount}/60"
+    return current, f"{current}:previous"
+
+
+async def _travel(redis: Redis, seconds: float, amount: int) -> None:
+    """Move the client's counters `seconds` on, as Redis's clock would: every key's time left
+    shrinks by as much."""
+    for key in _counters(amount):
+        left = await redis.pttl(key)
+        if left > 0:
+            await redis.pexpire(key, max(1, left - int(seconds * 1000)))
+
+
+async def test_a_full_window_lets_one_more_in_once_it_has_ended(redis: Redis) -> None:
+    """Three misses: refused until the window ends (a minute after the first miss), then let
+    in, the previous window's three counting for the part of it still inside the last
+    minute."""
+    budget = MissBudget(redis, parse_limit("3/minute"))
+    for _ in range(3):
+        await budget.miss(CLIENT)
+    with pytest.raises(RateLimited) as limited:
+        await budget.check(CLIENT)
+    assert limited.value.retry_after in (60, 61)  # the first second after the window's end
+    await _travel(redis, limited.value.retry_after - 2, amount=3)
+    with pytest.raises(RateLimited):
+        await budget.check(CLIENT)
+    await _travel(redis, 2, amount=3)
+    await budget.check(CLIENT)
+
+
+async def test_the_previous_windows_misses_fade_as_the_window_slides(redis: Redis) -> None:
+    """Four misses, a window ended 6 s ago: 0.9 of them still count (3), so one more fits; then
+    the budget is full again until 3 of the previous 4 fit in what is left, 9 s later."""
+    budget = MissBudget(redis, parse_limit("4/minute"))
+    for _ in range(4):
+        await budget.miss(CLIENT)
+    await _travel(redis, 66, amount=4)
+    await budget.check(CLIENT)
+    await budget.miss(CLIENT)
+    with pytest.raises(RateLimited) as limited:
+        await budget.check(CLIENT)
+    assert limited.value.retry_after in (9, 10)
+    await _travel(redis, limited.value.retry_after - 2, amount=4)
+    with pytest.raises(RateLimited):
+        await budget.check(CLIENT)
+    await _travel(redis, 2, amount=4)
+    await budget.check(CLIENT)
+
+
+async def test_a_spent_budget_counts_no_more_misses(redis: Redis) -> None:
+    """Misses past the budget (requests that passed the check together) are not counted: a
+    client over its budget does not extend its own wait. A counter lives two windows."""
+    budget = MissBudget(redis, parse_limit("3/minute"))
+    for _ in range(5):
+        await budget.miss(CLIENT)
+    current, _ = _counters(3)
+    assert await redis.get(current) == "3"
+    assert 119_000 < await redis.pttl(current) <= 120_000
