@@ -60,6 +60,11 @@ def add(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="add the row: the same redemptions through a bare endpoint (the stack's floor)",
     )
     bench_cmd.add_argument(
+        "--miss-budget",
+        action="store_true",
+        help="check each request's miss budget, as for members and API callers without a token",
+    )
+    bench_cmd.add_argument(
         "--profile",
         action="store_true",
         help="sample the workers with py-spy (needs ptrace: root) and say where their CPU goes",
@@ -101,6 +106,7 @@ def bench(args: argparse.Namespace) -> int:
         redis_url=args.redis_url,
         generator=args.generator,
         profile=args.profile,
+        miss_budget=args.miss_budget,
     )
 
     def progress(message: str) -> None:

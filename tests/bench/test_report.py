@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from resolver_bench.load import Measured
 from resolver_bench.report import problems, render
-from resolver_bench.runner import Figures, Options
+from resolver_bench.runner import Figures, Options, settings
 
 CLEAN = Measured(completed=100, failed=0, seconds=0.1, p50=55.0, p95=60.0, p99=65.0)
 FIGURES = Figures(
@@ -81,3 +81,19 @@ def test_failed_member_flows_fail_a_profiled_run() -> None:
     assert problems(replace(FIGURES, member_failures=2)) == [
         "2 member flows did not reach their receipt"
     ]
+
+
+def test_a_run_with_the_miss_budget_says_so() -> None:
+    """With `--miss-budget` each request's budget is checked, as for a member or an API caller
+    without a token; the setup line says which of the two configurations was measured."""
+    assert "miss budget off (as with an API token)" in render(FIGURES)
+    checked = replace(FIGURES, options=Options(requests=100, miss_budget=True))
+    assert "miss budget checked (as for members)" in render(checked)
+
+
+def test_the_miss_budget_is_off_unless_asked_for() -> None:
+    """Off, as with an API token; asked for, large enough never to run out (every request
+    comes from one address) but checked on every redemption."""
+    assert settings("http://sandbox", "redis://r")["RESOLVER_RATE_LIMIT_MISSES"] == "off"
+    on = settings("http://sandbox", "redis://r", miss_budget=True)
+    assert on["RESOLVER_RATE_LIMIT_MISSES"] == "1000000/hour"

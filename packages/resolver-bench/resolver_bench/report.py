@@ -44,13 +44,14 @@ def render(figures: Figures) -> str:
     rss = " · ".join(f"{size / MIB:.0f} MiB" for size in figures.worker_rss)
     if figures.supervisor_rss is not None:
         rss += f" (supervisor {figures.supervisor_rss / MIB:.0f} MiB)"
+    budget = "checked (as for members)" if options.miss_budget else "off (as with an API token)"
     lines = [
         "resolver bench",
         f"  machine        {figures.cores} CPU cores, shared by the load generator, the sandbox,"
         " Redis and the workers: expect noise",
         f"  setup          {options.workers} workers · upstream latency {options.latency_ms:g} ms"
         f" · {options.requests} redemptions · {options.concurrency} connections"
-        f" · Redis {figures.redis}",
+        f" · Redis {figures.redis} · miss budget {budget}",
         f"  generator      {figures.generator} · ceiling {figures.ceiling.rate:,.0f} req/s"
         f" (GET /healthz through the service, {options.concurrency} connections)",
         f"  throughput     {service.rate:,.0f} redemptions/s"

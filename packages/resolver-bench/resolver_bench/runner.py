@@ -68,6 +68,7 @@ class Options:
     redis_url: str | None = None
     generator: GeneratorChoice = "auto"
     profile: bool = False  # py-spy on the workers: the JSON run, then member flows
+    miss_budget: bool = False  # check each request's miss budget, as for members
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +120,11 @@ def run(options: Options, say: Callable[[str], None]) -> Figures:
         sandbox = stack.enter_context(processes.sandbox(workdir, latency_ms=options.latency_ms))
         admin = stack.enter_context(httpx.Client(base_url=sandbox.url, timeout=ADMIN_TIMEOUT_S))
         serve = stack.enter_context(
-            processes.serve(workdir, settings(sandbox.url, redis_url), workers=options.workers)
+            processes.serve(
+                workdir,
+                settings(sandbox.url, redis_url, miss_budget=options.miss_budget),
+                workers=options.workers,
+            )
         )
         processes.wait_for_workers(redis_url, options.workers)
 
@@ -219,11 +224,13 @@ def member_count(options: Options) -> int:
     return min(options.requests, MEMBER_FLOWS)
 
 
-def settings(sandbox_url: str, redis_url: str) -> dict[str, str]:
+def settings(sandbox_url: str, redis_url: str, *, miss_budget: bool = False) -> dict[str, str]:
     """The service's environment: the sandbox upstream, this Redis, JSON logs to a file.
 
     Rate limits are off: every request comes from this one address, which a per-IP limit
-    exists to stop. The per-coupon counter still runs inside the claim script.
+    exists to stop. The per-coupon counter still runs inside the claim script. With
+    `miss_budget`, each request's budget of misses is checked as a member's is (or an API
+    caller's without a token), against a budget no run spends.
     """
     return {
         "RESOLVER_UPSTREAM": "sandbox",
@@ -231,7 +238,7 @@ def settings(sandbox_url: str, redis_url: str) -> dict[str, str]:
         "RESOLVER_REDIS_URL": redis_url,
         "RESOLVER_SECRET_KEY": secrets.token_hex(16),
         "RESOLVER_LOG_FORMAT": "json",
-        "RESOLVER_RATE_LIMIT_MISSES": "off",
+        "RESOLVER_RATE_LIMIT_MISSES": "1000000/hour" if miss_budget else "off",
         "RESOLVER_RATE_LIMIT_COUPON": "1000/minute",
         # Every request of a run must succeed: the per-worker bound on requests in progress is
         # measured by `python -m resolver_bench.overload` instead.
