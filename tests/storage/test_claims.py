@@ -313,11 +313,12 @@ async def test_only_the_owner_can_renew_its_claim(store: RedisClaims) -> None:
 async def test_a_doubt_is_resolved_only_once_its_owner_is_gone(store: RedisClaims) -> None:
     """A read-back outside any claim settles a doubt, never a live attempt or another one."""
     key = NAMES.key("passkit", LINK)
-    await claim(store, key, "a", "n1", lease=0.2)
+    # A lease long enough to outlast a claim that waits for Sentinel's replica on a busy box.
+    await claim(store, key, "a", "n1", lease=1.0)
     assert not await store.resolve(
         key, nonce="n1", mode="done", result=DONE, keep=60, receipt_ttl=60
     )
-    await asyncio.sleep(0.25)
+    await asyncio.sleep(1.05)
     assert not await store.resolve(
         key, nonce="n9", mode="done", result=DONE, keep=60, receipt_ttl=60
     )
