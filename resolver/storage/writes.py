@@ -1,15 +1,20 @@
-"""Commands sent to one pool in the same turn of the event loop go out together: one write on
-one connection, one read by Redis, their replies read back in order, each to its own caller.
+"""While a write to one pool has its replies on the way, the commands sent to it in the next
+turn of the event loop go out together: one write on one connection, one read by Redis, their
+replies read back in order, each to its own caller. Idle, a command goes at once, since a
+turn's wait would then be all cost.
 
-A request's claim and its client's budget check, started together, so cost one round trip;
-near saturation, requests in flight at the same moment share their writes and Redis's reads.
-redis-py has no such mode (its pipelines are built by one caller), hence this small piece:
-the hot path's commands are already packed by hand (`resolver.storage.redis.packed_command`),
-so what is left is the order of replies, which Redis keeps on a connection.
+Near saturation, a request's claim and its client's budget check, or the scripts of requests
+in flight at the same moment, so share a write, and Redis reads once for all of them. redis-py
+has no such mode (its pipelines are built by one caller), hence this small piece: the hot
+path's commands are already packed by hand (`resolver.storage.redis.packed_command`), so what
+is left is the order of replies, which Redis keeps on a connection.
 
-The exchange runs in a task of its own, never in a caller's: a caller cancelled with its reply
-on the way gives up only its own wait, while the reply is still read (and dropped), so the
-others get theirs and the connection goes back with nothing left in it.
+The caller that leads a write reads every reply in its own task and hands each to its caller.
+A caller that joined the write and is cancelled gives up only its own wait: its reply is
+still read, and dropped. The leading caller cancelled on the way (a process stopping) drops
+the connection, never lent again with a stale reply in it, and the callers that joined it
+are told the connection was lost, as when Redis goes away: their commands may or may not
+have run, which every caller of the store already allows for.
 """
 
 from __future__ import annotations
@@ -84,8 +89,8 @@ class Writes:
 
     async def _exchange(self, queued: list[Queued]) -> None:
         """Write `queued` on one connection and hand each reply to its caller. A failure is
-        told to every caller still waiting; a cancellation (of the caller leading the write,
-        or the process stopping) also drops the connection, and is raised again."""
+        told to every caller still waiting, and drops the connection; a cancellation is
+        raised again once they are told."""
         try:
             connection = await self._pool.lend()
         except BaseException as error:
@@ -133,8 +138,8 @@ def _fail(queued: list[Queued], error: BaseException) -> None:
             continue
         if isinstance(error, RedisError):
             reply.set_exception(copy.copy(error))
-        elif isinstance(error, asyncio.CancelledError):  # the process is stopping
-            reply.set_exception(RedisConnectionError("Connection dropped: the process is stopping"))
+        elif isinstance(error, asyncio.CancelledError):  # the leading caller, or the process
+            reply.set_exception(RedisConnectionError("Connection dropped: the write was cancelled"))
         else:
             # As it came: its traceback says whether it is a socket closed under a write
             # (`resolver.storage.redis.closed_under_a_write`) or a bug.
