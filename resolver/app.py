@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import babel.core
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Mount
@@ -32,6 +33,7 @@ from resolver.web.i18n import Catalogues
 from resolver.web.middleware import RequestContextMiddleware, content_security_policy
 from resolver.web.misses import MissCounter
 from resolver.web.rendering import make_templates
+from resolver.web.scanners import agent_patterns
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable
@@ -48,17 +50,23 @@ def create_app(
     upstream_transport: httpx.AsyncBaseTransport | None = None,
     clock: Callable[[], datetime] | None = None,
     drain: Drain | None = None,
+    warm: bool = False,
 ) -> Starlette:
     """The resolver as an ASGI app; a test may stand in for the network, the clock and the drain.
 
     A campaigns file is read here, not in the lifespan, so that a bad one stops start-up at
-    once with a message naming the file and the entry (`ConfigurationError`).
+    once with a message naming the file and the entry (`ConfigurationError`). `warm`: a worker
+    about to serve does its first-use work now (about 90 ms: the pages compiled, the crawler
+    lists built, Babel's locale data read), so that its first members do not wait for it.
     """
     logs.configure(settings.log_level, settings.log_format)
     accounts = campaigns.load(settings.campaigns_file) if settings.campaigns_file else None
     now = clock or (lambda: datetime.now(UTC))
     brand = Brand.from_settings(settings)
-    templates = make_templates(brand)
+    templates = make_templates(brand, compiled=warm)
+    if warm:
+        agent_patterns()
+        babel.core.get_global("likely_subtags")  # reads the whole of Babel's data once
     catalogues = Catalogues()
     drain = drain or Drain()
     metrics = Metrics() if settings.metrics_enabled else None
@@ -118,7 +126,7 @@ def app_from_environment() -> Starlette:
     settings = startup.settings_or_exit()
     try:
         startup.preflight(settings, embedded=False)
-        app = create_app(settings)
+        app = create_app(settings, warm=True)
     except ResolverError as problem:
         startup.refuse(str(problem))
     startup.warn(settings)
@@ -129,7 +137,7 @@ def app_from_environment() -> Starlette:
 
 def serve_worker_app() -> Starlette:
     """The factory `resolver serve`'s workers call: their parent has checked and warned."""
-    return create_app(load_settings())
+    return create_app(load_settings(), warm=True)
 
 
 def metrics_routes(settings: Settings, metrics: Metrics | None) -> list[BaseRoute]:
