@@ -33,7 +33,7 @@ from resolver.redemption.ports import (
 )
 from resolver.storage import scripts, topologies
 from resolver.storage.audit import STREAM
-from resolver.storage.redis import call, run_script, run_scripts
+from resolver.storage.redis import call, run_command, run_script, run_scripts
 
 if TYPE_CHECKING:
     from redis.commands.core import AsyncScript
@@ -320,14 +320,13 @@ class RedisClaims:
     async def mint_form_token(self, key: str, coupon_id: str, offer_id: str, ttl: float) -> str:
         """A one-time token for the confirm form, bound to this link and the coupon shown."""
         token = secrets.token_urlsafe(16)
-        await call(
-            self.redis.set(f"rr:{{{key}}}:f:{token}", f"{coupon_id} {offer_id}", px=_ms(ttl))
-        )
+        bound = f"{coupon_id} {offer_id}"
+        await run_command(self.redis, "SET", f"rr:{{{key}}}:f:{token}", bound, "PX", _ms(ttl))
         return token
 
     async def form_token(self, key: str, token: str) -> FormToken | None:
         """What the confirm form's token was minted for, or None when it is unknown or expired."""
-        raw = await call(self.redis.get(f"rr:{{{key}}}:f:{token}"))
+        raw = await run_command(self.redis, "GET", f"rr:{{{key}}}:f:{token}")
         if not isinstance(raw, str):
             return None
         used = raw.startswith("u:")
@@ -335,7 +334,7 @@ class RedisClaims:
         return FormToken(coupon_id, offer_id, used)
 
     async def cached_offer(self, provider: str, offer_id: str) -> Offer | None:
-        raw = await call(self.redis.get(f"rr:offer:{provider}:{offer_id}"))
+        raw = await run_command(self.redis, "GET", f"rr:offer:{provider}:{offer_id}")
         return Offer.from_dict(orjson.loads(raw)) if raw else None
 
     async def record_replay(self, key: str, result: Redemption, audit: AuditFacts) -> None:
@@ -349,8 +348,9 @@ class RedisClaims:
 
     async def cache_offer(self, provider: str, offer: Offer, ttl: float) -> None:
         if ttl > 0:
-            payload = orjson.dumps(offer.to_dict())
-            await call(self.redis.set(f"rr:offer:{provider}:{offer.id}", payload, px=_ms(ttl)))
+            payload = orjson.dumps(offer.to_dict()).decode()
+            key = f"rr:offer:{provider}:{offer.id}"
+            await run_command(self.redis, "SET", key, payload, "PX", _ms(ttl))
 
     async def wait(self, key: str, at_most: float) -> None:
         """Pause until the link's state settles (announced by pub/sub) or `at_most` passes."""

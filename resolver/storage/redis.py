@@ -117,6 +117,13 @@ async def run_script(
     return await call(_taught(client, script, command))
 
 
+async def run_command(client: Client, *command: str | int) -> Any:
+    """A plain command's reply (a page's GET or SET), sent the way `run_script` sends a
+    script: its reply is as Redis gives it (`OK`, not redis-py's True) on one server or
+    Sentinel's master."""
+    return await call(_sent(client, command))
+
+
 async def _taught(client: Client, script: AsyncScript, command: Sequence[Any]) -> Any:
     """The reply to `command`, an EVALSHA of `script`; a server that does not know the script
     yet (NOSCRIPT: it ran nothing) is taught it, and asked again."""
@@ -154,7 +161,7 @@ def packed_command(command: Sequence[object]) -> bytes | None:
 
 
 async def _written(pool: pools.BlockingPool, command: Sequence[Any]) -> Any:
-    """`command` (an EVALSHA) sent and its reply read on a connection of
+    """`command` (an EVALSHA, or a page's GET or SET) sent and its reply read on a connection of
     `pool`, as redis-py's `execute_command` would with the service's settings (no retries; a
     connection that failed is dropped), without its per-command machinery, and written
     together with what else this process sends to `pool` at the same moment

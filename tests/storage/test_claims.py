@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from resolver.domain.coupons import Link
+from resolver.domain.coupons import Link, Offer
 from resolver.domain.names import Names
 from resolver.domain.redemptions import Outcome, Redemption
 from resolver.redemption.policy import CouponLimit
-from resolver.redemption.ports import Claim, ClaimKind, Settled
+from resolver.redemption.ports import Claim, ClaimKind, FormToken, Settled
 from resolver.storage.claims import CHANNEL, RedisClaims
 from resolver.storage.redis import shared_secret
 from resolver.storage.topologies import memory_markers
@@ -169,6 +169,29 @@ async def test_form_tokens_are_one_time_and_bound_to_their_link(store: RedisClai
     await settle(store, key, "a", "n1", "release", failed, keep=60, receipt_ttl=60)
     used = await claim(store, key, "b", "n2", form_token=token)
     assert used.kind is ClaimKind.USED_TOKEN
+
+
+async def test_a_pages_token_and_offer_go_the_scripts_way_to_redis(
+    store: RedisClaims, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A member's pages read and write the form token and the offer cache as the scripts are
+    sent (the pool's own lending, writes shared while Redis is busy), not through redis-py's
+    command machinery, which wraps every write in a task of its own; a Cluster routes them
+    through redis-py."""
+    if not store.cluster:
+
+        async def refused(*_: object, **__: object) -> None:
+            raise AssertionError("went through execute_command")
+
+        monkeypatch.setattr(store.redis, "execute_command", refused)
+    key = NAMES.key("passkit", LINK)
+    token = await store.mint_form_token(key, "coupon-a", "offer-é", 60)
+    assert await store.form_token(key, token) == FormToken("coupon-a", "offer-é", used=False)
+    assert await store.form_token(key, "unknown") is None
+    offer = Offer("offer-é", "Café ☕", translations={"title": {"fr": "Café"}})
+    await store.cache_offer("passkit", offer, 60)
+    assert await store.cached_offer("passkit", "offer-é") == offer
+    assert await store.cached_offer("passkit", "unknown") is None
 
 
 async def test_form_tokens_expire(store: RedisClaims) -> None:
