@@ -65,6 +65,11 @@ def add(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="check each request's miss budget, as for members and API callers without a token",
     )
     bench_cmd.add_argument(
+        "--members",
+        action="store_true",
+        help="add the line: member flows through the pages (open, confirm, receipt), measured",
+    )
+    bench_cmd.add_argument(
         "--profile",
         action="store_true",
         help="sample the workers with py-spy (needs ptrace: root) and say where their CPU goes",
@@ -107,6 +112,7 @@ def bench(args: argparse.Namespace) -> int:
         generator=args.generator,
         profile=args.profile,
         miss_budget=args.miss_budget,
+        members=args.members,
     )
 
     def progress(message: str) -> None:

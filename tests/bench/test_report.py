@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from resolver_bench.load import Measured
 from resolver_bench.report import problems, render
-from resolver_bench.runner import Figures, Options, settings
+from resolver_bench.runner import Figures, MemberFigures, Options, settings
 
 CLEAN = Measured(completed=100, failed=0, seconds=0.1, p50=55.0, p95=60.0, p99=65.0)
 FIGURES = Figures(
@@ -97,3 +97,17 @@ def test_the_miss_budget_is_off_unless_asked_for() -> None:
     assert settings("http://sandbox", "redis://r")["RESOLVER_RATE_LIMIT_MISSES"] == "off"
     on = settings("http://sandbox", "redis://r", miss_budget=True)
     assert on["RESOLVER_RATE_LIMIT_MISSES"] == "1000000/hour"
+
+
+def test_member_flows_get_a_line_of_their_own() -> None:
+    """With `--members`: the workers' CPU per member flow (three requests), the flows' rate and
+    failures; a flow that did not reach its receipt fails the run."""
+    measured = MemberFigures(flows=1000, failed=0, seconds=2.5, worker_seconds=1.2)
+    report = render(replace(FIGURES, members=measured))
+    assert (
+        "  members        1.20 ms of worker CPU per member flow (open the link, confirm, the"
+        " receipt), 400 flows/s (1000 flows, 0 failed; the driver, httpx, bounds the rate)"
+    ) in report
+    assert "members  " not in render(FIGURES)
+    failing = replace(FIGURES, members=replace(measured, failed=3))
+    assert problems(failing) == ["3 member flows did not reach their receipt"]

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from resolver_bench.load import Measured
-    from resolver_bench.runner import Figures
+    from resolver_bench.runner import Figures, MemberFigures
 
 MIB = 1024 * 1024
 # Where tuning aims, shown next to the figures; never asserted.
@@ -29,8 +29,9 @@ def problems(figures: Figures) -> list[str]:
     for label, measured in (("service", figures.service), ("sandbox", figures.sandbox)):
         if measured.failed:
             found.append(f"{measured.failed} {label} requests failed or were refused")
-    if figures.member_failures:
-        found.append(f"{figures.member_failures} member flows did not reach their receipt")
+    failed_flows = figures.member_failures + (figures.members.failed if figures.members else 0)
+    if failed_flows:
+        found.append(f"{failed_flows} member flows did not reach their receipt")
     return found
 
 
@@ -68,11 +69,22 @@ def render(figures: Figures) -> str:
         f" ({figures.coupons_redeemed} coupons redeemed)",
         f"  {TARGET}",
     ]
+    if figures.members is not None:
+        lines.insert(-1, f"  members        {_members(figures.members)}")
     lines += _profiles(figures)
     lines += [f"  FAILED         {problem}" for problem in problems(figures)]
     if figures.logs:
         lines.append(f"  logs           serve's and the sandbox's output: {figures.logs}")
     return "\n".join(lines)
+
+
+def _members(flows: MemberFigures) -> str:
+    per_flow = flows.worker_seconds * 1000 / max(flows.flows, 1)
+    return (
+        f"{per_flow:.2f} ms of worker CPU per member flow (open the link, confirm, the receipt),"
+        f" {flows.flows / flows.seconds:,.0f} flows/s ({flows.flows} flows, {flows.failed} failed;"
+        " the driver, httpx, bounds the rate)"
+    )
 
 
 def _added(service: Measured, alone: Measured) -> str:

@@ -18,6 +18,7 @@ import os
 import secrets
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -69,6 +70,17 @@ class Options:
     generator: GeneratorChoice = "auto"
     profile: bool = False  # py-spy on the workers: the JSON run, then member flows
     miss_budget: bool = False  # check each request's miss budget, as for members
+    members: bool = False  # member flows through the pages after the JSON run, measured
+
+
+@dataclass(frozen=True, slots=True)
+class MemberFigures:
+    """Member flows (open the link, confirm, the receipt) and what the workers spent on them."""
+
+    flows: int
+    failed: int
+    seconds: float  # wall time of all the flows
+    worker_seconds: float  # user + system CPU of the workers meanwhile
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +106,7 @@ class Figures:
     profiles: dict[str, Profile] | None = None
     profile_dir: str | None = None  # py-spy's raw stacks, one file per worker and flow
     member_failures: int = 0
+    members: MemberFigures | None = None  # with --members
 
 
 def pick_generator(choice: GeneratorChoice) -> Generator:
@@ -129,11 +142,7 @@ def run(options: Options, say: Callable[[str], None]) -> Figures:
         processes.wait_for_workers(redis_url, options.workers)
 
         sample = min(options.requests, SANDBOX_SAMPLE)
-        make_coupons(admin, "w-", options.warmup)
-        make_coupons(admin, "s-", sample)
-        make_coupons(admin, "r-", options.requests)
-        if options.profile:
-            make_coupons(admin, "m-", member_count(options))
+        make_all_coupons(admin, options, sample)
 
         say(f"warming up with {options.warmup} redemptions ({generator.name})")
         if options.warmup:
@@ -161,6 +170,7 @@ def run(options: Options, say: Callable[[str], None]) -> Figures:
             )
             cpu_seconds = clock.stop()
         after = command_counts(counter)
+        flows = measure_members(options, workers, serve.url, say) if options.members else None
         profiles, member_failures = None, 0
         if sampler is not None:
             say(f"profiling {member_count(options)} member flows (open, confirm, receipt)")
@@ -173,7 +183,13 @@ def run(options: Options, say: Callable[[str], None]) -> Figures:
         )
         tallies = admin.get("/_sandbox/stats").json()["coupons"].values()
         max_redeem_calls = max((tally["count"] for tally in tallies), default=0)
-        troubled = service.failed or alone.failed or max_redeem_calls != 1 or member_failures
+        troubled = (
+            service.failed
+            or alone.failed
+            or max_redeem_calls != 1
+            or member_failures
+            or (flows is not None and flows.failed)
+        )
         logs = keep_logs(workdir) if troubled else None
 
     return Figures(
@@ -199,7 +215,34 @@ def run(options: Options, say: Callable[[str], None]) -> Figures:
         profiles=profiles,
         profile_dir=str(sampler.folder) if sampler else None,
         member_failures=member_failures,
+        members=flows,
     )
+
+
+def make_all_coupons(admin: httpx.Client, options: Options, sample: int) -> None:
+    """Every coupon the run redeems, a prefix for each phase: warm-up, the sandbox alone, the
+    measured run, and the member flows profiled or measured."""
+    make_coupons(admin, "w-", options.warmup)
+    make_coupons(admin, "s-", sample)
+    make_coupons(admin, "r-", options.requests)
+    if options.profile:
+        make_coupons(admin, "m-", member_count(options))
+    if options.members:
+        make_coupons(admin, "f-", member_count(options))
+
+
+def measure_members(
+    options: Options, workers: list[psutil.Process], url: str, say: Callable[[str], None]
+) -> MemberFigures:
+    """Member flows, each to a coupon of its own, and the workers' CPU meanwhile."""
+    count = member_count(options)
+    say(f"measuring {count} member flows (open, confirm, receipt)")
+    clock = CpuClock({"workers": workers})
+    started = time.perf_counter()
+    clock.start()
+    failed = members.run(url, CAMPAIGN, "f-", count, min(options.concurrency, MEMBER_CONNECTIONS))
+    worker_seconds = clock.stop()["workers"]
+    return MemberFigures(count, failed, time.perf_counter() - started, worker_seconds)
 
 
 def profile_members(
