@@ -3,7 +3,7 @@
 Per client: a budget of misses (requests that found no coupon, failed a signature, or were
 refused). Members opening their own valid links never spend it, so a busy shop behind one NAT is
 never throttled, while whoever walks through made-up ids is stopped within a few dozen tries.
-Checking the budget is one read that runs alongside the claim, and shares its write to Redis
+Checking the budget is one script that runs alongside the claim, and shares its write to Redis
 when Redis is busy (`resolver.storage.writes`); a miss is counted after the answer.
 
 The budget is a sliding window counter, `limits`' algorithm: a client's first miss opens its
@@ -12,7 +12,7 @@ part of it still inside the sliding window (its time left). It is run here rathe
 `limits`, whose check goes through redis-py's command machinery (a third of the CPU of a whole
 redemption) and cannot share the claim's write; `limits` still parses the setting.
 
-Per coupon: a fixed-window counter that the claim script itself increments (see store.py), so a
+Per coupon: a fixed-window counter that the claim script itself increments (`claims`), so a
 JSON redemption still costs two Redis round trips. Previews, which claim nothing, count through
 the preview's own script instead.
 
@@ -81,20 +81,21 @@ class MissBudget:
 
     def __init__(self, redis: Client, limit: RateLimitItem | None) -> None:
         self._redis = redis
-        self._limit = limit
+        self._amount = limit.amount if limit else None  # None: unlimited
+        self._window = limit.get_expiry() * 1000 if limit else 0  # ms
+        self._name = f"{limit.amount}/{limit.get_expiry()}" if limit else ""
         self._count = redis.register_script(COUNT)
         self._spend = redis.register_script(SPEND)
 
     async def check(self, client: str) -> None:
         """Raise RateLimited when `client` has spent its misses; spends nothing itself."""
-        if self._limit is None:
+        if self._amount is None:
             return
-        window = self._limit.get_expiry() * 1000
-        counted = await run_script(self._redis, self._count, self._keys(client), [window])
+        counted = await run_script(self._redis, self._count, self._keys(client), [self._window])
         weighted, previous, previous_left, current, current_left = (int(n) for n in counted)
-        if weighted < self._limit.amount:
+        amount, window = self._amount, self._window
+        if weighted < amount:
             return
-        amount = self._limit.amount
         if current < amount:  # the previous window's share shrinks below what is left
             wait = previous_left - (amount - current) * window / previous
         else:  # this window's misses must become the previous ones, and shrink in turn
@@ -103,16 +104,15 @@ class MissBudget:
 
     async def miss(self, client: str) -> None:
         """Spend one of `client`'s misses."""
-        if self._limit is None:
-            return
-        window = self._limit.get_expiry() * 1000
-        await run_script(self._redis, self._spend, self._keys(client), [window, self._limit.amount])
+        if self._amount is not None:
+            args = [self._window, self._amount]
+            await run_script(self._redis, self._spend, self._keys(client), args)
 
     def _keys(self, client: str) -> list[str]:
-        """The previous and the current window's counters, in one Cluster slot per client."""
-        assert self._limit is not None
-        prefix = f"rr:miss:{{{client}}}:{self._limit.amount}/{self._limit.get_expiry()}"
-        return [f"{prefix}:previous", prefix]
+        """The previous and the current window's counters, in one Cluster slot per client,
+        named by the limit (a changed setting starts afresh)."""
+        current = f"rr:miss:{{{client}}}:{self._name}"
+        return [f"{current}:previous", current]
 
 
 def coupon_limit(value: str) -> CouponLimit:

@@ -145,7 +145,7 @@ async def _sent(client: Client, command: Sequence[Any]) -> Any:
 
 def packed_command(command: Sequence[object]) -> bytes | None:
     """`command` in Redis's protocol, when its arguments are all text and integers (what the
-    scripts are sent); None otherwise, for redis-py's encoder. Written here because redis-py's
+    scripts are sent); None otherwise. Written here because redis-py's
     `pack_command` checks and encodes each argument on its own, three times the CPU."""
     parts = [f"*{len(command)}\r\n"]
     for argument in command:
@@ -167,8 +167,8 @@ async def _written(pool: pools.BlockingPool, command: Sequence[Any]) -> Any:
     together with what else this process sends to `pool` at the same moment
     (`resolver.storage.writes`)."""
     packed = packed_command(command)
-    if packed is None:  # arguments only redis-py's encoder packs
-        packed = b"".join(pool.writes.packer.pack_command(*command))
+    if packed is None:  # the hot path sends text and integers only, as its signatures say
+        raise TypeError(f"{command[0]}: only text and integers are sent this way")
     return await pool.writes.send(packed)
 
 

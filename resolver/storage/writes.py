@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import copy
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -45,12 +44,6 @@ class Writes:
         self._queued: list[Queued] = []
         self._exchanging = 0  # writes whose replies are on their way
         self._exchanges: set[asyncio.Task[None]] = set()  # kept, so none is collected mid-way
-
-    @cached_property
-    def packer(self) -> AbstractConnection:
-        """A connection of the pool's kind, never connected: its encoder packs the commands
-        whose arguments `resolver.storage.redis.packed_command` leaves to redis-py."""
-        return self._pool.connection_class(**self._pool.connection_kwargs)
 
     async def send(self, packed: bytes) -> Any:
         """The reply to `packed` (one command in Redis's protocol), written with whatever else

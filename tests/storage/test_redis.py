@@ -110,8 +110,21 @@ def test_a_command_is_packed_as_redis_py_packs_it(command: tuple[str | int, ...]
 
 
 @pytest.mark.parametrize("odd", [1.5, b"raw", True])
-def test_arguments_other_than_text_and_integers_are_left_to_redis_py(odd: object) -> None:
+def test_arguments_other_than_text_and_integers_are_not_packed(odd: object) -> None:
     assert packed_command(("EVALSHA", "ab12", 1, "k", odd)) is None
+
+
+@pytest.mark.parametrize("odd", [1.5, b"raw", True])
+async def test_a_script_with_other_arguments_is_refused_before_anything_is_sent(
+    lent: Redis, redis: Redis, odd: object
+) -> None:
+    """The hot path's signatures allow text and integers: anything else is a programmer's
+    error, raised as one, with nothing written to Redis."""
+    script = AsyncScript(lent, "return 1")
+    calls = await _calls(redis, "evalsha")
+    with pytest.raises(TypeError):
+        await run_script(lent, script, ["k"], [odd])  # type: ignore[list-item]
+    assert await _calls(redis, "evalsha") == calls
 
 
 async def test_a_connection_idle_past_its_health_check_is_pinged_before_a_script(
@@ -127,5 +140,9 @@ async def test_a_connection_idle_past_its_health_check_is_pinged_before_a_script
 
 
 async def _pings(redis: Redis) -> int:
+    return await _calls(redis, "ping")
+
+
+async def _calls(redis: Redis, command: str) -> int:
     stats = await redis.info("commandstats")
-    return int(stats.get("cmdstat_ping", {}).get("calls", 0))
+    return int(stats.get(f"cmdstat_{command}", {}).get("calls", 0))

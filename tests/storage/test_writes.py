@@ -65,6 +65,7 @@ async def test_scripts_sent_while_a_write_is_on_its_way_share_the_next_one(
 async def test_one_scripts_error_is_its_own(lent: Redis) -> None:
     """A script that fails (or one Redis does not know yet) in a shared write fails alone: the
     others sent with it get their replies, and the connection stays in use."""
+    await lent.script_flush()  # so that `good` is certainly unknown
     slow, _ = await _slow_and_echo(lent)
     good = AsyncScript(lent, "return {KEYS[1], ARGV[1], 'good'}")
     bad = AsyncScript(lent, "return redis.call('NOSUCHCOMMAND')")
